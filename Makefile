@@ -1,0 +1,30 @@
+# Two commands for a fresh machine (see README):
+#   make lab   - create .venv, install, provision the data, open chapter 1 in JupyterLab
+#   make test  - the same set-up, then every test (unit, science, notebooks under nbval)
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: lab test setup assets clean-venv
+
+lab: setup
+	$(BIN)/jupyter lab notebooks/01_scratch_vs_transfer.ipynb
+
+test: setup
+	$(BIN)/python -m pytest
+
+setup: $(STAMP) assets
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required ($(PYTHON) not found)."; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+assets: $(STAMP)
+	$(BIN)/tlcourse assets --provision
+
+clean-venv:
+	rm -rf $(VENV)

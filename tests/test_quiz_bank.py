@@ -1,0 +1,259 @@
+"""Question banks: every shipped bank is valid and covers the curriculum; bad input is named."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tlcourse.quiz.bank import (
+    DIFFICULTIES,
+    QUESTION_TYPES,
+    BankError,
+    list_banks,
+    load_bank,
+    load_banks,
+    validate_bank,
+    validate_file,
+    validate_files,
+)
+from tlcourse.quiz.cli import main
+from tlcourse.quiz.grading import answer_text, grade, parse_answer
+from tlcourse.quiz.grounded import grounded_questions
+
+EXPECTED_BANKS = ["ch01", "ch02", "ch03", "ch04", "ch05", "exam"]
+CURRICULUM_MISCONCEPTIONS = {
+    "needs-more-data", "images-only", "pretrained-frozen-forever", "always-helps",
+    "no-training-needed", "fine-tuning-is-from-scratch",
+}
+
+
+@pytest.fixture(scope="module")
+def questions():
+    return [q for b in load_banks() for q in b.questions]
+
+
+# ----------------------------------------------------------------------------- shipped banks
+def test_every_bank_is_present_and_valid():
+    assert list_banks() == EXPECTED_BANKS
+    assert validate_bank(None) == []
+
+
+def test_enough_questions_spread_over_types_and_difficulties(questions):
+    assert len(questions) >= 150
+    types, levels = Counter(q.type for q in questions), Counter(q.difficulty for q in questions)
+    assert set(types) == set(QUESTION_TYPES)
+    assert all(types[t] >= 8 for t in QUESTION_TYPES), types
+    assert set(levels) == set(DIFFICULTIES)
+    assert all(levels[d] >= 0.2 * len(questions) for d in DIFFICULTIES), levels
+
+
+def test_every_bank_and_topic_is_substantial(questions):
+    per_bank = Counter(q.chapter for q in questions)
+    assert all(per_bank[b] >= 20 for b in EXPECTED_BANKS), per_bank
+    per_topic = Counter(q.topic for q in questions)
+    assert min(per_topic.values()) >= 4, per_topic
+
+
+def test_every_claim_and_misconception_is_drilled(questions):
+    claims = {c for q in questions for c in q.claims}
+    assert claims == set(range(1, 16))
+    tags = {m for q in questions for m in q.misconceptions}
+    assert CURRICULUM_MISCONCEPTIONS <= tags
+
+
+def test_every_choice_is_explained_and_the_answer_grades_correct(questions):
+    for q in questions:
+        assert all(c.why for c in q.choices), q.id
+        assert grade(q, parse_answer(q, answer_text(q, q.answer))).correct, q.id
+        if q.type == "numeric":
+            assert q.explanation, q.id
+
+
+# ----------------------------------------------------------------------------- bad input
+GOOD = {
+    "id": "t-q1", "topic": "t", "difficulty": "easy", "type": "single", "prompt": "Pick A.",
+    "choices": [{"text": "a", "why": "right"}, {"text": "b", "why": "wrong"}], "answer": "A",
+}
+
+
+def _bank(*questions: dict) -> dict:
+    return {"chapter": "tst", "title": "Test", "topics": {"t": "a topic"},
+            "questions": list(questions)}
+
+
+def _write(tmp_path: Path, data: object, name: str = "bad.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(data if isinstance(data, str) else yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def _variant(**changes) -> dict:
+    q = {**GOOD, **changes}
+    return {k: v for k, v in q.items() if v is not None}
+
+
+BAD_CASES = {
+    "missing explanation": (_variant(choices=[{"text": "a", "why": "right"}, {"text": "b"}]),
+                            "choice B: missing explanation"),
+    "answer not among choices": (_variant(answer="E"), "answer 'E' not among choices"),
+    "unknown type": (_variant(type="essay"), "unknown type 'essay'"),
+    "unknown topic": (_variant(topic="nope"), "unknown topic 'nope'"),
+    "unknown difficulty": (_variant(difficulty="trivial"), "unknown difficulty 'trivial'"),
+    "missing prompt": (_variant(prompt=None), "missing 'prompt'"),
+    "typo in a field": (_variant(explaination="x"), "unknown field 'explaination'"),
+    "single with two answers": (_variant(answer=["A", "B"]), "exactly one answer"),
+    "one choice only": (_variant(choices=[{"text": "a", "why": "w"}]), "at least two options"),
+    "duplicate choice key": (_variant(choices=[{"key": "A", "text": "a", "why": "w"},
+                                               {"key": "A", "text": "b", "why": "w"}]),
+                             "duplicate choice key 'A'"),
+    "ordering not a permutation": (
+        _variant(type="ordering", answer="1-1",
+                 choices=[{"text": "x", "why": "w"}, {"text": "y", "why": "w"}]),
+        "every item exactly once"),
+    "numeric answer not a number": (
+        _variant(type="numeric", answer="lots", choices=None, explanation="e"),
+        "numeric answer must be a number"),
+    "numeric without explanation": (
+        _variant(type="numeric", answer=3, choices=None), "missing explanation"),
+    "numeric negative tolerance": (
+        _variant(type="numeric", answer=3, tolerance=-1, choices=None, explanation="e"),
+        "tolerance must be a number >= 0"),
+    "truefalse with other keys": (
+        _variant(type="truefalse", choices=[{"key": "A", "text": "a", "why": "w"},
+                                            {"key": "B", "text": "b", "why": "w"}]),
+        "exactly the choices T and F"),
+    "claim out of range": (_variant(claims=[42]), "claim numbers 1-15"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_CASES))
+def test_each_bad_question_gives_one_message_naming_file_id_and_problem(tmp_path, case):
+    question, fragment = BAD_CASES[case]
+    path = _write(tmp_path, _bank(question))
+    problems = validate_file(path)
+    assert len(problems) == 1, problems
+    assert problems[0].startswith(f"{path}: t-q1: ")
+    assert fragment in problems[0]
+    with pytest.raises(BankError):
+        load_bank(path)
+
+
+def test_duplicate_id_within_and_across_files(tmp_path):
+    problems = validate_file(_write(tmp_path, _bank(GOOD, GOOD)))
+    assert problems == [f"{tmp_path / 'bad.yaml'}: t-q1: duplicate id"]
+    a = _write(tmp_path, _bank(GOOD), "a.yaml")
+    b = _write(tmp_path, _bank(GOOD), "b.yaml")
+    assert validate_files([a, b]) == [f"{b}: t-q1: duplicate id (also in {a})"]
+
+
+@pytest.mark.parametrize("content, fragment", [
+    ("questions: [\n  - id: x\n", "not valid YAML at line"),
+    ("- just\n- a list\n", "top level must be a mapping"),
+    ({"chapter": "tst", "title": "T", "topics": {"t": "x"}}, "missing top-level key 'questions'"),
+    ({**_bank(GOOD), "grounded": ["crystal_ball"]}, "unknown grounded template 'crystal_ball'"),
+])
+def test_bad_file_level_input(tmp_path, content, fragment):
+    path = _write(tmp_path, content)
+    problems = validate_file(path)
+    assert len(problems) == 1 and problems[0].startswith(f"{path}: -: ") and fragment in problems[0]
+
+
+def test_cli_validate_exit_codes_and_messages(tmp_path, capsys):
+    assert main(["quiz", "validate"]) == 0
+    assert "OK" in capsys.readouterr().out
+    bad = _write(tmp_path, _bank(_variant(answer="E")))
+    assert main(["quiz", "validate", str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert f"{bad}: t-q1: answer 'E' not among choices" in err
+    assert main(["quiz", "stats"]) == 0
+    assert "per topic" in capsys.readouterr().out
+
+
+# ----------------------------------------------------------------------------- grading
+@pytest.fixture()
+def sample(tmp_path):
+    data = _bank(
+        GOOD,
+        {**GOOD, "id": "t-multi", "type": "multiple", "answer": ["A", "C"],
+         "choices": [{"text": t, "why": f"why {t}"} for t in "abc"]},
+        {**GOOD, "id": "t-tf", "type": "truefalse", "answer": False,
+         "choices": [{"key": "T", "why": "no"}, {"key": "F", "why": "yes"}]},
+        {"id": "t-num", "topic": "t", "difficulty": "hard", "type": "numeric", "prompt": "1.2?",
+         "answer": 1.2, "tolerance": 0.1, "explanation": "1.2 million",
+         "common_wrong": [{"value": 14, "why": "full ImageNet"}]},
+        {**GOOD, "id": "t-ord", "type": "ordering", "answer": "2-1-3",
+         "choices": [{"text": t, "why": f"why {t}"} for t in "xyz"]},
+    )
+    return load_bank(_write(tmp_path, data, "ok.yaml"))
+
+
+@pytest.mark.parametrize("qid, text, correct", [
+    ("t-q1", "a", True), ("t-q1", "B", False), ("t-multi", "CA", True), ("t-multi", "A", False),
+    ("t-tf", "false", True), ("t-tf", "T", False), ("t-num", "1.25", True),
+    ("t-num", "1,15", True), ("t-num", "14", False), ("t-ord", "2-1-3", True),
+    ("t-ord", "1 2 3", False),
+])
+def test_parse_and_grade(sample, qid, text, correct):
+    q = sample.question(qid)
+    assert grade(q, parse_answer(q, text)).correct is correct
+
+
+@pytest.mark.parametrize("qid, text", [("t-q1", "AB"), ("t-q1", "Z"), ("t-multi", ""),
+                                       ("t-tf", "maybe"), ("t-num", "ten"), ("t-ord", "1-2")])
+def test_unreadable_answers_say_what_is_expected(sample, qid, text):
+    with pytest.raises(ValueError, match="expected|pick exactly one"):
+        parse_answer(sample.question(qid), text)
+
+
+def test_feedback_explains_the_chosen_option(sample):
+    g = grade(sample.question("t-multi"), ("A", "B"))
+    assert [(f.key, f.why, f.correct) for f in g.feedback] == [("A", "why a", True),
+                                                               ("B", "why b", False)]
+    num = grade(sample.question("t-num"), 14.0)
+    assert num.feedback[0].why == "full ImageNet"
+    order = grade(sample.question("t-ord"), ("1", "2", "3"))
+    assert [f.key for f in order.feedback] == ["1", "2"]  # only the misplaced items
+
+
+# ----------------------------------------------------------------------------- grounded
+def _records():
+    rows = []
+    for method, acc, secs in [("scratch", 0.30, 9.0), ("imagenet-frozen", 0.70, 2.0),
+                              ("imagenet-finetune", 0.74, 6.0)]:
+        for k, bonus in [(1, -0.2), (10, 0.0)]:
+            for seed in (0, 1):
+                rows.append({"experiment": "scratch-vs-transfer", "dataset": "photo",
+                             "method": method, "labels_per_class": k, "seed": seed,
+                             "test_accuracy": acc + bonus + 0.02 * seed, "seconds": secs,
+                             "trainable_params": 8967})
+    return rows
+
+
+def test_grounded_questions_are_computed_from_the_results():
+    qs = {q.id.split("-")[1] + str(i): q for i, q in enumerate(grounded_questions(_records()))}
+    assert qs, "expected generated questions"
+    for q in grounded_questions(_records()):
+        assert q.topic == "your-results" and all(c.why for c in q.choices)
+        if q.id.startswith("grounded-best") and "10" in q.prompt:
+            assert q.choice(q.answer[0]).text == "imagenet-finetune"
+        if q.id.startswith("grounded-fastest"):
+            assert q.choice(q.answer[0]).text == "imagenet-frozen"
+        if q.id.startswith("grounded-gap") and " 10 labels" in q.prompt:
+            assert q.answer == pytest.approx(44.0)  # 74 vs 30, means over seeds
+            assert grade(q, 44.6).correct and not grade(q, 46.0).correct
+
+
+@pytest.mark.parametrize("records", [None, [], [{"method": "x"}], [{"dataset": "d"}],
+                                     [{"dataset": "d", "method": "m", "labels_per_class": 1,
+                                       "test_accuracy": "n/a"}]])
+def test_grounded_skips_gracefully(records):
+    assert grounded_questions(records) == []
+
+
+def test_grounded_filters_by_template_spec():
+    recs = _records() + [{**r, "dataset": "fashion"} for r in _records()]
+    only = grounded_questions(recs, [{"template": "best_method", "dataset": "fashion"}])
+    assert only and all("fashion" in q.prompt and q.id.startswith("grounded-best") for q in only)

@@ -1,0 +1,199 @@
+"""Mock exams: drawing by weight, timing, spaced review, the report, and the CLI end to end."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from tlcourse.quiz.bank import Question, load_banks
+from tlcourse.quiz.cli import drill_command, main
+from tlcourse.quiz.drill import ExamConfig, MockExam, allocate, build_report, draw
+from tlcourse.quiz.grading import answer_text, grade
+from tlcourse.quiz.progress import ProgressStore
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def _db(tmp_path, monkeypatch):
+    monkeypatch.setenv("TLCOURSE_PROGRESS_DB", str(tmp_path / "p.sqlite"))
+    monkeypatch.setenv("TLCOURSE_LEARNER", "driller")
+    return tmp_path / "p.sqlite"
+
+
+@pytest.fixture(scope="module")
+def pool():
+    return [q for b in load_banks() for q in b.questions]
+
+
+def _q(qid: str, topic: str) -> Question:
+    from tlcourse.quiz.bank import Choice
+
+    return Question(qid, "tst", topic, "easy", "single", "?", ("A",),
+                    (Choice("A", "a", "right"), Choice("B", "b", "wrong")))
+
+
+class FakeClock:
+    def __init__(self):
+        self.t = 1000.0
+
+    def __call__(self):
+        return self.t
+
+
+# ----------------------------------------------------------------------------- drawing
+@pytest.mark.parametrize("count, available, weights, expected", [
+    (10, {"a": 50, "b": 50}, {}, {"a": 5, "b": 5}),
+    (10, {"a": 50, "b": 50, "c": 2}, {"a": 2, "b": 1, "c": 1}, {"a": 5, "b": 3, "c": 2}),
+    (10, {"a": 1, "b": 50}, {"a": 5}, {"a": 1, "b": 9}),  # a's surplus goes to b
+    (7, {"a": 3, "b": 2}, {}, {"a": 3, "b": 2}),  # fewer questions than asked for
+    (3, {"a": 9, "b": 9, "c": 9}, {"c": 0}, {"a": 2, "b": 1}),  # weight 0 excludes
+])
+def test_allocate(count, available, weights, expected):
+    assert allocate(count, available, weights) == expected
+
+
+def test_draw_respects_topics_weights_and_seed(pool):
+    cfg = ExamConfig(count=12, topics=("azure", "imagenet"), weights={"azure": 3}, seed=5)
+    drawn = draw(pool, cfg)
+    assert Counter(q.topic for q in drawn) == {"azure": 9, "imagenet": 3}
+    assert len({q.id for q in drawn}) == 12
+    assert [q.id for q in draw(pool, cfg)] == [q.id for q in drawn]
+    with pytest.raises(ValueError, match="unknown topic.*available"):
+        draw(pool, ExamConfig(topics=("astrology",)))
+
+
+def test_missed_questions_come_back_first_in_the_next_drill(_db):
+    qs = [_q(f"q{i}", "t") for i in range(10)]
+    with ProgressStore(_db) as store:
+        first = MockExam(qs, ExamConfig(count=3, seed=1, time_limit=None), store=store)
+        for q in first.questions:
+            first.answer(q.id, ("B",))  # all wrong
+        first.finish()
+    with ProgressStore(_db) as store:  # a new session, another day
+        second = MockExam(qs, ExamConfig(count=3, seed=99, time_limit=None), store=store)
+        assert {q.id for q in second.questions} == {q.id for q in first.questions}
+        for q in second.questions:
+            second.answer(q.id, ("A",))
+    with ProgressStore(_db) as store:  # now known (box 2): unseen questions come first
+        third = MockExam(qs, ExamConfig(count=3, seed=7, time_limit=None), store=store)
+        assert not {q.id for q in third.questions} & {q.id for q in first.questions}
+        assert store.drill_count() == 3
+
+
+# ----------------------------------------------------------------------------- timing & report
+def test_time_limit_stops_counting_answers():
+    clock = FakeClock()
+    qs = [_q(f"q{i}", "t") for i in range(3)]
+    exam = MockExam(qs, ExamConfig(count=3, time_limit=60, seed=0), clock=clock)
+    assert exam.answer(exam.questions[0].id, ("A",)).correct
+    clock.t += 30
+    assert exam.time_left() == 30
+    clock.t += 31
+    assert exam.over and exam.answer(exam.questions[1].id, ("A",)) is None
+    report = exam.finish()
+    assert (report.correct, report.total, report.timed_out) == (1, 3, True)
+    assert report.elapsed == 61
+
+
+def test_report_arithmetic_per_topic_and_review():
+    qs = [_q("a1", "alpha"), _q("a2", "alpha"), _q("a3", "alpha"), _q("b1", "beta"),
+          _q("b2", "beta"), _q("c1", "gamma")]
+    grades = {"a1": grade(qs[0], ("A",)), "a2": grade(qs[1], ("A",)), "a3": grade(qs[2], ("B",)),
+              "b1": grade(qs[3], ("A",))}  # b2, c1 unanswered
+    r = build_report(qs, grades, elapsed=90, pass_mark=0.5)
+    assert [(t.topic, t.correct, t.asked) for t in r.topics] == [
+        ("alpha", 2, 3), ("beta", 1, 2), ("gamma", 0, 1)]
+    assert [round(t.percent, 2) for t in r.topics] == [66.67, 50.0, 0.0]
+    assert (r.correct, r.total, round(r.percent, 2), r.passed) == (3, 6, 50.0, True)
+    assert [(m.question.id, m.answer) for m in r.missed] == [("a3", "B"), ("b2", None),
+                                                             ("c1", None)]
+    text = r.render()
+    assert "alpha" in text and "TOTAL" in text and "you answered B" in text
+    assert "no answer" in text and "right" in text  # explanations in the review
+    assert not build_report(qs, grades, 0, pass_mark=0.7).passed
+
+
+# ----------------------------------------------------------------------------- CLI
+def _args(*argv):
+    import argparse
+
+    from tlcourse.quiz.cli import register
+
+    parser = argparse.ArgumentParser()
+    register(parser.add_subparsers(dest="command"))
+    return parser.parse_args(["drill", *argv])
+
+
+def _expected(pool, argv):
+    """The exam the CLI will draw, computed independently for the same options."""
+    a = _args(*argv)
+    qs = pool if not a.topics else [q for q in pool if q.topic in a.topics]
+    weights = {t: w for b in load_banks() for t, w in b.drill_weights.items()}
+    return draw(qs, ExamConfig(count=a.count, topics=a.topics, weights=weights, seed=a.seed))
+
+
+def test_drill_scripted_answers_end_to_end(pool, _db):
+    argv = ["--count", "5", "--seed", "3", "--topics", "azure,imagenet"]
+    expected = _expected(pool, argv)
+    answers = [answer_text(q, q.answer) for q in expected[:3]] + ["", _wrongish(expected[4])]
+    out = io.StringIO()
+    assert drill_command(_args(*argv, "--answers", ",".join(answers)), io.StringIO(), out) == 0
+    text = out.getvalue()
+    assert text.count("Correct.") == 3 and "(skipped)" in text
+    assert "TOTAL                          3      5   60.0" in text.replace("TOTAL ", "TOTAL ")
+    assert "Review of missed questions" in text
+    with ProgressStore(_db) as s:
+        assert len(s.answers()) == 4 and s.drill_count() == 1
+
+
+def _wrongish(q):
+    if q.type == "numeric":
+        return "-12345"
+    if q.type == "ordering":
+        return "-".join(reversed(q.answer))
+    return next(c.key for c in q.choices if c.key not in q.answer)
+
+
+def test_drill_reads_piped_stdin_and_quits_early(pool):
+    argv = ["--count", "4", "--seed", "1", "--no-save"]
+    expected = _expected(pool, argv)
+    stdin = io.StringIO(f"{answer_text(expected[0], expected[0].answer)}\nnot-an-answer\nq\n")
+    out = io.StringIO()
+    assert drill_command(_args(*argv), stdin, out) == 0
+    text = out.getvalue()
+    assert "counted as unanswered" in text
+    assert text.count("Correct.") == 1 and "Q4." not in text  # quit before the 4th
+    assert "25.0" in text
+
+
+def test_drill_subprocess_help_topics_and_errors(tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(REPO), "TLCOURSE_PROGRESS_DB": str(tmp_path / "x.db")}
+
+    def run(*argv, stdin=""):
+        return subprocess.run([sys.executable, "-m", "tlcourse.quiz.cli", *argv], env=env,
+                              input=stdin, capture_output=True, text=True, timeout=60)
+
+    helped = run("drill", "--help")
+    assert helped.returncode == 0
+    for flag in ("--topics", "--count", "--time-limit", "--seed", "--answers"):
+        assert flag in helped.stdout
+    assert "azure" in run("drill", "--list-topics").stdout
+    piped = run("drill", "--count", "2", "--seed", "0", stdin="A\nB\n")
+    assert piped.returncode == 0 and "Exam report" in piped.stdout
+    bad = run("drill", "--topics", "astrology")
+    assert bad.returncode == 2 and "available" in bad.stderr
+    (tmp_path / "x.db").write_bytes(b"nope" * 100)
+    broken = run("drill", "--count", "1", "--answers", "A")
+    assert broken.returncode == 2 and str(tmp_path / "x.db") in broken.stderr
+
+
+def test_main_runs_the_drill(capsys):
+    assert main(["drill", "--count", "2", "--seed", "0", "--answers", "A,A", "--no-save"]) == 0
+    assert "Exam report" in capsys.readouterr().out

@@ -1,0 +1,167 @@
+"""Progress store: durable, shared safely, never clobbers a broken file, Leitner boxes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from tlcourse.quiz.progress import (
+    ProgressStore,
+    ProgressStoreError,
+    default_db_path,
+    default_learner,
+)
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _python(code: str, db: Path, **popen) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": str(REPO), "TLCOURSE_PROGRESS_DB": str(db)}
+    return subprocess.Popen([sys.executable, "-c", textwrap.dedent(code)], env=env,
+                            text=True, **popen)
+
+
+@pytest.fixture(autouse=True)
+def _no_home(tmp_path, monkeypatch):
+    monkeypatch.setenv("TLCOURSE_PROGRESS_DB", str(tmp_path / "env.sqlite"))
+    monkeypatch.setenv("TLCOURSE_LEARNER", "tester")
+
+
+def test_defaults_honour_environment(tmp_path, monkeypatch):
+    assert default_db_path() == tmp_path / "env.sqlite"
+    assert default_learner() == "tester"
+    monkeypatch.delenv("TLCOURSE_PROGRESS_DB")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    assert default_db_path() == tmp_path / "xdg" / "tlcourse" / "progress.sqlite"
+
+
+def test_answers_survive_reopen_with_attempts_and_timestamps(tmp_path):
+    db = tmp_path / "p.sqlite"
+    with ProgressStore(db, learner="ada") as s:
+        s.record_answer("ch01", "q1", "B", correct=False)
+        s.record_answer("ch01", "q1", "A", correct=True, update_leitner=False)
+        s.record_answer("ch02", "q2", "AC", correct=True)
+        assert s._conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    with ProgressStore(db, learner="ada") as s:
+        got = s.answers()
+        assert [(a.question_id, a.answer, a.correct, a.attempt) for a in got] == [
+            ("q1", "B", False, 1), ("q1", "A", True, 2), ("q2", "AC", True, 1)]
+        assert all(a.answered_at.endswith("+00:00") for a in got)
+        assert s.attempts("q1") == 2 and len(s.answers(bank="ch02")) == 1
+        assert s.box("q1") == 1  # the retry did not move it
+    with ProgressStore(db, learner="bob") as s:
+        assert s.answers() == []  # learners are kept apart
+
+
+def test_session_score_is_stored(tmp_path):
+    with ProgressStore(tmp_path / "p.sqlite") as s:
+        sid = s.start_session("quiz", "ch01")
+        s.update_session(sid, 3, 5, finished=True)
+        row = s._conn.execute("SELECT correct, total, finished_at FROM sessions").fetchone()
+    assert row[:2] == (3, 5) and row[2]
+
+
+def test_answers_survive_a_killed_process(tmp_path):
+    db = tmp_path / "p.sqlite"
+    proc = _python("""
+        import sys, time
+        from tlcourse.quiz.progress import ProgressStore
+        s = ProgressStore(learner="crash")
+        for i in (1, 2):
+            s.record_answer("ch01", f"q{i}", "A", correct=True)
+        print("recorded 2", flush=True)
+        time.sleep(60)  # killed here, between questions, connection still open
+        s.record_answer("ch01", "q3", "A", correct=True)
+        """, db, stdout=subprocess.PIPE)
+    assert proc.stdout.readline().strip() == "recorded 2"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=10)
+    assert proc.returncode == -signal.SIGKILL
+    with ProgressStore(db, learner="crash") as s:
+        assert [a.question_id for a in s.answers()] == ["q1", "q2"]
+        s.record_answer("ch01", "q3", "A", correct=True)  # and the store still works
+        assert len(s.answers()) == 3
+
+
+def test_two_learners_writing_at_once_do_not_clobber_each_other(tmp_path):
+    db = tmp_path / "p.sqlite"
+    code = """
+        import sys
+        from tlcourse.quiz.progress import ProgressStore
+        s = ProgressStore(learner=sys.argv[1])
+        sys.stdin.readline()  # start together
+        for i in range(60):
+            s.record_answer("exam", f"q{i % 7}", str(i), correct=i % 2 == 0)
+        """
+    procs = []
+    for name in ("ann", "ben"):
+        env = {**os.environ, "PYTHONPATH": str(REPO), "TLCOURSE_PROGRESS_DB": str(db)}
+        procs.append(subprocess.Popen([sys.executable, "-c", textwrap.dedent(code), name],
+                                      env=env, text=True, stdin=subprocess.PIPE))
+    for p in procs:
+        p.stdin.write("go\n")
+        p.stdin.flush()
+    for p in procs:
+        p.stdin.close()
+        assert p.wait(timeout=60) == 0
+    for name in ("ann", "ben"):
+        with ProgressStore(db, learner=name) as s:
+            got = s.answers()
+            assert [a.answer for a in got] == [str(i) for i in range(60)]
+            assert sorted(a.attempt for a in got if a.question_id == "q0") == list(range(1, 10))
+
+
+@pytest.mark.parametrize("content", [b"this is not a database at all" * 100,
+                                     b"SQLite format 3\x00" + b"\xff" * 4000])
+def test_corrupt_store_gives_a_clear_error_and_is_left_untouched(tmp_path, content):
+    db = tmp_path / "progress.sqlite"
+    db.write_bytes(content)
+    with pytest.raises(ProgressStoreError) as err:
+        ProgressStore(db)
+    message = str(err.value)
+    assert str(db) in message and "move or rename" in message and "TLCOURSE_PROGRESS_DB" in message
+    assert db.read_bytes() == content
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["progress.sqlite"]
+
+
+def test_foreign_sqlite_file_is_refused(tmp_path):
+    db = tmp_path / "other.sqlite"
+    with sqlite3.connect(db) as conn:
+        conn.execute("CREATE TABLE photos (x)")
+    with pytest.raises(ProgressStoreError, match="not a tlcourse progress store"):
+        ProgressStore(db)
+    with sqlite3.connect(db) as conn:
+        assert [r[0] for r in conn.execute("SELECT name FROM sqlite_master")] == ["photos"]
+
+
+def test_unreadable_store_is_reported(tmp_path):
+    if os.geteuid() == 0:
+        pytest.skip("root can read any file")
+    db = tmp_path / "p.sqlite"
+    ProgressStore(db).close()
+    db.chmod(0)
+    with pytest.raises(ProgressStoreError, match="not readable"):
+        ProgressStore(db)
+
+
+def test_leitner_boxes_move_and_missed_questions_are_due_next_drill(tmp_path):
+    with ProgressStore(tmp_path / "p.sqlite") as s:
+        s.start_session("drill", "one")
+        s.record_answer("exam", "missed", "B", correct=False)
+        s.record_answer("exam", "known", "A", correct=True)
+        assert s.boxes() == {"missed": 1, "known": 1 + 0 + 1}
+        assert s.due() == {"missed": 1}  # box 2 waits two drills
+        s.start_session("drill", "two")
+        assert set(s.due()) == {"missed", "known"}
+        for _ in range(6):
+            s.record_answer("exam", "known", "A", correct=True)
+        assert s.box("known") == 5  # capped at the last box
+        s.record_answer("exam", "known", "B", correct=False)
+        assert s.box("known") == 1  # one miss sends it back to the start

@@ -1,0 +1,128 @@
+"""Notebook quiz: drive the widgets' callbacks from Python; check the text fallback."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tlcourse.quiz.bank import load_bank
+from tlcourse.quiz.grading import answer_text
+from tlcourse.quiz.progress import ProgressStore
+from tlcourse.quiz.widgets import build_quiz, question_text
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def _db(tmp_path, monkeypatch):
+    monkeypatch.setenv("TLCOURSE_PROGRESS_DB", str(tmp_path / "p.sqlite"))
+    monkeypatch.setenv("TLCOURSE_LEARNER", "widget-tester")
+    return tmp_path / "p.sqlite"
+
+
+def _wrong(q):
+    if q.type == "numeric":
+        return f"{float(q.answer) + 10 * q.tolerance + 1000:g}"
+    if q.type == "ordering":
+        return "-".join(reversed(q.answer))
+    return next(c.key for c in q.choices if c.key not in q.answer)
+
+
+def _first(quiz, qtype):
+    return next(c for c in quiz.cards if c.question.type == qtype)
+
+
+def test_choose_wrong_then_retry_then_right_updates_feedback_and_score(_db):
+    quiz = build_quiz("ch01")
+    card = _first(quiz, "single")
+    q = card.question
+    assert "0/" in quiz.score_label.value
+    wrong = _wrong(q)
+    card.select(wrong)
+    card.check_button.click()
+    assert "Not quite" in card.feedback.value
+    assert q.choice(wrong).why[:30] in card.feedback.value.replace("&#x27;", "'")
+    assert card.retry_button.disabled is False and card.check_button.disabled is True
+    card.retry_button.click()
+    assert card.feedback.value == "" and card._input.value is None
+    card.select(q.answer)
+    card.check_button.click()
+    assert "Correct" in card.feedback.value
+    s = quiz.session.score()
+    assert (s.solved, s.first_try, s.answered, s.total) == (1, 0, 1, len(quiz.cards))
+    assert "1/" in quiz.score_label.value
+    with ProgressStore(_db, learner="widget-tester") as store:  # saved as it happened
+        assert [(a.answer, a.correct, a.attempt) for a in store.answers()] == [
+            (wrong, False, 1), (answer_text(q, q.answer), True, 2)]
+
+
+@pytest.mark.parametrize("qtype", ["multiple", "truefalse", "numeric", "ordering"])
+def test_every_question_type_can_be_answered_through_its_widgets(qtype):
+    bank = next(b for b in ["ch01", "ch02", "ch03", "ch04", "ch05", "exam"]
+                if any(q.type == qtype for q in load_bank(b).questions))
+    quiz = build_quiz(bank)
+    card = _first(quiz, qtype)
+    card.select(_wrong(card.question))
+    assert card.check().correct is False
+    card.retry()
+    card.select(card.question.answer)
+    assert card.check().correct is True
+    assert quiz.session.score().first_try == 0
+
+
+def test_incomplete_answer_is_not_graded():
+    quiz = build_quiz("ch01")
+    card = _first(quiz, "single")
+    assert card.check() is None
+    assert "Pick an option" in card.feedback.value
+    assert quiz.session.score().answered == 0
+
+
+def test_text_fallback_lists_questions_but_no_answers():
+    quiz = build_quiz("ch01")
+    bundle = quiz._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    text = bundle["text/plain"]
+    bank = load_bank("ch01")
+    for q in bank.questions:
+        assert q.prompt[:40] in text.replace("\n", " ") or q.prompt[:20] in text
+        for c in q.choices:
+            assert c.why not in text
+    assert question_text(bank.questions[0], 1).startswith("Q1. ")
+
+
+def test_show_without_a_notebook_prints_text_and_writes_nothing(_db):
+    code = "from tlcourse import quiz; quiz.show('ch02')"
+    env = {"PYTHONPATH": str(REPO), "TLCOURSE_PROGRESS_DB": str(_db), "PATH": "/usr/bin"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         timeout=60, stdin=subprocess.DEVNULL)
+    assert out.returncode == 0, out.stderr
+    assert "Q1." in out.stdout and "A)" in out.stdout
+    assert not _db.exists()
+
+
+def test_results_add_grounded_questions():
+    records = [{"dataset": "photo", "method": m, "labels_per_class": 10, "seed": 0,
+                "test_accuracy": a, "seconds": t}
+               for m, a, t in [("scratch", 0.27, 5.0), ("imagenet-frozen", 0.73, 1.0)]]
+    plain = build_quiz("ch01")
+    quiz = build_quiz("ch01", results=records)
+    extra = quiz.session.questions[len(plain.session.questions):]
+    assert extra and all(q.topic == "your-results" for q in extra)
+    card = quiz.card(next(q.id for q in extra if q.id.startswith("grounded-best")))
+    card.select(card.question.answer)
+    assert card.check().correct
+    assert build_quiz("ch01", results=[{"junk": 1}]).session.questions == plain.session.questions
+
+
+def test_broken_store_is_reported_in_the_feedback_and_left_alone(_db):
+    _db.write_bytes(b"garbage" * 50)
+    quiz = build_quiz("ch01")
+    card = _first(quiz, "single")
+    card.select(card.question.answer)
+    assert card.check().correct  # the quiz still works...
+    assert "Not saved" in card.feedback.value and str(_db) in card.feedback.value
+    assert _db.read_bytes() == b"garbage" * 50  # ...and the file is untouched

@@ -1,0 +1,136 @@
+"""Experiments: each chapter's claim as a function that measures it.
+
+An experiment is registered with :func:`register` under a stable name, takes a profile
+(``"quick"`` for CPUs and tests, ``"full"`` for a GPU) and returns :class:`Results`: one record per
+run (its settings and measured metrics), plus the device, library versions and profile.
+
+Example:
+    >>> res = run_experiment("scratch-vs-transfer", profile="quick")  # doctest: +SKIP
+    >>> summarize(res.records)                                          # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import pkgutil
+import platform
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from ..train import get_device
+
+PROFILES = ("quick", "full")
+
+
+@dataclass
+class Results:
+    """What an experiment measured.
+
+    Attributes:
+        experiment: registered name.
+        profile: "quick" or "full".
+        config: the experiment's settings (``asdict`` of its config dataclass).
+        records: one dict per run: settings (dataset, method, labels_per_class, seed, ...) and
+            metrics (test_accuracy, seconds, trainable_params, ...).
+        artifacts: objects for plots (test images, predictions); not written to JSON.
+    """
+
+    experiment: str
+    profile: str
+    config: dict
+    records: list[dict] = field(default_factory=list)
+    seconds: float = 0.0
+    device: str = field(default_factory=lambda: str(get_device()))
+    versions: dict = field(default_factory=lambda: {
+        "python": platform.python_version(), "torch": torch.__version__,
+        "torchvision": importlib.import_module("torchvision").__version__,
+        "timm": importlib.import_module("timm").__version__,
+    })
+    artifacts: dict = field(default_factory=dict, repr=False)
+
+    def to_dict(self) -> dict:
+        """Everything but the artifacts, JSON-ready."""
+        return {"experiment": self.experiment, "profile": self.profile, "device": self.device,
+                "versions": self.versions, "seconds": round(self.seconds, 2),
+                "config": self.config, "records": self.records}
+
+    def save(self, path: str | Path) -> Path:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.to_dict(), indent=1))
+        return path
+
+
+def summarize(records: list[dict], by: tuple[str, ...] = ("dataset", "method", "labels_per_class"),
+              metric: str = "test_accuracy") -> list[dict]:
+    """Mean, std and count of ``metric`` for each group of records (groups keep first-seen order)."""
+    groups: dict[tuple, list[float]] = {}
+    for r in records:
+        groups.setdefault(tuple(r.get(k) for k in by), []).append(r[metric])
+    return [{**dict(zip(by, key)), f"{metric}_mean": statistics.fmean(v),
+             f"{metric}_std": statistics.pstdev(v), "n": len(v)} for key, v in groups.items()]
+
+
+def format_table(rows: list[dict], floats: str = "{:.3f}") -> str:
+    """A plain-text table of ``rows`` (dicts with the same keys)."""
+    if not rows:
+        return "(no rows)"
+    keys = list(rows[0])
+    cells = [[floats.format(r[k]) if isinstance(r[k], float) else str(r[k]) for k in keys] for r in rows]
+    widths = [max(len(k), *(len(c[i]) for c in cells)) for i, k in enumerate(keys)]
+    line = lambda vals: "  ".join(v.rjust(w) for v, w in zip(vals, widths))  # noqa: E731
+    return "\n".join([line(keys), line(["-" * w for w in widths]), *map(line, cells)])
+
+
+# ---------------------------------------------------------------------------------------------
+# Registry
+# ---------------------------------------------------------------------------------------------
+Runner = Callable[..., Results]
+_REGISTRY: dict[str, tuple[Runner, str]] = {}
+
+
+def register(name: str, description: str) -> Callable[[Runner], Runner]:
+    """Decorator: make ``fn(profile, seeds=None, progress=True) -> Results`` runnable by name."""
+    def wrap(fn: Runner) -> Runner:
+        _REGISTRY[name] = (fn, description)
+        return fn
+    return wrap
+
+
+def _load_all() -> None:
+    """Import every module of this package (lazily, so `tlcourse --help` stays fast)."""
+    for mod in pkgutil.iter_modules(__path__):
+        importlib.import_module(f"{__name__}.{mod.name}")
+
+
+def list_experiments() -> dict[str, str]:
+    """Registered experiment names with a one-line description."""
+    _load_all()
+    return {k: v[1] for k, v in sorted(_REGISTRY.items())}
+
+
+def run_experiment(name: str, profile: str = "quick", seeds: tuple[int, ...] | None = None,
+                   progress: bool = True) -> Results:
+    """Run a registered experiment and time it.
+
+    Args:
+        name: one of :func:`list_experiments`.
+        profile: ``"quick"`` (minutes on 2 CPU cores) or ``"full"`` (what a GPU user runs).
+        seeds: override the profile's seeds.
+        progress: show tqdm progress bars.
+    """
+    _load_all()
+    if name not in _REGISTRY:
+        raise ValueError(f"Unknown experiment {name!r}; choose from {sorted(_REGISTRY)}")
+    if profile not in PROFILES:
+        raise ValueError(f"Unknown profile {profile!r}; choose from {list(PROFILES)}")
+    start = time.perf_counter()
+    res = _REGISTRY[name][0](profile=profile, seeds=seeds, progress=progress)
+    res.seconds = time.perf_counter() - start
+    return res

@@ -1,0 +1,41 @@
+"""Quizzes and exam drills for tlcourse.
+
+Banks are YAML data in ``quizzes/`` (schema in ``quizzes/README.md``), checked by
+:func:`validate_bank`; :func:`show` renders a chapter's quiz in a notebook; :class:`MockExam`
+runs a timed drill; :class:`ProgressStore` keeps each learner's answers and Leitner boxes.
+
+Example:
+    >>> from tlcourse import quiz
+    >>> quiz.validate_bank("ch01")
+    []
+"""
+
+from tlcourse.quiz.bank import (
+    Bank,
+    BankError,
+    Choice,
+    Question,
+    list_banks,
+    load_bank,
+    load_banks,
+    validate_bank,
+    validate_file,
+    validate_files,
+)
+from tlcourse.quiz.drill import ExamConfig, ExamReport, MockExam, build_report
+from tlcourse.quiz.grading import Grade, grade, parse_answer
+from tlcourse.quiz.grounded import grounded_questions
+from tlcourse.quiz.progress import ProgressStore, ProgressStoreError, default_db_path
+from tlcourse.quiz.session import QuizSession, Score
+from tlcourse.quiz.widgets import build_quiz, show
+
+__all__ = [
+    "Bank", "BankError", "Choice", "Question", "list_banks", "load_bank", "load_banks",
+    "validate_bank", "validate_file", "validate_files",
+    "ExamConfig", "ExamReport", "MockExam", "build_report",
+    "Grade", "grade", "parse_answer",
+    "grounded_questions",
+    "ProgressStore", "ProgressStoreError", "default_db_path",
+    "QuizSession", "Score",
+    "build_quiz", "show",
+]

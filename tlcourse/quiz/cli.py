@@ -1,0 +1,230 @@
+"""Terminal commands: ``tlcourse drill`` and ``tlcourse quiz validate|stats``.
+
+``tlcourse/cli.py`` calls :func:`register` on its subparsers; ``python -m tlcourse.quiz.cli``
+runs the same commands standalone.
+
+Example:
+    $ tlcourse drill --count 10 --topics azure,imagenet --seed 3
+    $ tlcourse drill --count 3 --seed 0 --answers "B,AC,T"    # scripted, for tests
+    $ printf 'B\\nAC\\n' | tlcourse drill --count 2           # answers piped on stdin
+    $ tlcourse quiz validate quizzes/*.yaml
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections import Counter
+from typing import TextIO
+
+from tlcourse.quiz.bank import BankError, list_banks, load_banks, validate_bank, validate_files
+from tlcourse.quiz.drill import ExamConfig, MockExam
+from tlcourse.quiz.grading import parse_answer
+from tlcourse.quiz.progress import ProgressStore, ProgressStoreError
+from tlcourse.quiz.widgets import question_text
+
+_QUIT = {"Q", "QUIT", "EXIT"}
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``drill`` and ``quiz`` subcommands, each with ``func(args) -> exit code``."""
+    d = subparsers.add_parser(
+        "drill", help="timed mock exam in the terminal",
+        description="A timed mock exam drawn by topic weight; questions you missed come back "
+                    "sooner. Answer forms: B (one choice), AC (all that apply), T/F, 3.5 "
+                    "(number), 2-1-3-4-5 (ordering). Empty line skips, q quits.")
+    d.add_argument("--count", type=int, default=20, help="number of questions (default 20)")
+    d.add_argument("--topics", type=_csv, default=None,
+                   help="comma-separated topics to draw from (see --list-topics)")
+    d.add_argument("--list-topics", action="store_true", help="list topics and exit")
+    d.add_argument("--banks", type=_csv, default=None,
+                   help="comma-separated banks, e.g. exam,ch03 (default: all)")
+    d.add_argument("--weights", type=_weights, default={},
+                   help="topic weights, e.g. azure=3,imagenet=1 (default: from the banks)")
+    d.add_argument("--time-limit", type=float, default=None, metavar="MINUTES",
+                   help="time limit in minutes (default: one per question; 0 = untimed)")
+    d.add_argument("--seed", type=int, default=None, help="seed for a repeatable draw")
+    d.add_argument("--answers", default=None,
+                   help='answers in order, comma-separated, e.g. "B,AC,T,3.5,2-1-3-4-5"')
+    d.add_argument("--no-feedback", action="store_true",
+                   help="no explanations until the end-of-exam review")
+    d.add_argument("--learner", default=None, help="learner name (default TLCOURSE_LEARNER)")
+    d.add_argument("--db", default=None, help="progress file (default TLCOURSE_PROGRESS_DB)")
+    d.add_argument("--no-save", action="store_true", help="do not record progress")
+    d.set_defaults(func=drill_command)
+
+    q = subparsers.add_parser("quiz", help="quiz bank tools")
+    qsub = q.add_subparsers(dest="quiz_command", required=True)
+    v = qsub.add_parser("validate", help="check bank files against the schema",
+                        description="Exit 0 when every bank is valid; otherwise print one line "
+                                    "per problem (file: question id: what) and exit 1.")
+    v.add_argument("files", nargs="*", help="bank YAML files (default: every bank)")
+    v.set_defaults(func=validate_command)
+    s = qsub.add_parser("stats", help="count questions per bank, topic, type and difficulty")
+    s.set_defaults(func=stats_command)
+
+
+def _csv(text: str) -> tuple[str, ...]:
+    return tuple(p.strip() for p in text.split(",") if p.strip())
+
+
+def _weights(text: str) -> dict[str, float]:
+    out = {}
+    for part in _csv(text):
+        topic, _, value = part.partition("=")
+        try:
+            out[topic.strip()] = float(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected topic=number, got {part!r}") from None
+    return out
+
+
+# ------------------------------------------------------------------------------ quiz validate
+def validate_command(args: argparse.Namespace) -> int:
+    """``tlcourse quiz validate [FILES...]``."""
+    problems = validate_files(args.files) if args.files else validate_bank(None)
+    for p in problems:
+        print(p, file=sys.stderr)
+    if problems:
+        print(f"{len(problems)} problem(s) found.", file=sys.stderr)
+        return 1
+    names = args.files or list_banks()
+    print(f"OK: {len(names)} bank file(s) valid.")
+    return 0
+
+
+def stats_command(args: argparse.Namespace) -> int:
+    """``tlcourse quiz stats``: question counts per bank, topic, type and difficulty."""
+    try:
+        banks = load_banks()
+    except BankError as e:
+        print(e, file=sys.stderr)
+        return 1
+    qs = [q for b in banks for q in b.questions]
+    print(f"{len(qs)} questions in {len(banks)} banks")
+    for title, counter in [("bank", Counter(q.chapter for q in qs)),
+                           ("topic", Counter(q.topic for q in qs)),
+                           ("type", Counter(q.type for q in qs)),
+                           ("difficulty", Counter(q.difficulty for q in qs))]:
+        print(f"\nper {title}:")
+        for key, n in sorted(counter.items()):
+            print(f"  {key:<24} {n:>4}")
+    return 0
+
+
+# ------------------------------------------------------------------------------ drill
+def drill_command(args: argparse.Namespace, stdin: TextIO | None = None,
+                  stdout: TextIO | None = None) -> int:
+    """``tlcourse drill``: run a mock exam reading answers from ``--answers`` or stdin."""
+    stdin, out = stdin or sys.stdin, stdout or sys.stdout
+    try:
+        banks = load_banks(list(args.banks) if args.banks else None)
+    except (BankError, FileNotFoundError) as e:
+        print(f"Cannot load the question banks:\n{e}", file=sys.stderr)
+        return 2
+    pool = [q for b in banks for q in b.questions]
+    bank_of = {q.id: b.chapter for b in banks for q in b.questions}
+    if args.list_topics:
+        counts = Counter(q.topic for q in pool)
+        for topic in sorted(counts):
+            print(f"{topic:<24} {counts[topic]:>4} questions", file=out)
+        return 0
+    weights = {t: w for b in banks for t, w in b.drill_weights.items()} | dict(args.weights)
+    minutes = args.count if args.time_limit is None else args.time_limit
+    config = ExamConfig(count=args.count, topics=args.topics, weights=weights, seed=args.seed,
+                        time_limit=minutes * 60 if minutes > 0 else None)
+    store = None
+    if not args.no_save:
+        try:
+            store = ProgressStore(args.db, learner=args.learner)
+        except ProgressStoreError as e:
+            print(e, file=sys.stderr)
+            return 2
+    try:
+        exam = MockExam(pool, config, store=store, bank_of=bank_of)
+    except ValueError as e:
+        print(f"drill: {e}", file=sys.stderr)
+        return 2
+    try:
+        _run(exam, args, stdin, out)
+    except ProgressStoreError as e:
+        print(e, file=sys.stderr)
+        return 2
+    finally:
+        if store is not None:
+            store.close()
+    return 0
+
+
+def _run(exam: MockExam, args: argparse.Namespace, stdin: TextIO, out: TextIO) -> None:
+    scripted = list(_csv_keep_empty(args.answers)) if args.answers is not None else None
+    interactive = scripted is None and stdin.isatty()
+    n = len(exam.questions)
+    limit = exam.config.time_limit
+    print(f"Mock exam: {n} questions" + (f", {limit / 60:g} minutes" if limit else ", untimed")
+          + (". Empty answer skips, q quits." if interactive else "."), file=out)
+    for i, q in enumerate(exam.questions, 1):
+        if exam.over:
+            print("\nTime is up.", file=out)
+            break
+        print("\n" + question_text(q, i), file=out)
+        left = exam.time_left()
+        if left is not None and interactive:
+            print(f"   ({left / 60:.1f} min left)", file=out)
+        response = None
+        while True:
+            if scripted is not None:
+                text = scripted.pop(0) if scripted else None
+            else:
+                if interactive:
+                    print("answer> ", end="", file=out, flush=True)
+                line = stdin.readline()
+                text = line.strip() if line else None
+            if text is None:  # out of answers (EOF): the rest stay unanswered
+                break
+            if text.upper() in _QUIT:
+                text = None
+                break
+            if not text:
+                print("   (skipped)", file=out)
+                break
+            try:
+                response = parse_answer(q, text)
+                break
+            except ValueError as e:
+                print(f"   {e}", file=out)
+                if not interactive:
+                    print("   (counted as unanswered)", file=out)
+                    break
+        if text is None and response is None:
+            break
+        if response is None:
+            continue
+        g = exam.answer(q.id, response)
+        if g is None:
+            print("   Time is up: this answer was not counted.", file=out)
+            break
+        print("   Correct." if g.correct else "   Wrong.", file=out)
+        if not args.no_feedback:
+            for f in g.feedback:
+                print(f"   {f.key}) {f.why}", file=out)
+    if scripted:
+        print(f"\n({len(scripted)} extra answer(s) ignored)", file=out)
+    print(exam.finish().render(), file=out)
+
+
+def _csv_keep_empty(text: str) -> list[str]:
+    return [p.strip() for p in text.split(",")]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Standalone entry point: ``python -m tlcourse.quiz.cli drill --help``."""
+    parser = argparse.ArgumentParser(prog="tlcourse", description="tlcourse quizzes and drills")
+    sub = parser.add_subparsers(dest="command", required=True)
+    register(sub)
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,289 @@
+"""Timed mock exams: draw questions by topic weight, favour what the learner missed, report.
+
+Drawing: each topic gets a share of the ``count`` questions proportional to its weight
+(largest-remainder rounding; a topic with too few questions passes its surplus on). Within a
+topic, questions come in Leitner order: missed last time (box 1) first, then never seen, then
+the others that are due, then the rest, shuffled within each group by ``seed``.
+
+Example:
+    >>> from tlcourse.quiz.bank import load_banks
+    >>> pool = [q for b in load_banks() for q in b.questions]
+    >>> exam = MockExam(pool, ExamConfig(count=5, seed=1, time_limit=None))
+    >>> len(exam.questions)
+    5
+    >>> report = exam.finish()
+    >>> report.correct, report.total
+    (0, 5)
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections import defaultdict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from tlcourse.quiz.bank import Question
+from tlcourse.quiz.grading import Grade, Response, answer_feedback, answer_text, grade
+from tlcourse.quiz.progress import ProgressStore
+
+
+@dataclass(frozen=True)
+class ExamConfig:
+    """How a mock exam is drawn and timed."""
+
+    count: int = 20  # questions in the exam
+    time_limit: float | None = 20 * 60.0  # seconds; None = untimed
+    topics: tuple[str, ...] | None = None  # only these topics (None = all)
+    weights: Mapping[str, float] = field(default_factory=dict)  # topic -> weight (default 1)
+    seed: int | None = None  # same seed + same progress = same exam
+    pass_mark: float = 0.7  # share of questions to pass (AI-900 asks 700/1000)
+
+
+@dataclass(frozen=True)
+class TopicScore:
+    """Score on one topic."""
+
+    topic: str
+    asked: int
+    correct: int
+
+    @property
+    def percent(self) -> float:
+        """Percent correct (0 when nothing was asked)."""
+        return 100.0 * self.correct / self.asked if self.asked else 0.0
+
+
+@dataclass(frozen=True)
+class Missed:
+    """A question answered wrongly or not at all, for the review."""
+
+    question: Question
+    answer: str | None  # the learner's answer in text form; None = unanswered
+
+
+@dataclass(frozen=True)
+class ExamReport:
+    """Per-topic scores, the total, the time taken and the questions to review."""
+
+    topics: tuple[TopicScore, ...]
+    correct: int
+    total: int
+    elapsed: float
+    timed_out: bool
+    pass_mark: float
+    missed: tuple[Missed, ...]
+
+    @property
+    def percent(self) -> float:
+        """Overall percent correct; unanswered questions count as wrong."""
+        return 100.0 * self.correct / self.total if self.total else 0.0
+
+    @property
+    def passed(self) -> bool:
+        """Whether the score reaches the pass mark."""
+        return self.total > 0 and self.correct >= self.pass_mark * self.total - 1e-9
+
+    def render(self, review: bool = True) -> str:
+        """The report as text: a topic table, the verdict, and the review of missed questions."""
+        width = max([len(t.topic) for t in self.topics] + [5])
+        lines = ["", "Exam report", "-----------",
+                 f"{'topic':<{width}}  correct  asked      %"]
+        for t in self.topics:
+            lines.append(f"{t.topic:<{width}}  {t.correct:>7}  {t.asked:>5}  {t.percent:5.1f}")
+        lines.append(f"{'TOTAL':<{width}}  {self.correct:>7}  {self.total:>5}  {self.percent:5.1f}")
+        verdict = "PASS" if self.passed else "not yet a pass"
+        lines.append(f"\n{verdict} (pass mark {100 * self.pass_mark:.0f}%), "
+                     f"time {self.elapsed / 60:.1f} min" + (", time ran out" if self.timed_out
+                                                              else ""))
+        if review and self.missed:
+            lines += ["", "Review of missed questions", "--------------------------"]
+            for i, m in enumerate(self.missed, 1):
+                lines += _review_lines(i, m)
+        return "\n".join(lines)
+
+
+def _review_lines(number: int, m: Missed) -> list[str]:
+    q = m.question
+    given = "no answer" if m.answer is None else f"you answered {m.answer}"
+    right = (f"{float(q.answer):g}" if q.type == "numeric"  # type: ignore[arg-type]
+             else ("-" if q.type == "ordering" else "").join(q.answer))  # type: ignore[arg-type]
+    lines = [f"{number}. [{q.topic}] {q.prompt}", f"   {given}; correct: {right}"]
+    for f in answer_feedback(q):
+        mark = "+" if f.correct else "-"
+        lines.append(f"   {mark} {f.key}) {f.text}")
+        lines.append(f"        {f.why}")
+    return lines
+
+
+def allocate(count: int, available: Mapping[str, int], weights: Mapping[str, float]) -> dict[str, int]:
+    """Split ``count`` questions over topics by weight, never exceeding what a topic has.
+
+    Example:
+        >>> allocate(10, {"a": 50, "b": 50, "c": 2}, {"a": 2, "b": 1, "c": 1})
+        {'a': 5, 'b': 3, 'c': 2}
+    """
+    quota = {t: 0 for t in available}
+    remaining = min(count, sum(available.values()))
+    open_topics = [t for t in available if available[t] > 0 and weights.get(t, 1.0) > 0]
+    while remaining > 0 and open_topics:
+        total_w = sum(weights.get(t, 1.0) for t in open_topics)
+        exact = {t: remaining * weights.get(t, 1.0) / total_w for t in open_topics}
+        share = {t: int(exact[t]) for t in open_topics}
+        # Largest remainders get the leftover seats (ties broken by topic name: deterministic).
+        left = remaining - sum(share.values())
+        for t in sorted(open_topics, key=lambda t: (-(exact[t] - share[t]), t))[:left]:
+            share[t] += 1
+        for t in open_topics:
+            take = min(share[t], available[t] - quota[t])
+            quota[t] += take
+            remaining -= take
+        open_topics = [t for t in open_topics if quota[t] < available[t]]
+    return {t: n for t, n in quota.items() if n}
+
+
+def draw(
+    pool: list[Question],
+    config: ExamConfig,
+    boxes: Mapping[str, int] | None = None,
+    due: Mapping[str, int] | None = None,
+) -> list[Question]:
+    """Pick the exam's questions from ``pool`` (see the module docstring for the order).
+
+    Raises:
+        ValueError: If ``config.topics`` names a topic no question has (lists the valid ones).
+    """
+    by_topic: dict[str, list[Question]] = defaultdict(list)
+    for q in pool:
+        by_topic[q.topic].append(q)
+    if config.topics:
+        unknown = sorted(set(config.topics) - set(by_topic))
+        if unknown:
+            raise ValueError(f"unknown topic(s) {unknown}; available: {sorted(by_topic)}")
+        by_topic = defaultdict(list, {t: by_topic[t] for t in config.topics})
+    rng = random.Random(config.seed)
+    boxes, due = boxes or {}, due or {}
+
+    def priority(q: Question) -> int:
+        box = boxes.get(q.id, 0)
+        if box == 1:
+            return 0  # missed: back first
+        if box == 0:
+            return 1  # never seen
+        return 2 if q.id in due else 3
+
+    quota = allocate(config.count, {t: len(qs) for t, qs in sorted(by_topic.items())},
+                     config.weights)
+    chosen: list[Question] = []
+    for topic, n in quota.items():
+        qs = sorted(by_topic[topic], key=lambda q: q.id)
+        rng.shuffle(qs)
+        chosen += sorted(qs, key=priority)[:n]
+    rng.shuffle(chosen)
+    return chosen
+
+
+class MockExam:
+    """A timed exam: answer questions in order, then :meth:`finish` for the report.
+
+    Args:
+        pool: Questions to draw from.
+        config: Count, time limit, topics, weights, seed.
+        store: Progress store; answers and Leitner moves are committed one by one. ``None``
+            keeps nothing and draws without spaced-review priorities.
+        clock: Seconds-since-something function (tests pass a fake one).
+
+    Example:
+        >>> from tlcourse.quiz.bank import load_bank
+        >>> exam = MockExam(list(load_bank("ch01").questions), ExamConfig(count=2, seed=0))
+        >>> q = exam.questions[0]
+        >>> exam.answer(q.id, q.answer).correct
+        True
+    """
+
+    def __init__(self, pool: list[Question], config: ExamConfig | None = None,
+                 store: ProgressStore | None = None, clock: Callable[[], float] = time.monotonic,
+                 bank_of: Mapping[str, str] | None = None):
+        self.config = config or ExamConfig()
+        self.store, self._clock = store, clock
+        self._bank_of = dict(bank_of or {})
+        boxes = store.boxes() if store else {}
+        due = store.due() if store else {}
+        self.questions = draw(pool, self.config, boxes, due)
+        self.grades: dict[str, Grade] = {}
+        self.started = clock()
+        self._ended: float | None = None
+        self._session = store.start_session("drill", self._label()) if store else None
+
+    def _label(self) -> str:
+        topics = ",".join(self.config.topics) if self.config.topics else "all topics"
+        return f"{self.config.count} questions, {topics}, seed={self.config.seed}"
+
+    def time_left(self) -> float | None:
+        """Seconds left (None if untimed); never negative."""
+        if self.config.time_limit is None:
+            return None
+        return max(0.0, self.config.time_limit - (self._clock() - self.started))
+
+    @property
+    def over(self) -> bool:
+        """True once finished or out of time."""
+        left = self.time_left()
+        return self._ended is not None or (left is not None and left <= 0)
+
+    def answer(self, question_id: str, response: Response) -> Grade | None:
+        """Grade and record one answer; ``None`` (not counted) if the time is up.
+
+        The first answer to a question counts; answering it again returns the first grade.
+        """
+        if self.over:
+            return None
+        if question_id in self.grades:
+            return self.grades[question_id]
+        q = next(q for q in self.questions if q.id == question_id)
+        g = grade(q, response)
+        self.grades[question_id] = g
+        if self.store is not None and self._session is not None:
+            self.store.record_answer(self._bank_of.get(q.id, q.chapter), q.id,
+                                     answer_text(q, response), g.correct,
+                                     session_id=self._session)
+            self.store.update_session(self._session, self._correct(), len(self.questions))
+        return g
+
+    def _correct(self) -> int:
+        return sum(g.correct for g in self.grades.values())
+
+    def finish(self) -> ExamReport:
+        """End the exam (idempotent) and build the report."""
+        timed_out = self.time_left() == 0.0 and len(self.grades) < len(self.questions)
+        if self._ended is None:
+            self._ended = self._clock()
+            if self.store is not None and self._session is not None:
+                self.store.update_session(self._session, self._correct(), len(self.questions),
+                                          finished=True)
+        return build_report(self.questions, self.grades, self._ended - self.started,
+                            self.config.pass_mark, timed_out)
+
+
+def build_report(questions: list[Question], grades: Mapping[str, Grade], elapsed: float,
+                 pass_mark: float = 0.7, timed_out: bool = False) -> ExamReport:
+    """Score ``grades`` against ``questions``; unanswered questions count as wrong.
+
+    Example:
+        >>> build_report([], {}, 0.0).total
+        0
+    """
+    asked: dict[str, int] = defaultdict(int)
+    right: dict[str, int] = defaultdict(int)
+    missed = []
+    for q in questions:
+        asked[q.topic] += 1
+        g = grades.get(q.id)
+        if g is not None and g.correct:
+            right[q.topic] += 1
+        else:
+            missed.append(Missed(q, None if g is None else answer_text(q, g.response)))
+    topics = tuple(TopicScore(t, asked[t], right[t]) for t in sorted(asked))
+    return ExamReport(topics, sum(right.values()), len(questions), elapsed, timed_out,
+                      pass_mark, tuple(missed))

@@ -1,0 +1,221 @@
+"""Questions generated from the learner's own measured results.
+
+The experiments produce records such as::
+
+    {"experiment": "scratch-vs-transfer", "dataset": "photo", "method": "imagenet-frozen",
+     "labels_per_class": 10, "seed": 0, "test_accuracy": 0.71, "seconds": 3.2}
+
+Each template below turns such records into questions whose answer is *computed* from the
+table (means over seeds), never typed in. Records missing the keys a template needs are
+skipped, and a template that finds nothing to ask returns no questions.
+
+Which templates a chapter uses: a bank may list them under ``grounded:`` (names, or mappings
+``{template: name, experiment: ..., dataset: ...}`` that filter the records); a bank without a
+``grounded:`` section gets every template when results are passed.
+
+Example:
+    >>> recs = [{"dataset": "photo", "method": m, "labels_per_class": 5, "seed": s,
+    ...          "test_accuracy": a + s / 100, "seconds": t}
+    ...         for m, a, t in [("scratch", 0.3, 9.0), ("imagenet-frozen", 0.7, 2.0)]
+    ...         for s in (0, 1)]
+    >>> [q.answer for q in best_method(recs)]
+    [('B',)]
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping
+from statistics import mean
+from typing import Any
+
+from tlcourse.quiz.bank import Choice, Question
+
+Record = Mapping[str, Any]
+
+#: How many questions one template may contribute, so results never swamp the bank.
+MAX_PER_TEMPLATE = 3
+_TOPIC = "your-results"
+
+
+def _slug(*parts: object) -> str:
+    text = "-".join(str(p) for p in parts)
+    clean = "".join(ch if ch.isalnum() else "-" for ch in text.lower()).strip("-")
+    return f"{clean[:40]}-{hashlib.sha1(text.encode()).hexdigest()[:6]}"
+
+
+def _usable(records: Iterable[Record], *keys: str) -> list[Record]:
+    out = []
+    for r in records or ():
+        if isinstance(r, Mapping) and all(r.get(k) is not None for k in keys):
+            try:
+                float(r.get("test_accuracy", 0))
+                float(r.get("seconds", 0))
+            except (TypeError, ValueError):
+                continue
+            out.append(r)
+    return out
+
+
+def _means(records: list[Record], value: str) -> dict[tuple, dict[str, tuple[float, int]]]:
+    """(dataset, labels_per_class) -> method -> (mean value over seeds, number of runs)."""
+    groups: dict[tuple, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for r in records:
+        groups[(str(r["dataset"]), r["labels_per_class"])][str(r["method"])].append(
+            float(r[value]))
+    return {
+        k: {m: (mean(v), len(v)) for m, v in sorted(ms.items())}
+        for k, ms in sorted(groups.items(), key=lambda kv: (kv[0][0], str(kv[0][1])))
+    }
+
+
+def _unique_extreme(values: dict[str, tuple[float, int]], highest: bool) -> str | None:
+    ranked = sorted(values, key=lambda m: values[m][0], reverse=highest)
+    if len(ranked) < 2 or abs(values[ranked[0]][0] - values[ranked[1]][0]) < 1e-9:
+        return None  # a tie has no single right answer
+    return ranked[0]
+
+
+def _choice_question(qid: str, prompt: str, values: dict[str, tuple[float, int]], best: str,
+                     describe: Callable[[float], str], chapter: str) -> Question:
+    methods = list(values)[:6]
+    if best not in methods:
+        methods[-1] = best
+    keys = "ABCDEF"
+    choices = tuple(
+        Choice(keys[i], m, f"In your run {m}: {describe(values[m][0])} "
+                           f"(mean of {values[m][1]} run{'s' if values[m][1] > 1 else ''}).")
+        for i, m in enumerate(methods)
+    )
+    return Question(
+        id=qid, chapter=chapter, topic=_TOPIC, difficulty="medium", type="single",
+        prompt=prompt, answer=(keys[methods.index(best)],), choices=choices,
+        explanation="Computed from your results table (mean over seeds).",
+    )
+
+
+def best_method(records: Iterable[Record], chapter: str = "results") -> list[Question]:
+    """Which method had the highest mean test accuracy with k labels per class on a dataset."""
+    recs = _usable(records, "dataset", "method", "labels_per_class", "test_accuracy")
+    out = []
+    for (dataset, k), values in _means(recs, "test_accuracy").items():
+        best = _unique_extreme(values, highest=True)
+        if best is None:
+            continue
+        out.append(_choice_question(
+            f"grounded-best-{_slug(dataset, k)}",
+            f"In your run on {dataset} with {k} labels per class, which method reached the "
+            "highest mean test accuracy?",
+            values, best, lambda a: f"{100 * a:.1f}% test accuracy", chapter))
+    return out[-MAX_PER_TEMPLATE:]
+
+
+def fastest_method(records: Iterable[Record], chapter: str = "results") -> list[Question]:
+    """Which method took the least wall time with k labels per class on a dataset."""
+    recs = _usable(records, "dataset", "method", "labels_per_class", "seconds")
+    out = []
+    for (dataset, k), values in _means(recs, "seconds").items():
+        fastest = _unique_extreme(values, highest=False)
+        if fastest is None:
+            continue
+        out.append(_choice_question(
+            f"grounded-fastest-{_slug(dataset, k)}",
+            f"In your run on {dataset} with {k} labels per class, which method was fastest "
+            "(least mean wall time)?",
+            values, fastest, lambda s: f"{s:.2f} s", chapter))
+    return out[-MAX_PER_TEMPLATE:]
+
+
+def gap_points(records: Iterable[Record], chapter: str = "results") -> list[Question]:
+    """By how many accuracy points did the best method beat the worst (numeric, ±1 point)."""
+    recs = _usable(records, "dataset", "method", "labels_per_class", "test_accuracy")
+    out = []
+    for (dataset, k), values in _means(recs, "test_accuracy").items():
+        best = _unique_extreme(values, highest=True)
+        worst = _unique_extreme(values, highest=False)
+        if best is None or worst is None:
+            continue
+        gap = round(100 * (values[best][0] - values[worst][0]), 1)
+        out.append(Question(
+            id=f"grounded-gap-{_slug(dataset, k)}", chapter=chapter, topic=_TOPIC,
+            difficulty="hard", type="numeric",
+            prompt=(f"In your run on {dataset} with {k} labels per class, by how many "
+                    f"percentage points did {best} beat {worst} (mean test accuracy)?"),
+            answer=gap, tolerance=1.0, unit="points",
+            explanation=(f"{best}: {100 * values[best][0]:.1f}%, {worst}: "
+                         f"{100 * values[worst][0]:.1f}%, so the gap is {gap:.1f} points "
+                         "(means over seeds, from your results table)."),
+        ))
+    return out[-MAX_PER_TEMPLATE:]
+
+
+def more_labels_help(records: Iterable[Record], chapter: str = "results") -> list[Question]:
+    """True/false: did a method's accuracy rise from the fewest to the most labels per class."""
+    recs = _usable(records, "dataset", "method", "labels_per_class", "test_accuracy")
+    per: dict[tuple[str, str], dict[Any, float]] = defaultdict(dict)
+    for (dataset, k), values in _means(recs, "test_accuracy").items():
+        for m, (acc, _) in values.items():
+            per[(dataset, m)][k] = acc
+    out = []
+    for (dataset, method), by_k in sorted(per.items()):
+        try:
+            ks = sorted(by_k, key=float)
+        except (TypeError, ValueError):
+            continue
+        if len(ks) < 2 or abs(by_k[ks[-1]] - by_k[ks[0]]) < 1e-9:
+            continue
+        lo, hi, rose = by_k[ks[0]], by_k[ks[-1]], by_k[ks[-1]] > by_k[ks[0]]
+        fact = (f"In your run {method} on {dataset} went from {100 * lo:.1f}% with {ks[0]} "
+                f"to {100 * hi:.1f}% with {ks[-1]} labels per class.")
+        out.append(Question(
+            id=f"grounded-trend-{_slug(dataset, method)}", chapter=chapter, topic=_TOPIC,
+            difficulty="easy", type="truefalse",
+            prompt=(f"True or false: in your run, {method} on {dataset} was more accurate with "
+                    f"{ks[-1]} labels per class than with {ks[0]}."),
+            answer=("T" if rose else "F",),
+            choices=(Choice("T", "True", fact), Choice("F", "False", fact)),
+            explanation=fact,
+        ))
+    return out[:MAX_PER_TEMPLATE]
+
+
+TEMPLATES: dict[str, Callable[..., list[Question]]] = {
+    "best_method": best_method,
+    "fastest_method": fastest_method,
+    "gap_points": gap_points,
+    "more_labels_help": more_labels_help,
+}
+
+
+def grounded_questions(
+    records: Iterable[Record] | None,
+    templates: Iterable[Mapping[str, Any]] | None = None,
+    chapter: str = "results",
+) -> list[Question]:
+    """Generate questions from ``records`` with the given templates (all when None).
+
+    Args:
+        records: Result records (dicts); ``None`` or ``[]`` gives no questions.
+        templates: ``[{"template": name, <record key>: <required value>, ...}]``.
+        chapter: Chapter stored on the generated questions.
+
+    Example:
+        >>> grounded_questions([])
+        []
+    """
+    if not records:
+        return []
+    records = list(records)
+    specs = list(templates) if templates is not None else [{"template": t} for t in TEMPLATES]
+    out: list[Question] = []
+    seen: set[str] = set()
+    for spec in specs:
+        filters = {k: v for k, v in spec.items() if k != "template"}
+        chosen = [r for r in records
+                  if isinstance(r, Mapping) and all(r.get(k) == v for k, v in filters.items())]
+        for q in TEMPLATES[spec["template"]](chosen, chapter=chapter):
+            if q.id not in seen:
+                seen.add(q.id)
+                out.append(q)
+    return out

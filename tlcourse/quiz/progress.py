@@ -1,0 +1,349 @@
+"""Per-learner progress in SQLite: answers, attempts, timestamps, scores and Leitner boxes.
+
+Where: ``TLCOURSE_PROGRESS_DB`` if set, else ``$XDG_DATA_HOME/tlcourse/progress.sqlite``
+(``~/.local/share/tlcourse/progress.sqlite``). Who: ``TLCOURSE_LEARNER`` if set, else the OS
+user. Several learners (and several processes) share one file safely.
+
+Durability: WAL journal, ``synchronous=FULL``, and every answer is committed in its own
+transaction before the call returns, so a killed kernel loses nothing already answered. A file
+that is not a readable tlcourse store raises :class:`ProgressStoreError` saying where it is
+and what to do; it is never overwritten or deleted.
+
+Example:
+    >>> import tempfile, os
+    >>> path = os.path.join(tempfile.mkdtemp(), "p.sqlite")
+    >>> with ProgressStore(path, learner="ada") as store:
+    ...     _ = store.record_answer("ch01", "ch01-q01", "B", correct=True)
+    ...     len(store.answers())
+    1
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+SCHEMA_VERSION = 1
+#: Sessions to wait before a question in box ``b`` is due again (box 1 = missed: next session).
+LEITNER_INTERVALS = {1: 1, 2: 2, 3: 4, 4: 8, 5: 16}
+MAX_BOX = max(LEITNER_INTERVALS)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS sessions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    learner TEXT NOT NULL,
+    kind TEXT NOT NULL,              -- 'quiz' (a chapter in a notebook) or 'drill'
+    label TEXT NOT NULL,             -- bank name or drill description
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    correct INTEGER NOT NULL DEFAULT 0,
+    total INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS answers (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    learner TEXT NOT NULL,
+    session_id INTEGER,
+    bank TEXT NOT NULL,
+    question_id TEXT NOT NULL,
+    answer TEXT NOT NULL,            -- text form, e.g. 'B', 'AC', 'T', '3.5', '2-1-3-4-5'
+    correct INTEGER NOT NULL,
+    attempt INTEGER NOT NULL,        -- 1 for the learner's first try at this question ever
+    answered_at TEXT NOT NULL        -- ISO 8601, UTC
+);
+CREATE INDEX IF NOT EXISTS answers_by_learner ON answers (learner, question_id);
+CREATE TABLE IF NOT EXISTS leitner (
+    learner TEXT NOT NULL,
+    question_id TEXT NOT NULL,
+    box INTEGER NOT NULL,
+    last_session INTEGER NOT NULL,   -- the learner's drill count when last reviewed
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (learner, question_id)
+);
+"""
+
+
+class ProgressStoreError(RuntimeError):
+    """The progress file exists but cannot be used; the message says where and what to do."""
+
+
+@dataclass(frozen=True)
+class AnswerRecord:
+    """One stored answer."""
+
+    learner: str
+    bank: str
+    question_id: str
+    answer: str
+    correct: bool
+    attempt: int
+    answered_at: str
+    session_id: int | None = None
+
+
+def default_db_path() -> Path:
+    """The progress file: ``TLCOURSE_PROGRESS_DB`` or the user's data directory.
+
+    Example:
+        >>> default_db_path().name
+        'progress.sqlite'
+    """
+    override = os.environ.get("TLCOURSE_PROGRESS_DB")
+    if override:
+        return Path(override).expanduser()
+    data_home = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(data_home) / "tlcourse" / "progress.sqlite"
+
+
+def default_learner() -> str:
+    """The learner's name: ``TLCOURSE_LEARNER`` or the OS user."""
+    name = os.environ.get("TLCOURSE_LEARNER")
+    if name:
+        return name
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry in some containers
+        return "learner"
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+class ProgressStore:
+    """A learner's view of the shared progress file.
+
+    Args:
+        path: The SQLite file (default :func:`default_db_path`). Created if missing.
+        learner: Whose progress (default :func:`default_learner`).
+
+    Raises:
+        ProgressStoreError: If the file is corrupt, not a tlcourse store, or unreadable.
+
+    Example:
+        >>> import tempfile, os
+        >>> store = ProgressStore(os.path.join(tempfile.mkdtemp(), "p.sqlite"), learner="ada")
+        >>> store.box("q1")
+        0
+        >>> store.close()
+    """
+
+    def __init__(self, path: str | os.PathLike | None = None, learner: str | None = None):
+        self.path = Path(path) if path is not None else default_db_path()
+        self.learner = learner or default_learner()
+        self._conn = self._open()
+
+    # ------------------------------------------------------------------ opening
+    def _fail(self, problem: str) -> ProgressStoreError:
+        return ProgressStoreError(
+            f"Cannot use the tlcourse progress file {self.path}: {problem}. "
+            "It has been left untouched. To start a fresh record, move or rename it "
+            f"(e.g. to {self.path.name}.broken) or set TLCOURSE_PROGRESS_DB to another file; "
+            "to keep the old answers, restore it from a backup."
+        )
+
+    def _open(self) -> sqlite3.Connection:
+        existed = self.path.exists()
+        if existed and not os.access(self.path, os.R_OK | os.W_OK):
+            raise self._fail("it is not readable and writable by you")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            # isolation_level=None: we issue BEGIN/COMMIT ourselves, one transaction per write.
+            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        except (OSError, sqlite3.Error) as e:
+            raise self._fail(f"it cannot be opened ({e})") from e
+        try:
+            if existed and self.path.stat().st_size > 0:
+                check = conn.execute("PRAGMA quick_check").fetchone()[0]
+                if check != "ok":
+                    raise self._fail(f"SQLite reports damage ({check})")
+                tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+                if tables and "meta" not in tables:
+                    raise self._fail("it is an SQLite file but not a tlcourse progress store")
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")
+            conn.execute("BEGIN IMMEDIATE")
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+            conn.execute(
+                "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
+                (str(SCHEMA_VERSION),),
+            )
+            conn.execute("COMMIT")
+            version = int(conn.execute(
+                "SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0])
+        except ProgressStoreError:
+            conn.close()
+            raise
+        except sqlite3.DatabaseError as e:
+            conn.close()
+            raise self._fail(f"it is not a readable SQLite database ({e})") from e
+        if version > SCHEMA_VERSION:
+            conn.close()
+            raise self._fail(f"it was written by a newer tlcourse (schema {version}); upgrade")
+        return conn
+
+    def close(self) -> None:
+        """Close the connection (everything is already committed)."""
+        self._conn.close()
+
+    def __enter__(self) -> ProgressStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _write(self, sql: str, params: tuple = ()) -> int:
+        """Run one statement in its own committed transaction; return lastrowid."""
+        with self._transaction():
+            return self._conn.execute(sql, params).lastrowid or 0
+
+    def _transaction(self) -> _Transaction:
+        return _Transaction(self._conn, self._fail)
+
+    # ------------------------------------------------------------------ sessions
+    def start_session(self, kind: str, label: str) -> int:
+        """Open a quiz or drill session; return its id."""
+        return self._write(
+            "INSERT INTO sessions (learner, kind, label, started_at) VALUES (?, ?, ?, ?)",
+            (self.learner, kind, label, _now()),
+        )
+
+    def update_session(self, session_id: int, correct: int, total: int, finished: bool = False):
+        """Store a session's running (or final) score."""
+        self._write(
+            "UPDATE sessions SET correct = ?, total = ?, finished_at = ? WHERE id = ?",
+            (correct, total, _now() if finished else None, session_id),
+        )
+
+    def drill_count(self) -> int:
+        """How many drills this learner has started (the Leitner clock)."""
+        row = self._conn.execute(
+            "SELECT COUNT(*) FROM sessions WHERE learner = ? AND kind = 'drill'", (self.learner,)
+        ).fetchone()
+        return int(row[0])
+
+    # ------------------------------------------------------------------ answers
+    def record_answer(
+        self,
+        bank: str,
+        question_id: str,
+        answer: str,
+        correct: bool,
+        session_id: int | None = None,
+        update_leitner: bool = True,
+    ) -> AnswerRecord:
+        """Commit one answer (and its Leitner move) in a single transaction.
+
+        Args:
+            bank: The bank the question came from.
+            question_id: The question's stable id.
+            answer: The answer's text form (see :mod:`tlcourse.quiz.grading`).
+            correct: Whether it was right.
+            session_id: The session it belongs to, if any.
+            update_leitner: Move the question between Leitner boxes (False for retries).
+
+        Returns:
+            The stored record, with its attempt number.
+        """
+        with self._transaction() as conn:
+            attempt = 1 + conn.execute(
+                "SELECT COUNT(*) FROM answers WHERE learner = ? AND question_id = ?",
+                (self.learner, question_id),
+            ).fetchone()[0]
+            when = _now()
+            conn.execute(
+                "INSERT INTO answers (learner, session_id, bank, question_id, answer, correct,"
+                " attempt, answered_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (self.learner, session_id, bank, question_id, answer, int(correct), attempt, when),
+            )
+            if update_leitner:
+                box = self._box(conn, question_id)
+                new_box = min(box + 1, MAX_BOX) if correct else 1
+                conn.execute(
+                    "INSERT OR REPLACE INTO leitner VALUES (?, ?, ?, ?, ?)",
+                    (self.learner, question_id, new_box, self.drill_count(), when),
+                )
+        return AnswerRecord(self.learner, bank, question_id, answer, correct, attempt, when,
+                            session_id)
+
+    def answers(self, bank: str | None = None, question_id: str | None = None) -> list[AnswerRecord]:
+        """This learner's answers, oldest first, optionally filtered."""
+        sql = ("SELECT learner, bank, question_id, answer, correct, attempt, answered_at, "
+               "session_id FROM answers WHERE learner = ?")
+        params: list = [self.learner]
+        if bank is not None:
+            sql, params = sql + " AND bank = ?", params + [bank]
+        if question_id is not None:
+            sql, params = sql + " AND question_id = ?", params + [question_id]
+        rows = self._conn.execute(sql + " ORDER BY id", params).fetchall()
+        return [AnswerRecord(r[0], r[1], r[2], r[3], bool(r[4]), r[5], r[6], r[7]) for r in rows]
+
+    def attempts(self, question_id: str) -> int:
+        """How many times this learner has answered ``question_id``."""
+        return len(self.answers(question_id=question_id))
+
+    # ------------------------------------------------------------------ Leitner boxes
+    @staticmethod
+    def _box_row(conn: sqlite3.Connection, learner: str, question_id: str):
+        return conn.execute(
+            "SELECT box, last_session FROM leitner WHERE learner = ? AND question_id = ?",
+            (learner, question_id),
+        ).fetchone()
+
+    def _box(self, conn: sqlite3.Connection, question_id: str) -> int:
+        row = self._box_row(conn, self.learner, question_id)
+        return int(row[0]) if row else 0
+
+    def box(self, question_id: str) -> int:
+        """The question's Leitner box: 0 = never seen, 1 = missed last time ... 5 = well known."""
+        return self._box(self._conn, question_id)
+
+    def boxes(self) -> dict[str, int]:
+        """Every question this learner has met, with its box."""
+        rows = self._conn.execute(
+            "SELECT question_id, box FROM leitner WHERE learner = ?", (self.learner,)
+        ).fetchall()
+        return {qid: int(box) for qid, box in rows}
+
+    def due(self, question_ids: list[str] | None = None) -> dict[str, int]:
+        """Questions due in the learner's next drill, with their box.
+
+        A question in box ``b`` last seen at drill ``n`` is due from drill
+        ``n + LEITNER_INTERVALS[b]``, so a missed one (box 1) comes back in the very next drill.
+        """
+        upcoming = self.drill_count() + 1
+        rows = self._conn.execute(
+            "SELECT question_id, box, last_session FROM leitner WHERE learner = ?",
+            (self.learner,),
+        ).fetchall()
+        wanted = set(question_ids) if question_ids is not None else None
+        return {
+            qid: int(box)
+            for qid, box, last in rows
+            if (wanted is None or qid in wanted) and upcoming - last >= LEITNER_INTERVALS[box]
+        }
+
+
+class _Transaction:
+    """``BEGIN IMMEDIATE`` ... ``COMMIT``; rollback on error; turn SQLite errors into ours."""
+
+    def __init__(self, conn: sqlite3.Connection, fail):
+        self._conn, self._fail = conn, fail
+
+    def __enter__(self) -> sqlite3.Connection:
+        self._conn.execute("BEGIN IMMEDIATE")  # take the write lock now: no upgrade deadlocks
+        return self._conn
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self._conn.execute("COMMIT")
+            return
+        self._conn.execute("ROLLBACK")
+        if isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.OperationalError):
+            raise self._fail(f"writing failed ({exc})") from exc

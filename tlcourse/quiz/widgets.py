@@ -1,0 +1,281 @@
+"""Chapter quizzes in a notebook: ipywidgets on top of :class:`QuizSession`, with a text fallback.
+
+``show("ch01")`` displays one object whose MIME bundle carries both the widget view and a
+``text/plain`` rendering of the questions and choices (never the answers). A live notebook
+shows the widget; nbval, ``jupyter nbconvert`` or a plain Python prompt show the text, and
+nothing waits for input.
+
+Example:
+    >>> quiz = build_quiz("ch01")          # doctest: +SKIP
+    >>> quiz.cards[0].select("A"); quiz.cards[0].check_button.click()  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import html
+import textwrap
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from tlcourse.quiz.bank import Question, load_bank
+from tlcourse.quiz.grading import Feedback, Grade, Response, answer_feedback, parse_answer
+from tlcourse.quiz.grounded import grounded_questions
+from tlcourse.quiz.progress import ProgressStore
+from tlcourse.quiz.session import QuizSession
+
+_NO_CHOICE = "—"
+
+
+def question_text(q: Question, number: int | None = None) -> str:
+    """A question as plain text: prompt and options, no answer.
+
+    Example:
+        >>> from tlcourse.quiz.bank import load_bank
+        >>> print(question_text(load_bank("ch01").questions[0], 1).splitlines()[0][:4])
+        Q1.
+    """
+    head = f"Q{number}. " if number is not None else ""
+    lines = textwrap.wrap(head + q.prompt, 88) or [head]
+    hint = {
+        "single": "(pick one)",
+        "multiple": "(select all that apply, e.g. AC)",
+        "truefalse": "(T or F)",
+        "numeric": f"(a number{', in ' + q.unit if q.unit else ''})",
+        "ordering": "(put the items in order, e.g. " + "-".join(c.key for c in q.choices) + ")",
+    }[q.type]
+    lines.append(f"   {hint}  [{q.topic}, {q.difficulty}]")
+    for c in q.choices:
+        lines += textwrap.wrap(f"{c.key}) {c.text}", 86, initial_indent="   ",
+                               subsequent_indent="      ")
+    return "\n".join(lines)
+
+
+def quiz_text(title: str, questions: Iterable[Question]) -> str:
+    """All questions as text, for renderers without widgets."""
+    parts = [title, "=" * len(title)]
+    parts += [question_text(q, i + 1) + "\n" for i, q in enumerate(questions)]
+    parts.append("(Run this notebook in Jupyter to answer interactively, or use "
+                 "`tlcourse drill` in a terminal.)")
+    return "\n".join(parts)
+
+
+def feedback_html(grade: Grade, feedback: Iterable[Feedback]) -> str:
+    """Verdict plus the explanation of each chosen option, as HTML."""
+    verdict = ("<b style='color:#1a7f37'>✔ Correct.</b>" if grade.correct
+               else "<b style='color:#cf222e'>✘ Not quite.</b> Read why, then retry.")
+    rows = []
+    for f in feedback:
+        mark = "✔" if f.correct else "✘"
+        rows.append(f"<li>{mark} <b>{html.escape(f.key)})</b> {html.escape(f.text)}<br>"
+                    f"<i>{html.escape(f.why)}</i></li>")
+    return f"{verdict}<ul>{''.join(rows)}</ul>"
+
+
+class QuestionCard:
+    """The widgets for one question: inputs, Check and Retry buttons, feedback.
+
+    Drive it from Python (tests do): ``select(...)`` then ``check_button.click()``.
+    """
+
+    def __init__(self, question: Question, number: int, session: QuizSession, on_change):
+        import ipywidgets as w
+
+        self.question, self.session, self._on_change = question, session, on_change
+        q = question
+        self.prompt = w.HTML(f"<b>Q{number}.</b> {html.escape(q.prompt)} "
+                             f"<small>[{q.topic}, {q.difficulty}]</small>")
+        if q.type in ("single", "truefalse"):
+            self._input = w.RadioButtons(
+                options=[(f"{c.key}) {c.text}", c.key) for c in q.choices], value=None,
+                layout=w.Layout(width="auto"))
+            inputs: list = [self._input]
+        elif q.type == "multiple":
+            self._boxes = {c.key: w.Checkbox(description=f"{c.key}) {c.text}", value=False,
+                                             indent=False, layout=w.Layout(width="auto"))
+                           for c in q.choices}
+            inputs = list(self._boxes.values())
+        elif q.type == "numeric":
+            self._input = w.Text(placeholder="a number" + (f" ({q.unit})" if q.unit else ""))
+            inputs = [self._input]
+        else:  # ordering: one dropdown per position
+            opts = [(_NO_CHOICE, None)] + [(f"{c.key}) {c.text}", c.key) for c in q.choices]
+            self._slots = [w.Dropdown(options=opts, value=None, description=f"{i + 1}.",
+                                      layout=w.Layout(width="95%"))
+                           for i in range(len(q.choices))]
+            inputs = list(self._slots)
+        self.check_button = w.Button(description="Check", button_style="primary")
+        self.retry_button = w.Button(description="Retry", disabled=True)
+        self.feedback = w.HTML("")
+        self.check_button.on_click(self.check)
+        self.retry_button.on_click(self.retry)
+        self._inputs = inputs
+        self.box = w.VBox([self.prompt, *inputs,
+                           w.HBox([self.check_button, self.retry_button]), self.feedback])
+
+    # ------------------------------------------------------------------ learner actions
+    def select(self, answer: str | Response) -> None:
+        """Set the inputs as a learner would; ``answer`` in text form or parsed."""
+        q = self.question
+        response = parse_answer(q, answer) if isinstance(answer, str) else answer
+        if q.type in ("single", "truefalse"):
+            self._input.value = response[0]  # type: ignore[index]
+        elif q.type == "multiple":
+            for key, box in self._boxes.items():
+                box.value = key in response  # type: ignore[operator]
+        elif q.type == "numeric":
+            self._input.value = f"{float(response):g}"  # type: ignore[arg-type]
+        else:
+            for slot, key in zip(self._slots, response):  # type: ignore[arg-type]
+                slot.value = key
+
+    def response(self) -> Response:
+        """Read the inputs; ValueError with a learner-facing message if incomplete."""
+        q = self.question
+        if q.type in ("single", "truefalse"):
+            if self._input.value is None:
+                raise ValueError("Pick an option first.")
+            return (self._input.value,)
+        if q.type == "multiple":
+            chosen = tuple(k for k, b in self._boxes.items() if b.value)
+            if not chosen:
+                raise ValueError("Tick at least one option.")
+            return chosen
+        if q.type == "numeric":
+            return parse_answer(q, self._input.value)
+        order = [s.value for s in self._slots]
+        if None in order or len(set(order)) != len(order):
+            raise ValueError("Use every item exactly once.")
+        return tuple(order)
+
+    def check(self, _button: Any = None) -> Grade | None:
+        """Grade what is selected, show feedback, save the answer, update the score."""
+        try:
+            response = self.response()
+        except ValueError as e:
+            self.feedback.value = f"<span style='color:#9a6700'>{html.escape(str(e))}</span>"
+            return None
+        g = self.session.submit(self.question.id, response)
+        shown = answer_feedback(self.question) if g.correct else g.feedback
+        self.feedback.value = feedback_html(g, shown)
+        if self.session.save_error:
+            self.feedback.value += (f"<p style='color:#cf222e'>Not saved: "
+                                    f"{html.escape(self.session.save_error)}</p>")
+        for i in self._inputs:
+            i.disabled = True
+        self.check_button.disabled = True
+        self.retry_button.disabled = False
+        self._on_change()
+        return g
+
+    def retry(self, _button: Any = None) -> None:
+        """Clear the inputs and feedback so the learner can answer again."""
+        q = self.question
+        if q.type in ("single", "truefalse"):
+            self._input.value = None
+        elif q.type == "multiple":
+            for b in self._boxes.values():
+                b.value = False
+        elif q.type == "numeric":
+            self._input.value = ""
+        else:
+            for s in self._slots:
+                s.value = None
+        for i in self._inputs:
+            i.disabled = False
+        self.feedback.value = ""
+        self.check_button.disabled = False
+        self.retry_button.disabled = True
+
+
+class QuizWidget:
+    """A whole chapter quiz: a title, a score line and one card per question.
+
+    Displaying it (``display(quiz)`` or leaving it last in a cell) shows the widgets where they
+    can render and the plain-text questions elsewhere.
+    """
+
+    def __init__(self, title: str, session: QuizSession):
+        import ipywidgets as w
+
+        self.title, self.session = title, session
+        self.score_label = w.HTML()
+        self.cards = [QuestionCard(q, i + 1, session, self._refresh)
+                      for i, q in enumerate(session.questions)]
+        self.box = w.VBox([w.HTML(f"<h3>{html.escape(title)}</h3>"), self.score_label,
+                           *[c.box for c in self.cards]])
+        self._refresh()
+
+    def _refresh(self) -> None:
+        self.score_label.value = f"<b>{html.escape(str(self.session.score()))}</b>"
+
+    def card(self, question_id: str) -> QuestionCard:
+        """The card showing ``question_id``."""
+        return next(c for c in self.cards if c.question.id == question_id)
+
+    def __repr__(self) -> str:
+        return quiz_text(self.title, self.session.questions)
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+        bundle = dict(self.box._repr_mimebundle_(**kwargs) or {})
+        bundle["text/plain"] = repr(self)
+        return bundle
+
+
+class _TextQuiz:
+    """What ``show`` displays when ipywidgets is not importable."""
+
+    def __init__(self, title: str, questions: list[Question]):
+        self.title, self.questions = title, questions
+
+    def __repr__(self) -> str:
+        return quiz_text(self.title, self.questions)
+
+
+def build_quiz(
+    chapter: str,
+    results: list[Mapping[str, Any]] | None = None,
+    learner: str | None = None,
+    store: ProgressStore | None = None,
+) -> QuizWidget:
+    """Build (without displaying) the quiz for ``chapter``; see :func:`show`."""
+    bank = load_bank(chapter)
+    questions = list(bank.questions)
+    if results:
+        questions += grounded_questions(results, bank.grounded, chapter=bank.chapter)
+    factory = None
+    if store is None:
+        def factory() -> ProgressStore:
+            return ProgressStore(learner=learner)
+    session = QuizSession(questions, bank=bank.chapter, store=store, store_factory=factory)
+    return QuizWidget(bank.title, session)
+
+
+def show(
+    chapter: str,
+    results: list[Mapping[str, Any]] | None = None,
+    learner: str | None = None,
+) -> None:
+    """Display a chapter's quiz in the notebook (use :func:`build_quiz` to keep a handle).
+
+    Args:
+        chapter: A bank name, e.g. ``"ch01"`` (or a path to a bank YAML file).
+        results: Your experiment records; adds questions computed from your own results.
+        learner: Whose progress to record (default ``TLCOURSE_LEARNER`` or the OS user).
+
+    Nothing is returned, so the quiz is not displayed twice when ``show`` ends a cell.
+
+    Example:
+        >>> from tlcourse import quiz
+        >>> quiz.show("ch01")   # doctest: +SKIP
+    """
+    from IPython.display import display
+
+    try:
+        import ipywidgets  # noqa: F401
+    except ImportError:
+        bank = load_bank(chapter)
+        text_quiz = _TextQuiz(bank.title, list(bank.questions)
+                              + grounded_questions(results, bank.grounded, bank.chapter))
+        display(text_quiz)
+        return
+    display(build_quiz(chapter, results=results, learner=learner))
