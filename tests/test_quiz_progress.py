@@ -20,12 +20,21 @@ from tlcourse.quiz.progress import (
 )
 
 REPO = Path(__file__).resolve().parents[1]
+# The store is stdlib-only; child processes load its file directly so that they do not pay
+# for importing the whole tlcourse package (torch etc.) and the tests stay fast.
+_LOAD_STORE = f"""
+import importlib.util, sys
+_spec = importlib.util.spec_from_file_location("_progress", {str(REPO / "tlcourse/quiz/progress.py")!r})
+_mod = sys.modules["_progress"] = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_mod)
+ProgressStore = _mod.ProgressStore
+"""
 
 
-def _python(code: str, db: Path, **popen) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONPATH": str(REPO), "TLCOURSE_PROGRESS_DB": str(db)}
-    return subprocess.Popen([sys.executable, "-c", textwrap.dedent(code)], env=env,
-                            text=True, **popen)
+def _python(code: str, db: Path, *args: str, **popen) -> subprocess.Popen:
+    env = {**os.environ, "TLCOURSE_PROGRESS_DB": str(db)}
+    return subprocess.Popen([sys.executable, "-c", _LOAD_STORE + textwrap.dedent(code), *args],
+                            env=env, text=True, **popen)
 
 
 @pytest.fixture(autouse=True)
@@ -72,7 +81,6 @@ def test_answers_survive_a_killed_process(tmp_path):
     db = tmp_path / "p.sqlite"
     proc = _python("""
         import sys, time
-        from tlcourse.quiz.progress import ProgressStore
         s = ProgressStore(learner="crash")
         for i in (1, 2):
             s.record_answer("ch01", f"q{i}", "A", correct=True)
@@ -93,18 +101,12 @@ def test_answers_survive_a_killed_process(tmp_path):
 def test_two_learners_writing_at_once_do_not_clobber_each_other(tmp_path):
     db = tmp_path / "p.sqlite"
     code = """
-        import sys
-        from tlcourse.quiz.progress import ProgressStore
         s = ProgressStore(learner=sys.argv[1])
         sys.stdin.readline()  # start together
         for i in range(60):
             s.record_answer("exam", f"q{i % 7}", str(i), correct=i % 2 == 0)
         """
-    procs = []
-    for name in ("ann", "ben"):
-        env = {**os.environ, "PYTHONPATH": str(REPO), "TLCOURSE_PROGRESS_DB": str(db)}
-        procs.append(subprocess.Popen([sys.executable, "-c", textwrap.dedent(code), name],
-                                      env=env, text=True, stdin=subprocess.PIPE))
+    procs = [_python(code, db, name, stdin=subprocess.PIPE) for name in ("ann", "ben")]
     for p in procs:
         p.stdin.write("go\n")
         p.stdin.flush()

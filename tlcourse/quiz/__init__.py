@@ -15,6 +15,7 @@ from tlcourse.quiz.bank import (
     BankError,
     Choice,
     Question,
+    bank_summary,
     list_banks,
     load_bank,
     load_banks,
@@ -22,7 +23,8 @@ from tlcourse.quiz.bank import (
     validate_file,
     validate_files,
 )
-from tlcourse.quiz.drill import ExamConfig, ExamReport, MockExam, build_report
+from tlcourse.quiz.drill import ExamConfig, ExamReport, MockExam, build_report, load_pool
+from tlcourse.quiz.drill_widget import build_exam, review_status, show_exam
 from tlcourse.quiz.grading import Grade, grade, parse_answer
 from tlcourse.quiz.grounded import grounded_questions
 from tlcourse.quiz.progress import ProgressStore, ProgressStoreError, default_db_path
@@ -30,12 +32,34 @@ from tlcourse.quiz.session import QuizSession, Score
 from tlcourse.quiz.widgets import build_quiz, show
 
 __all__ = [
-    "Bank", "BankError", "Choice", "Question", "list_banks", "load_bank", "load_banks",
-    "validate_bank", "validate_file", "validate_files",
-    "ExamConfig", "ExamReport", "MockExam", "build_report",
-    "Grade", "grade", "parse_answer",
+    "Bank",
+    "BankError",
+    "Choice",
+    "ExamConfig",
+    "ExamReport",
+    "Grade",
+    "MockExam",
+    "ProgressStore",
+    "ProgressStoreError",
+    "Question",
+    "QuizSession",
+    "Score",
+    "bank_summary",
+    "build_exam",
+    "build_quiz",
+    "build_report",
+    "default_db_path",
+    "grade",
     "grounded_questions",
-    "ProgressStore", "ProgressStoreError", "default_db_path",
-    "QuizSession", "Score",
-    "build_quiz", "show",
+    "list_banks",
+    "load_bank",
+    "load_banks",
+    "load_pool",
+    "parse_answer",
+    "review_status",
+    "show",
+    "show_exam",
+    "validate_bank",
+    "validate_file",
+    "validate_files",
 ]

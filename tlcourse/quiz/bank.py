@@ -222,6 +222,27 @@ def validate_bank(name: str | os.PathLike | None = None) -> list[str]:
         return [f"{name}: -: {e}"]
 
 
+def bank_summary(banks: list[Bank] | None = None) -> str:
+    """Question counts per bank, topic, type and difficulty, as a text table.
+
+    Example:
+        >>> bank_summary().splitlines()[0].endswith("banks")
+        True
+    """
+    from collections import Counter
+
+    banks = load_banks() if banks is None else banks
+    qs = [q for b in banks for q in b.questions]
+    lines = [f"{len(qs)} questions in {len(banks)} banks"]
+    for title, counter in [("bank", Counter(q.chapter for q in qs)),
+                           ("topic", Counter(q.topic for q in qs)),
+                           ("type", Counter(q.type for q in qs)),
+                           ("difficulty", Counter(q.difficulty for q in qs))]:
+        lines.append(f"\nper {title}:")
+        lines += [f"  {key:<24} {n:>4}" for key, n in sorted(counter.items())]
+    return "\n".join(lines)
+
+
 # --------------------------------------------------------------------------- parsing
 def _parse_file(path: Path) -> tuple[Bank | None, list[str]]:
     """Parse and validate; return the bank (None if unusable) and the problems."""

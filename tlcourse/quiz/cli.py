@@ -17,8 +17,8 @@ import sys
 from collections import Counter
 from typing import TextIO
 
-from tlcourse.quiz.bank import BankError, list_banks, load_banks, validate_bank, validate_files
-from tlcourse.quiz.drill import ExamConfig, MockExam
+from tlcourse.quiz.bank import BankError, bank_summary, list_banks, validate_bank, validate_files
+from tlcourse.quiz.drill import ExamConfig, MockExam, load_pool
 from tlcourse.quiz.grading import parse_answer
 from tlcourse.quiz.progress import ProgressStore, ProgressStoreError
 from tlcourse.quiz.widgets import question_text
@@ -96,19 +96,10 @@ def validate_command(args: argparse.Namespace) -> int:
 def stats_command(args: argparse.Namespace) -> int:
     """``tlcourse quiz stats``: question counts per bank, topic, type and difficulty."""
     try:
-        banks = load_banks()
+        print(bank_summary())
     except BankError as e:
         print(e, file=sys.stderr)
         return 1
-    qs = [q for b in banks for q in b.questions]
-    print(f"{len(qs)} questions in {len(banks)} banks")
-    for title, counter in [("bank", Counter(q.chapter for q in qs)),
-                           ("topic", Counter(q.topic for q in qs)),
-                           ("type", Counter(q.type for q in qs)),
-                           ("difficulty", Counter(q.difficulty for q in qs))]:
-        print(f"\nper {title}:")
-        for key, n in sorted(counter.items()):
-            print(f"  {key:<24} {n:>4}")
     return 0
 
 
@@ -118,18 +109,16 @@ def drill_command(args: argparse.Namespace, stdin: TextIO | None = None,
     """``tlcourse drill``: run a mock exam reading answers from ``--answers`` or stdin."""
     stdin, out = stdin or sys.stdin, stdout or sys.stdout
     try:
-        banks = load_banks(list(args.banks) if args.banks else None)
+        pool, bank_of, weights = load_pool(list(args.banks) if args.banks else None)
     except (BankError, FileNotFoundError) as e:
         print(f"Cannot load the question banks:\n{e}", file=sys.stderr)
         return 2
-    pool = [q for b in banks for q in b.questions]
-    bank_of = {q.id: b.chapter for b in banks for q in b.questions}
     if args.list_topics:
         counts = Counter(q.topic for q in pool)
         for topic in sorted(counts):
             print(f"{topic:<24} {counts[topic]:>4} questions", file=out)
         return 0
-    weights = {t: w for b in banks for t, w in b.drill_weights.items()} | dict(args.weights)
+    weights |= dict(args.weights)
     minutes = args.count if args.time_limit is None else args.time_limit
     config = ExamConfig(count=args.count, topics=args.topics, weights=weights, seed=args.seed,
                         time_limit=minutes * 60 if minutes > 0 else None)

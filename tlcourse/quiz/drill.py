@@ -204,9 +204,10 @@ class MockExam:
 
     def __init__(self, pool: list[Question], config: ExamConfig | None = None,
                  store: ProgressStore | None = None, clock: Callable[[], float] = time.monotonic,
-                 bank_of: Mapping[str, str] | None = None):
+                 bank_of: Mapping[str, str] | None = None,
+                 store_factory: Callable[[], ProgressStore] | None = None):
         self.config = config or ExamConfig()
-        self.store, self._clock = store, clock
+        self.store, self._clock, self._store_factory = store, clock, store_factory
         self._bank_of = dict(bank_of or {})
         boxes = store.boxes() if store else {}
         due = store.due() if store else {}
@@ -214,7 +215,18 @@ class MockExam:
         self.grades: dict[str, Grade] = {}
         self.started = clock()
         self._ended: float | None = None
-        self._session = store.start_session("drill", self._label()) if store else None
+        self._session: int | None = None  # started at the first answer: showing writes nothing
+
+    def _record(self, q: Question, response: Response, g: Grade) -> None:
+        if self.store is None and self._store_factory is not None:
+            self.store, self._store_factory = self._store_factory(), None
+        if self.store is None:
+            return
+        if self._session is None:
+            self._session = self.store.start_session("drill", self._label())
+        self.store.record_answer(self._bank_of.get(q.id, q.chapter), q.id,
+                                 answer_text(q, response), g.correct, session_id=self._session)
+        self.store.update_session(self._session, self._correct(), len(self.questions))
 
     def _label(self) -> str:
         topics = ",".join(self.config.topics) if self.config.topics else "all topics"
@@ -244,11 +256,7 @@ class MockExam:
         q = next(q for q in self.questions if q.id == question_id)
         g = grade(q, response)
         self.grades[question_id] = g
-        if self.store is not None and self._session is not None:
-            self.store.record_answer(self._bank_of.get(q.id, q.chapter), q.id,
-                                     answer_text(q, response), g.correct,
-                                     session_id=self._session)
-            self.store.update_session(self._session, self._correct(), len(self.questions))
+        self._record(q, response, g)
         return g
 
     def _correct(self) -> int:
@@ -264,6 +272,24 @@ class MockExam:
                                           finished=True)
         return build_report(self.questions, self.grades, self._ended - self.started,
                             self.config.pass_mark, timed_out)
+
+
+def load_pool(banks: list[str] | None = None) -> tuple[list[Question], dict[str, str],
+                                                      dict[str, float]]:
+    """Questions of the given banks (all by default), each id's bank, and the topic weights.
+
+    Example:
+        >>> pool, bank_of, weights = load_pool(["exam"])
+        >>> weights["azure"] > 1
+        True
+    """
+    from tlcourse.quiz.bank import load_banks
+
+    loaded = load_banks(banks)
+    pool = [q for b in loaded for q in b.questions]
+    bank_of = {q.id: b.chapter for b in loaded for q in b.questions}
+    weights = {t: w for b in loaded for t, w in b.drill_weights.items()}
+    return pool, bank_of, weights
 
 
 def build_report(questions: list[Question], grades: Mapping[str, Grade], elapsed: float,

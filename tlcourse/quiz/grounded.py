@@ -18,8 +18,8 @@ Example:
     ...          "test_accuracy": a + s / 100, "seconds": t}
     ...         for m, a, t in [("scratch", 0.3, 9.0), ("imagenet-frozen", 0.7, 2.0)]
     ...         for s in (0, 1)]
-    >>> [q.answer for q in best_method(recs)]
-    [('B',)]
+    >>> [q.choice(q.answer[0]).text for q in best_method(recs)]
+    ['imagenet-frozen']
 """
 
 from __future__ import annotations

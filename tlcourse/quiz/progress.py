@@ -24,8 +24,9 @@ import getpass
 import os
 import sqlite3
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Self
 
 SCHEMA_VERSION = 1
 #: Sessions to wait before a question in box ``b`` is due again (box 1 = missed: next session).
@@ -89,8 +90,8 @@ def default_db_path() -> Path:
     """The progress file: ``TLCOURSE_PROGRESS_DB`` or the user's data directory.
 
     Example:
-        >>> default_db_path().name
-        'progress.sqlite'
+        >>> default_db_path().suffix
+        '.sqlite'
     """
     override = os.environ.get("TLCOURSE_PROGRESS_DB")
     if override:
@@ -111,7 +112,7 @@ def default_learner() -> str:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 class ProgressStore:
@@ -192,7 +193,7 @@ class ProgressStore:
         """Close the connection (everything is already committed)."""
         self._conn.close()
 
-    def __enter__(self) -> ProgressStore:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -264,7 +265,7 @@ class ProgressStore:
             )
             if update_leitner:
                 box = self._box(conn, question_id)
-                new_box = min(box + 1, MAX_BOX) if correct else 1
+                new_box = min(max(box, 1) + 1, MAX_BOX) if correct else 1  # unseen+right -> 2
                 conn.execute(
                     "INSERT OR REPLACE INTO leitner VALUES (?, ?, ?, ?, ?)",
                     (self.learner, question_id, new_box, self.drill_count(), when),

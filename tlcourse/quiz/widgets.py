@@ -31,8 +31,8 @@ def question_text(q: Question, number: int | None = None) -> str:
 
     Example:
         >>> from tlcourse.quiz.bank import load_bank
-        >>> print(question_text(load_bank("ch01").questions[0], 1).splitlines()[0][:4])
-        Q1.
+        >>> question_text(load_bank("ch01").questions[0], 1)[:4]
+        'Q1. '
     """
     head = f"Q{number}. " if number is not None else ""
     lines = textwrap.wrap(head + q.prompt, 88) or [head]
@@ -77,10 +77,13 @@ class QuestionCard:
     Drive it from Python (tests do): ``select(...)`` then ``check_button.click()``.
     """
 
-    def __init__(self, question: Question, number: int, session: QuizSession, on_change):
+    def __init__(self, question: Question, number: int, session: QuizSession, on_change,
+                 exam_mode: bool = False):
         import ipywidgets as w
 
         self.question, self.session, self._on_change = question, session, on_change
+        # In a mock exam: one answer per question, verdicts only in the final report.
+        self.exam_mode = exam_mode
         q = question
         self.prompt = w.HTML(f"<b>Q{number}.</b> {html.escape(q.prompt)} "
                              f"<small>[{q.topic}, {q.difficulty}]</small>")
@@ -155,15 +158,22 @@ class QuestionCard:
             self.feedback.value = f"<span style='color:#9a6700'>{html.escape(str(e))}</span>"
             return None
         g = self.session.submit(self.question.id, response)
-        shown = answer_feedback(self.question) if g.correct else g.feedback
-        self.feedback.value = feedback_html(g, shown)
+        if g is None:  # a mock exam whose time is up
+            self.feedback.value = "<b>Time is up</b>: this answer was not counted."
+            self._on_change()
+            return None
+        if self.exam_mode:
+            self.feedback.value = "<i>Answer recorded.</i>"
+        else:
+            shown = answer_feedback(self.question) if g.correct else g.feedback
+            self.feedback.value = feedback_html(g, shown)
         if self.session.save_error:
             self.feedback.value += (f"<p style='color:#cf222e'>Not saved: "
                                     f"{html.escape(self.session.save_error)}</p>")
         for i in self._inputs:
             i.disabled = True
         self.check_button.disabled = True
-        self.retry_button.disabled = False
+        self.retry_button.disabled = self.exam_mode
         self._on_change()
         return g
 
