@@ -16,6 +16,7 @@ import copy
 import os
 import random
 import time
+from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 
@@ -92,6 +93,10 @@ class History:
         return [e[key] for e in self.epochs if key in e]
 
 
+ExtraLoss = Callable[[nn.Module, torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
+EpochHook = Callable[[nn.Module, dict], None]
+
+
 # ---------------------------------------------------------------------------------------------
 # The loop: phases are labelled
 # ---------------------------------------------------------------------------------------------
@@ -109,7 +114,8 @@ def train_one_epoch(model: nn.Module, data: ImageData, opt: torch.optim.Optimize
                     cfg: TrainConfig, g: torch.Generator, device: torch.device,
                     scaler: torch.amp.GradScaler | None = None,
                     loss_weight: torch.Tensor | None = None,
-                    sample_weight: torch.Tensor | None = None) -> dict:
+                    sample_weight: torch.Tensor | None = None,
+                    extra_loss: ExtraLoss | None = None) -> dict:
     """One pass over ``data``; returns mean loss and accuracy on the (augmented) batches."""
     model.train()
     augment = get_augment(cfg.augment)
@@ -120,6 +126,8 @@ def train_one_epoch(model: nn.Module, data: ImageData, opt: torch.optim.Optimize
         with _autocast(device, cfg.amp):  # forward
             logits = model(x)
             loss = F.cross_entropy(logits.float(), y, weight=loss_weight)
+            if extra_loss is not None:  # e.g. a distillation or EWC penalty
+                loss = loss + extra_loss(model, x, y, logits)
         opt.zero_grad(set_to_none=True)  # backward
         if scaler is not None:
             scaler.scale(loss).backward()
@@ -174,7 +182,8 @@ def _optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
 
 
 def fit(model: nn.Module, train: ImageData, cfg: TrainConfig | None = None,
-        val: ImageData | None = None) -> History:
+        val: ImageData | None = None, extra_loss: ExtraLoss | None = None,
+        on_epoch_end: EpochHook | None = None) -> History:
     """Train ``model`` on ``train``; the library places model and data on the device.
 
     Args:
@@ -184,6 +193,10 @@ def fit(model: nn.Module, train: ImageData, cfg: TrainConfig | None = None,
         cfg: the recipe; defaults to ``TrainConfig()``.
         val: evaluated after every epoch (``val_acc``); with ``cfg.patience`` it drives early
             stopping and the best epoch's weights are restored at the end.
+        extra_loss: ``f(model, x, y, logits) -> scalar`` added to the cross-entropy (for
+            regularisers such as Learning without Forgetting or EWC).
+        on_epoch_end: ``f(model, row)`` called after each epoch; it may add keys to ``row``
+            (e.g. how far the weights moved), which then appear in the history.
 
     Returns:
         The per-epoch :class:`History`, with wall time.
@@ -210,9 +223,12 @@ def fit(model: nn.Module, train: ImageData, cfg: TrainConfig | None = None,
             for gr in opt.param_groups:
                 gr["lr"] = gr["initial_lr"] * scale
         row = {"epoch": epoch, "lr": opt.param_groups[0]["lr"]}
-        row |= train_one_epoch(model, train, opt, cfg, g, device, scaler, loss_weight, sample_weight)
+        row |= train_one_epoch(model, train, opt, cfg, g, device, scaler, loss_weight,
+                               sample_weight, extra_loss)
         if val is not None:  # evaluate
             row["val_acc"] = evaluate(model, val)["accuracy"]
+        if on_epoch_end is not None:
+            on_epoch_end(model, row)
         history.epochs.append(row)
         if cfg.patience is not None:  # stop?
             if row["val_acc"] > best_acc:

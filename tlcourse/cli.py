@@ -1,0 +1,105 @@
+"""The ``tlcourse`` command: assets, experiments, quizzes and drills from a terminal.
+
+Examples:
+    tlcourse assets --provision
+    tlcourse run scratch-vs-transfer --profile quick --out results.json
+    tlcourse drill --count 10 --time-limit 15
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+
+def _cmd_assets(args: argparse.Namespace) -> int:
+    from . import assets
+
+    if args.provision:
+        assets.provision(force=args.force)
+    rows = assets.status(deep=args.verify)
+    for s in rows:
+        print(f"{'ok     ' if s.ok else 'MISSING'}  {s.name:28s} {s.detail}")
+    if not all(s.ok for s in rows):
+        print(f"\nSome assets are missing or corrupt. Run: {assets.PROVISION_CMD}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _cmd_list(args: argparse.Namespace) -> int:
+    from .backbones import list_backbones
+    from .data import list_datasets
+    from .experiments import list_experiments
+
+    print("experiments:")
+    for name, desc in list_experiments().items():
+        print(f"  {name:24s} {desc}")
+    print("datasets:")
+    for name, desc in list_datasets().items():
+        print(f"  {name:24s} {desc}")
+    print("backbones:\n  " + "\n  ".join(list_backbones()))
+    return 0
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from .experiments import format_table, list_experiments, run_experiment, summarize
+
+    known = list_experiments()
+    if args.experiment not in known:
+        print(f"tlcourse run: unknown experiment {args.experiment!r}; choose from: "
+              f"{', '.join(known)}", file=sys.stderr)
+        return 2
+    res = run_experiment(args.experiment, profile=args.profile,
+                         seeds=tuple(args.seed) if args.seed else None, progress=not args.no_progress)
+    by = tuple(k for k in ("dataset", "method", "labels_per_class") if all(k in r for r in res.records))
+    print(format_table(summarize(res.records, by=by)))
+    print(f"\n{len(res.records)} runs in {res.seconds:.1f} s on {res.device} ({res.profile} profile)")
+    if args.out:
+        print(f"wrote {res.save(args.out)}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser (subcommands included)."""
+    p = argparse.ArgumentParser(prog="tlcourse", description="Transfer learning, taught by running it.")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    a = sub.add_parser("assets", help="show which data and weights are present; provision missing ones")
+    a.add_argument("--provision", action="store_true", help="fetch, verify and unpack missing assets")
+    a.add_argument("--force", action="store_true", help="with --provision: redo even present assets")
+    a.add_argument("--verify", action="store_true", help="recompute every file's sha256")
+    a.set_defaults(func=_cmd_assets)
+
+    ls = sub.add_parser("list", help="list experiments, datasets and backbones")
+    ls.set_defaults(func=_cmd_list)
+
+    r = sub.add_parser("run", help="run an experiment headless and print/save its results table")
+    r.add_argument("experiment", help="experiment name (see `tlcourse list`)")
+    r.add_argument("--profile", choices=["quick", "full"], default="quick",
+                   help="quick: minutes on 2 CPU cores; full: what a GPU user runs")
+    r.add_argument("--seed", type=int, action="append", help="seed to run (repeatable); default: the profile's")
+    r.add_argument("--out", help="write the results (records, config, device, versions) as JSON")
+    r.add_argument("--no-progress", action="store_true", help="no progress bars")
+    r.set_defaults(func=_cmd_run)
+
+    from .quiz.cli import register
+
+    register(sub)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``tlcourse`` console script."""
+    from .assets import AssetError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except AssetError as e:
+        print(f"tlcourse: {e}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,162 @@
+"""Plots of results tables and images: learning curves, wall time, image grids, mistakes.
+
+Every function takes the records of :class:`~tlcourse.experiments.Results` (or images) and
+returns the matplotlib ``Figure`` so a notebook cell is one line.
+
+Example:
+    >>> fig = learning_curve(res.records, dataset="photo")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+
+from ..data import ImageData
+
+# One colour per method, stable across every chapter's plots.
+METHOD_COLORS = {
+    "imagenet-frozen": "tab:blue", "imagenet-finetuned": "tab:green",
+    "lite0-scratch": "tab:red", "small-cnn-scratch": "tab:orange", "raw-pixels": "tab:gray",
+}
+METHOD_LABELS = {
+    "imagenet-frozen": "ImageNet Lite0, frozen + linear head",
+    "imagenet-finetuned": "ImageNet Lite0, fine-tuned (head first, top stages)",
+    "lite0-scratch": "Lite0 from scratch",
+    "small-cnn-scratch": "small CNN from scratch",
+    "raw-pixels": "linear model on raw pixels",
+}
+
+
+def _label(method: str) -> str:
+    if method.startswith("imagenet-frozen-"):
+        return f"ImageNet Lite0, frozen, input {method.rsplit('-', 1)[1]}"
+    return METHOD_LABELS.get(method, method)
+
+
+def _grouped(records: list[dict], dataset: str, key: str, metric: str) -> dict[str, dict]:
+    out: dict[str, dict] = defaultdict(lambda: defaultdict(list))
+    for r in records:
+        if r["dataset"] == dataset:
+            out[r["method"]][r[key]].append(r[metric])
+    return out
+
+
+def learning_curve(records: list[dict], dataset: str, metric: str = "test_accuracy",
+                   ax: plt.Axes | None = None, chance: float | None = None) -> plt.Figure:
+    """Test accuracy vs labels per class, one line per method, a band of +-1 std over seeds."""
+    fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(7, 4.5))
+    for method, by_k in _grouped(records, dataset, "labels_per_class", metric).items():
+        ks = sorted(by_k)
+        mean = np.array([statistics.fmean(by_k[k]) for k in ks])
+        std = np.array([statistics.pstdev(by_k[k]) for k in ks])
+        color = METHOD_COLORS.get(method)
+        ax.plot(ks, mean, "o-", color=color, label=_label(method), lw=2)
+        ax.fill_between(ks, mean - std, mean + std, color=color, alpha=0.15)
+    if chance is not None:
+        ax.axhline(chance, ls=":", color="k", lw=1, label="chance")
+    ax.set_xscale("log")
+    ax.set_xticks(sorted({r["labels_per_class"] for r in records if r["dataset"] == dataset}))
+    ax.get_xaxis().set_major_formatter(plt.ScalarFormatter())
+    ax.set_ylim(0, 1)
+    ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.0%}"))
+    ax.set_xlabel("labelled training images per class (log scale)")
+    ax.set_ylabel("test accuracy")
+    n_seeds = len({r["seed"] for r in records if r["dataset"] == dataset})
+    ax.set_title(f"{dataset}: accuracy vs labels (mean of {n_seeds} seeds, band = ±1 std)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
+    return fig
+
+
+def method_bars(records: list[dict], dataset: str, metric: str = "test_accuracy",
+                ax: plt.Axes | None = None, log: bool = False, xlabel: str | None = None) -> plt.Figure:
+    """Grouped horizontal bars: one group per labels-per-class, one bar per method (mean, +-std)."""
+    grouped = _grouped(records, dataset, "labels_per_class", metric)
+    ks = sorted({k for by_k in grouped.values() for k in by_k})
+    methods = list(grouped)
+    fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(7, 0.4 * len(ks) * len(methods) + 1.2))
+    height = 0.8 / len(methods)
+    for i, method in enumerate(methods):
+        ys = [j + i * height for j, k in enumerate(ks) if k in grouped[method]]
+        vals = [grouped[method][k] for k in ks if k in grouped[method]]
+        ax.barh(ys, [statistics.fmean(v) for v in vals], height * 0.9,
+                xerr=[statistics.pstdev(v) for v in vals], color=METHOD_COLORS.get(method),
+                label=_label(method))
+        for y, v in zip(ys, vals):
+            m = statistics.fmean(v)
+            ax.text(m, y, f" {m:.0%}" if metric == "test_accuracy" else f" {m:.1f}", va="center", fontsize=7)
+    ax.set_yticks([j + 0.4 - height / 2 for j in range(len(ks))], [f"{k}/class" for k in ks])
+    ax.invert_yaxis()
+    if log:
+        ax.set_xscale("log")
+    ax.set_xlabel(xlabel or ("test accuracy" if metric == "test_accuracy" else metric))
+    if metric == "test_accuracy":
+        ax.set_xlim(0, 1)
+    ax.set_title(f"{dataset}: {xlabel or metric} by method")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    ax.grid(axis="x", alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def wall_time(records: list[dict], dataset: str, ax: plt.Axes | None = None) -> plt.Figure:
+    """Training wall time per method (seconds, log scale), at each labels-per-class setting."""
+    return method_bars(records, dataset, metric="seconds", ax=ax, log=True,
+                       xlabel="training wall time, seconds (log scale)")
+
+
+def _show(ax: plt.Axes, img: torch.Tensor) -> None:
+    img = img.float() / 255 if img.dtype == torch.uint8 else img
+    ax.imshow(img.permute(1, 2, 0).squeeze(-1).numpy(), cmap="gray" if img.shape[0] == 1 else None)
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def image_grid(data: ImageData, per_class: int = 6, title: str | None = None, seed: int = 0) -> plt.Figure:
+    """A few images of each class, one row per class."""
+    rng = np.random.default_rng(seed)
+    n_cls = len(data.classes)
+    fig, axes = plt.subplots(n_cls, per_class, figsize=(per_class * 1.1, n_cls * 1.15))
+    for c in range(n_cls):
+        idx = np.flatnonzero(data.y.numpy() == c)
+        pick = rng.choice(idx, size=min(per_class, len(idx)), replace=False)
+        for j in range(per_class):
+            ax = axes[c, j]
+            ax.axis("off") if j >= len(pick) else _show(ax, data.x[pick[j]])
+        axes[c, 0].set_ylabel(data.classes[c], rotation=0, ha="right", va="center", fontsize=9)
+        axes[c, 0].axis("on")
+        axes[c, 0].set_xticks([])
+        axes[c, 0].set_yticks([])
+    fig.suptitle(title or f"{data.name}: {len(data)} images, {n_cls} classes", fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+def mistakes_grid(test: ImageData, preds: dict[str, torch.Tensor], per_method: int = 8) -> plt.Figure:
+    """For each method, test images it got wrong, captioned 'true -> predicted'."""
+    fig, axes = plt.subplots(len(preds), per_method, figsize=(per_method * 1.2, len(preds) * 1.45),
+                             squeeze=False)
+    for row, (method, p) in enumerate(preds.items()):
+        wrong = torch.nonzero(p != test.y).flatten().tolist()
+        for j in range(per_method):
+            ax = axes[row, j]
+            if j >= len(wrong):
+                ax.axis("off")
+                continue
+            i = wrong[j]
+            _show(ax, test.x[i])
+            ax.set_title(f"{test.classes[test.y[i]]}→{test.classes[p[i]]}", fontsize=7, color="darkred")
+        n_wrong, n = len(wrong), len(test)
+        axes[row, 0].axis("on")
+        axes[row, 0].set_xticks([])
+        axes[row, 0].set_yticks([])
+        axes[row, 0].set_ylabel(f"{_label(method)}\n{n_wrong}/{n} wrong", rotation=0, ha="right",
+                                va="center", fontsize=8)
+    fig.suptitle("Test images each method gets wrong (true → predicted)", fontsize=11)
+    fig.tight_layout()
+    return fig
