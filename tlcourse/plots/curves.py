@@ -69,7 +69,7 @@ def learning_curve(records: list[dict], dataset: str, metric: str = "test_accura
     n_seeds = len({r["seed"] for r in records if r["dataset"] == dataset})
     ax.set_title(f"{dataset}: accuracy vs labels (mean of {n_seeds} seeds, band = ±1 std)")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc="upper left")
     return fig
 
 
@@ -79,7 +79,8 @@ def method_bars(records: list[dict], dataset: str, metric: str = "test_accuracy"
     grouped = _grouped(records, dataset, "labels_per_class", metric)
     ks = sorted({k for by_k in grouped.values() for k in by_k})
     methods = list(grouped)
-    fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(7, 0.4 * len(ks) * len(methods) + 1.2))
+    fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(
+        figsize=(10, 0.3 * len(ks) * len(methods) + 1.2))
     height = 0.8 / len(methods)
     for i, method in enumerate(methods):
         ys = [j + i * height for j, k in enumerate(ks) if k in grouped[method]]
@@ -137,12 +138,21 @@ def image_grid(data: ImageData, per_class: int = 6, title: str | None = None, se
     return fig
 
 
+def _spread_over_classes(idx: torch.Tensor, y: torch.Tensor) -> list[int]:
+    """Reorder ``idx`` round-robin over true classes, so a grid shows every class's mistakes."""
+    per_class = [idx[y[idx] == c].tolist() for c in range(int(y.max()) + 1)]
+    out = []
+    while any(per_class):
+        out += [lst.pop(0) for lst in per_class if lst]
+    return out
+
+
 def mistakes_grid(test: ImageData, preds: dict[str, torch.Tensor], per_method: int = 8) -> plt.Figure:
     """For each method, test images it got wrong, captioned 'true -> predicted'."""
     fig, axes = plt.subplots(len(preds), per_method, figsize=(per_method * 1.2, len(preds) * 1.45),
                              squeeze=False)
     for row, (method, p) in enumerate(preds.items()):
-        wrong = torch.nonzero(p != test.y).flatten().tolist()
+        wrong = _spread_over_classes(torch.nonzero(p != test.y).flatten(), test.y)
         for j in range(per_method):
             ax = axes[row, j]
             if j >= len(wrong):
