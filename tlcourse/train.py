@@ -72,6 +72,8 @@ class TrainConfig:
     augment: str = "none"  # a name from tlcourse.augment (applied to training batches only)
     class_weights: bool = False  # weight the loss by inverse class frequency (imbalance)
     balanced_sampling: bool = False  # oversample rare classes so batches are balanced
+    bn_eval: bool = False  # keep every BatchNorm in eval mode: tiny fine-tuning batches
+    # otherwise overwrite the running statistics learnt on ImageNet (ch. 3 measures the cost)
     patience: int | None = None  # early stopping: epochs without val improvement (needs val)
     seed: int = 0  # seeds init-independent randomness: batch order, augmentation
     amp: bool = True  # mixed precision, used only on CUDA where it helps
@@ -118,6 +120,10 @@ def train_one_epoch(model: nn.Module, data: ImageData, opt: torch.optim.Optimize
                     extra_loss: ExtraLoss | None = None) -> dict:
     """One pass over ``data``; returns mean loss and accuracy on the (augmented) batches."""
     model.train()
+    if cfg.bn_eval:
+        for m in model.modules():
+            if isinstance(m, nn.modules.batchnorm._BatchNorm):
+                m.eval()
     augment = get_augment(cfg.augment)
     total_loss, correct, seen = 0.0, 0, 0
     for idx in _batches(len(data), cfg.batch_size, g, sample_weight):
