@@ -45,4 +45,9 @@ def __getattr__(name: str):
 
 __version__ = "0.1.0"
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "AssetError", "History", "ImageData", "Results", "TrainConfig", "TransferNet",
+    "create_backbone", "evaluate", "extract_features", "few_shot_split", "fit", "format_table",
+    "get_device", "list_backbones", "list_datasets", "list_experiments", "load_dataset",
+    "run_experiment", "sample_per_class", "seed_everything", "summarize", "train_head",
+]

@@ -1,0 +1,63 @@
+"""Feature caching and freeze-by-depth (fast, synthetic), and the chapter-2 science (slow)."""
+
+import pytest
+import torch
+
+from tlcourse.backbones import create_backbone
+from tlcourse.data import ImageData
+from tlcourse.features import extract_features
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    g = torch.Generator().manual_seed(0)
+    x = torch.randint(0, 256, (12, 3, 32, 32), dtype=torch.uint8, generator=g)
+    return ImageData(x, torch.arange(12) % 3, ["a", "b", "c"], "tiny")
+
+
+def test_feature_cache_matches_forward_and_keeps_order(tiny):
+    net = create_backbone("small-cnn", 3, input_size=32).freeze(0)
+    feats = extract_features(net, tiny, batch_size=5)  # several batches
+    net.eval()
+    with torch.no_grad():
+        direct = net.forward_features(tiny.x)
+    assert feats.x.shape == direct.shape
+    assert torch.allclose(feats.x, direct, atol=1e-5)
+    assert torch.equal(feats.y, tiny.y)
+
+
+def test_stage_features_depth_dims(tiny):
+    net = create_backbone("small-cnn", 3, input_size=32).freeze(0)
+    dims = [extract_features(net, tiny, depth=d).x.shape[1] for d in range(1, net.num_stages + 1)]
+    assert dims == sorted(dims)  # deeper stages of the small CNN have more channels
+    with pytest.raises(ValueError):
+        extract_features(net, tiny, depth=net.num_stages + 1)
+
+
+@pytest.mark.parametrize("k", [0, 1, 2, 3])
+def test_freeze_by_depth_trains_only_top_stages(k):
+    net = create_backbone("small-cnn", 3, input_size=32).freeze(k)
+    stages = net._stages
+    for i, stage in enumerate(stages):
+        trainable = any(p.requires_grad for p in stage.parameters())
+        assert trainable == (i >= len(stages) - k)
+    assert all(p.requires_grad for p in net.head.parameters())
+    assert (net.trainable_params() == net.head_params()) == (k == 0)
+
+
+@pytest.mark.slow
+def test_feature_extraction_science():
+    from tlcourse.experiments import run_experiment, summarize
+    from tlcourse.experiments.feature_extraction import relative_depth_accuracy, verdict
+    res = run_experiment("feature-extraction", progress=False)
+    acc = {(r["part"], r["dataset"], r["method"], r["depth"]): r["test_accuracy_mean"]
+           for r in summarize(res.records, by=("part", "dataset", "method", "depth"))}
+    # ImageNet features beat random ones by a wide margin on photos
+    assert acc[("heads", "photo", "linear-head", None)] > acc[("heads", "photo", "linear-head-random-weights", None)] + 0.2
+    # the head is a tiny fraction of the network
+    h = next(r for r in res.records if r["part"] == "heads" and r["method"] == "linear-head")
+    assert h["trainable_params"] < 0.01 * h["network_params"]
+    # on photos the last stage beats the earliest probed one by a wide margin
+    rel = relative_depth_accuracy(res.records)
+    assert rel["photo"][min(rel["photo"])] < 0.7
+    assert "Claim" in verdict(res.records)
