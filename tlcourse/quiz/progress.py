@@ -23,6 +23,7 @@ from __future__ import annotations
 import getpass
 import os
 import sqlite3
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -148,6 +149,19 @@ class ProgressStore:
         )
 
     def _open(self) -> sqlite3.Connection:
+        # Another process may be creating the store or switching it to WAL at this very moment;
+        # SQLite then answers "database is locked" at once (journal-mode changes ignore the busy
+        # timeout). That is contention, not damage: wait and try again.
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                return self._open_once()
+            except sqlite3.OperationalError as e:
+                if "locked" not in str(e) and "busy" not in str(e) or time.monotonic() > deadline:
+                    raise self._fail(f"it cannot be opened ({e})") from e
+                time.sleep(0.05)
+
+    def _open_once(self) -> sqlite3.Connection:
         existed = self.path.exists()
         if existed and not os.access(self.path, os.R_OK | os.W_OK):
             raise self._fail("it is not readable and writable by you")
@@ -181,6 +195,11 @@ class ProgressStore:
         except ProgressStoreError:
             conn.close()
             raise
+        except sqlite3.OperationalError as e:
+            conn.close()
+            if "locked" in str(e) or "busy" in str(e):
+                raise  # contention: _open retries
+            raise self._fail(f"it is not a readable SQLite database ({e})") from e
         except sqlite3.DatabaseError as e:
             conn.close()
             raise self._fail(f"it is not a readable SQLite database ({e})") from e
