@@ -8,8 +8,11 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: lab test setup assets clean-venv
 
+# Jupyter refuses to run as root unless told; containers and CI machines often are root.
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
+
 lab: setup
-	$(BIN)/jupyter lab notebooks/01_scratch_vs_transfer.ipynb
+	$(BIN)/jupyter lab $(ROOT_FLAG) notebooks/01_scratch_vs_transfer.ipynb
 
 test: setup
 	$(BIN)/python -m pytest
