@@ -24,7 +24,7 @@ def methods_vs_labels(records: list[dict]) -> plt.Figure:
         axes[0].plot(ks, mean, marker="o", label=m)
         axes[0].fill_between(ks, mean - std, mean + std, alpha=0.15)
     axes[0].set(xlabel="labels per class", ylabel="test accuracy", title="Accuracy vs labels",
-                ylim=(0, 1))
+                ylim=(0, 1), xticks=sorted({r["labels_per_class"] for r in records}))
     axes[0].legend(fontsize=8)
     kmax = max(r["labels_per_class"] for r in records)
     top = [r for r in records if r["labels_per_class"] == kmax]
