@@ -87,10 +87,26 @@ def test_corrupt_image_is_named_with_the_fix(tmp_path, monkeypatch):
     root = tmp_path / "objects"
     (root / "photo" / "bird").mkdir(parents=True)
     (root / "photo" / "bird" / "x.png").write_bytes(b"not a png")
-    (root / "manifest.json").write_text(json.dumps({"classes": ["bird"], "files": [
+    (root / "manifest.json").write_text(json.dumps({"version": assets.OBJECTS_MANIFEST_VERSION,
+                                                    "classes": ["bird"], "files": [
         {"path": "photo/bird/x.png", "domain": "photo", "label": "bird", "sha256": "0"}]}))
     monkeypatch.setenv("TLCOURSE_DATA_DIR", str(tmp_path))
     data._objects.cache_clear()
     with pytest.raises(AssetError, match=r"x\.png is corrupt.*--provision --force"):
         load_dataset("photo", size=32)
+    data._objects.cache_clear()
+
+
+def test_a_manifest_from_before_deduplication_asks_to_reprovision(tmp_path, monkeypatch):
+    from tlcourse import data
+
+    (tmp_path / "objects").mkdir()
+    (tmp_path / "objects" / "manifest.json").write_text(json.dumps({"classes": [], "files": []}))
+    monkeypatch.setenv("TLCOURSE_DATA_DIR", str(tmp_path))
+    data._objects.cache_clear()
+    with pytest.raises(AssetError, match="older tlcourse that kept duplicate.*--provision"):
+        load_dataset("photo", size=32)
+    assert not assets.provision.__defaults__[1]  # force=False: provision() alone rebuilds it
+    status = {s.name: s for s in assets.status()}["objects"]
+    assert not status.ok and "older tlcourse" in status.detail
     data._objects.cache_clear()

@@ -79,6 +79,9 @@ _DEBS = {
     "clipart": ("openclipart-png", "usr/share/openclipart/png"),
 }
 OBJECTS_MANIFEST = "objects/manifest.json"
+# 2: duplicates removed by decoded-pixel hash (version 1 kept 21 clip-art copies). An older
+# manifest is reported as stale, so `tlcourse assets --provision` rebuilds it.
+OBJECTS_MANIFEST_VERSION = 2
 
 
 class AssetError(RuntimeError):
@@ -154,19 +157,29 @@ def _idx_status(name: str, deep: bool) -> AssetStatus:
     return AssetStatus(name, True, f"{raw}")
 
 
-def _objects_manifest() -> dict:
+def objects_manifest() -> dict:
+    """The object set's manifest (classes, files with label, domain and checksums).
+
+    Raises:
+        AssetError: not provisioned, unreadable, or written by an older tlcourse that kept
+            duplicate pictures; the message gives the command that rebuilds it.
+    """
     path = data_dir() / OBJECTS_MANIFEST
     if not path.is_file():
         raise AssetError(f"Object photos/clip art are not provisioned ({path} missing). Run: {PROVISION_CMD}")
     try:
-        return json.loads(path.read_text())
+        manifest = json.loads(path.read_text())
     except (OSError, json.JSONDecodeError) as e:
         raise AssetError(f"Object manifest {path} is unreadable ({e}). Run: {PROVISION_CMD}") from None
+    if manifest.get("version", 1) < OBJECTS_MANIFEST_VERSION:
+        raise AssetError(f"Object photos/clip art in {path.parent} were provisioned by an older "
+                         f"tlcourse that kept duplicate pictures. Run: {PROVISION_CMD}")
+    return manifest
 
 
 def _objects_status(deep: bool) -> AssetStatus:
     try:
-        manifest = _objects_manifest()
+        manifest = objects_manifest()
     except AssetError as e:
         return AssetStatus("objects", False, str(e))
     root = data_dir() / "objects"
@@ -289,6 +302,42 @@ def _composite_thumbnail(src: Path, out: Path) -> None:
     Image.alpha_composite(white, rgba).convert("RGB").save(out, optimize=True)
 
 
+def pixel_sha256(path: str | Path) -> str:
+    """sha256 of an image's decoded RGB pixels and size: equal for equal pictures, whatever the
+    PNG encoder did (file bytes differ between Pillow versions)."""
+    from PIL import Image
+
+    with Image.open(path) as im:
+        rgb = im.convert("RGB")
+    return hashlib.sha256(f"{rgb.width}x{rgb.height}:".encode() + rgb.tobytes()).hexdigest()
+
+
+def deduplicate(files: list[dict]) -> tuple[list[dict], list[dict]]:
+    """Keep one copy of each picture; drop every copy of a picture filed under two labels.
+
+    ``files`` are manifest entries with ``pixel_sha256`` and ``label``. Upstream packages ship the
+    same drawing in several folders (21 byte-identical pairs among the clip art, 3 of them under
+    conflicting labels): a copy on each side of a split would leak a test image into training.
+
+    Returns:
+        (kept, dropped): kept entries in their original order; dropped ones with a ``reason``.
+    """
+    groups: dict[str, list[dict]] = {}
+    for f in files:
+        groups.setdefault(f["pixel_sha256"], []).append(f)
+    kept, dropped = [], []
+    for f in files:
+        group = groups[f["pixel_sha256"]]
+        if len({g["label"] for g in group}) > 1:
+            labels = sorted({g["label"] for g in group})
+            dropped.append({**f, "reason": f"same picture labelled {' and '.join(labels)}"})
+        elif f is not group[0]:
+            dropped.append({**f, "reason": f"duplicate of {group[0]['path']}"})
+        else:
+            kept.append(f)
+    return kept, dropped
+
+
 def _provision_objects(work: Path) -> None:
     dest = data_dir() / "objects"
     files = []
@@ -309,10 +358,16 @@ def _provision_objects(work: Path) -> None:
                 files.append({
                     "path": str(out.relative_to(dest)), "domain": domain, "label": cls,
                     "source": f"{package}:{base}/{folder.relative_to(root)}/{rel}",
-                    "sha256": sha256_file(out),
+                    "sha256": sha256_file(out), "pixel_sha256": pixel_sha256(out),
                 })
-    manifest = {"classes": sorted(OBJECT_CLASSES), "packages": [p for p, _ in _DEBS.values()],
-                "files": files}
+    # Across both domains: the same picture as a photo and as clip art would leak across the
+    # domain-shift split too.
+    files, dropped = deduplicate(files)
+    for f in dropped:
+        (dest / f["path"]).unlink(missing_ok=True)
+    manifest = {"version": OBJECTS_MANIFEST_VERSION, "classes": sorted(OBJECT_CLASSES),
+                "packages": [p for p, _ in _DEBS.values()], "files": files,
+                "dropped": [{k: f[k] for k in ("path", "source", "reason")} for f in dropped]}
     (dest / "manifest.json").write_text(json.dumps(manifest, indent=1))
 
 

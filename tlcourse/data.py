@@ -13,14 +13,13 @@ Example:
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
 import torch
 
-from .assets import PROVISION_CMD, AssetError, data_dir
+from .assets import PROVISION_CMD, AssetError, data_dir, objects_manifest
 
 
 @dataclass
@@ -80,11 +79,7 @@ def _load_image(path, size: int) -> np.ndarray:
 @lru_cache(maxsize=8)
 def _objects(domain: str, size: int) -> ImageData:
     root = data_dir() / "objects"
-    manifest_path = root / "manifest.json"
-    if not manifest_path.is_file():
-        raise AssetError(f"The object photos/clip art are not provisioned ({manifest_path} missing). "
-                         f"Run: {PROVISION_CMD}")
-    manifest = json.loads(manifest_path.read_text())
+    manifest = objects_manifest()  # raises AssetError with the fix when missing or stale
     classes = manifest["classes"]
     files = [f for f in manifest["files"] if f["domain"] == domain]
     missing = [f["path"] for f in files if not (root / f["path"]).is_file()]
@@ -120,14 +115,17 @@ def _digits() -> ImageData:
 
 
 _DATASETS = {
-    "photo": ("object photos (Tux Paint stamps), 6 classes; RGB", lambda split, size: _objects("photo", size)),
-    "clipart": ("clip art of the same 6 classes (Openclipart); RGB", lambda split, size: _objects("clipart", size)),
+    "photo": ("object photos (Tux Paint stamps), 6 classes; RGB", lambda _, size: _objects("photo", size)),
+    "clipart": ("clip art of the same 6 classes (Openclipart); RGB", lambda _, size: _objects("clipart", size)),
     "fashion-mnist": ("Fashion-MNIST, 10 clothing classes, 28x28 gray",
                       lambda split, size: _mnist_family("FashionMNIST", split == "train")),
     "mnist": ("MNIST handwritten digits, 28x28 gray",
               lambda split, size: _mnist_family("MNIST", split == "train")),
-    "digits": ("scikit-learn digits, 1,797 8x8 gray (one split)", lambda split, size: _digits()),
+    "digits": ("scikit-learn digits, 1,797 8x8 gray (one pool)", lambda _, size: _digits()),
 }
+
+
+_POOLED = ("photo", "clipart", "digits")  # one pool each; few_shot_split makes train and test
 
 
 def list_datasets() -> dict[str, str]:
@@ -140,17 +138,24 @@ def load_dataset(name: str, split: str = "train", size: int = 128) -> ImageData:
 
     Args:
         name: one of :func:`list_datasets`.
-        split: ``"train"`` or ``"test"`` for the MNIST family; the object sets and digits have
-            one pool that :func:`few_shot_split` divides.
+        split: ``"train"`` or ``"test"`` for the MNIST family. The object sets and digits are
+            one pool (``"train"``, the default) that :func:`few_shot_split` divides; asking
+            them for ``"test"`` raises rather than silently returning the same images.
         size: stored side in px for the object sets (the backbone resizes again).
 
     Raises:
         AssetError: the data is not provisioned or a file is corrupt; the message says the fix.
+        ValueError: an unknown name or split, or ``"test"`` of a pooled set.
     """
     if name not in _DATASETS:
         raise ValueError(f"Unknown dataset {name!r}; choose from {sorted(_DATASETS)}")
     if split not in ("train", "test"):
         raise ValueError(f"split must be 'train' or 'test', not {split!r}")
+    if split == "test" and name in _POOLED:
+        raise ValueError(
+            f"{name!r} has no separate test split: it is one pool of images. Load it with "
+            f"load_dataset({name!r}) and divide it with few_shot_split(data, k, seed), which "
+            f"returns (train, test) without overlap.")
     return _DATASETS[name][1](split, size)
 
 
@@ -163,23 +168,52 @@ def _per_class_perm(y: torch.Tensor, seed: int) -> list[np.ndarray]:
     return [rng.permutation(np.flatnonzero(labels == c)) for c in range(int(labels.max()) + 1)]
 
 
+MIN_TEST_PER_CLASS = 5  # fewer test images than this per class make accuracy meaningless
+
+
 def few_shot_split(data: ImageData, labels_per_class: int, seed: int,
-                   test_per_class: int | None = None) -> tuple[ImageData, ImageData]:
+                   test_per_class: int | None = None, max_labels: int | None = None,
+                   min_test: int = MIN_TEST_PER_CLASS) -> tuple[ImageData, ImageData]:
     """Seeded stratified split: ``labels_per_class`` training images per class, the rest (or
     at most ``test_per_class`` of the rest) as test images.
 
     For a fixed seed the training sets are nested (the 2 images per class of ``k=2`` are among
-    the 5 of ``k=5``), so a learning curve adds labels rather than drawing new ones.
+    the 5 of ``k=5``), so a learning curve adds labels rather than drawing new ones. Pass the
+    curve's largest k as ``max_labels`` and every k of the curve is tested on the *same* images
+    (the ones outside the largest training set); otherwise the test set is "the rest" and its
+    class mix changes with k.
+
+    Raises:
+        ValueError: a class would keep fewer than ``min_test`` test images; the message names
+            the class and the largest k it allows.
+
+    Example:
+        >>> a = few_shot_split(photos, 1, seed=0, max_labels=10)[1]  # doctest: +SKIP
+        >>> b = few_shot_split(photos, 10, seed=0, max_labels=10)[1]  # doctest: +SKIP
+        >>> torch.equal(a.y, b.y)                                     # doctest: +SKIP
+        True
     """
+    reserve = labels_per_class if max_labels is None else max_labels
+    if max_labels is not None and labels_per_class > max_labels:
+        raise ValueError(f"labels_per_class={labels_per_class} exceeds max_labels={max_labels}")
     train_idx, test_idx = [], []
-    for perm in _per_class_perm(data.y, seed):
-        if len(perm) <= labels_per_class:
-            raise ValueError(f"{data.name}: a class has {len(perm)} images, "
-                             f"cannot take {labels_per_class} for training and keep a test set")
+    for c, perm in enumerate(_per_class_perm(data.y, seed)):
+        if len(perm) - reserve < min_test:
+            name = data.classes[c] if c < len(data.classes) else str(c)
+            raise ValueError(
+                f"{data.name}: class {name!r} has {len(perm)} images; taking {reserve} for "
+                f"training would leave {len(perm) - reserve} test images (< {min_test}). "
+                f"Use at most {len(perm) - min_test} labels per class "
+                f"(see max_labels_per_class).")
         train_idx.extend(perm[:labels_per_class])
-        rest = perm[labels_per_class:]
+        rest = perm[reserve:]
         test_idx.extend(rest if test_per_class is None else rest[:test_per_class])
     return data.subset(train_idx), data.subset(test_idx)
+
+
+def max_labels_per_class(data: ImageData, min_test: int = MIN_TEST_PER_CLASS) -> int:
+    """The largest k that :func:`few_shot_split` allows: every class keeps ``min_test`` test images."""
+    return min(data.counts()) - min_test
 
 
 def sample_per_class(data: ImageData, per_class: int, seed: int) -> ImageData:

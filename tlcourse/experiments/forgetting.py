@@ -132,7 +132,7 @@ class DriftConfig:
 
 PROFILES_DRIFT = {
     "quick": DriftConfig(),
-    "full": DriftConfig(lrs=(1e-6, 1e-5, 1e-4, 1e-3, 1e-2), labels_per_class=20, input_size=224,
+    "full": DriftConfig(lrs=(1e-6, 1e-5, 1e-4, 1e-3, 1e-2), labels_per_class=12, input_size=224,
                         epochs=10, seeds=(0, 1, 2)),
 }
 
