@@ -8,6 +8,8 @@ Example:
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .data import ImageData
@@ -30,6 +32,7 @@ def make_imbalanced(data: ImageData, minority: int, fraction: float, seed: int =
     y = data.y.numpy()
     rng = np.random.default_rng(seed)
     members = rng.permutation(np.flatnonzero(y == minority))
-    keep_n = max(1, round(len(members) * fraction))
+    # Round half up: Python's round() goes to even, so 5 % of 50 (2.5) kept 2 images, i.e. 4 %.
+    keep_n = max(1, math.floor(len(members) * fraction + 0.5))
     keep = np.sort(np.concatenate([np.flatnonzero(y != minority), members[:keep_n]]))
     return data.subset(keep)

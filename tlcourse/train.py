@@ -58,9 +58,18 @@ def seed_everything(seed: int) -> None:
 # ---------------------------------------------------------------------------------------------
 # Config and history
 # ---------------------------------------------------------------------------------------------
-@dataclass
+SCHEDULES = ("cosine", "constant")
+OPTIMIZERS = ("adamw", "sgd")
+
+
+@dataclass(frozen=True)
 class TrainConfig:
-    """How to train; stored with every result (``asdict``)."""
+    """How to train; stored with every result (``asdict``).
+
+    Frozen, so a shared recipe (``HEAD_CONFIG``, ``FINETUNE_CONFIG`` ...) cannot be edited in
+    place by one notebook cell and silently change every later experiment: make a variant with
+    ``dataclasses.replace(cfg, lr=...)``. Unknown ``schedule`` or ``optimizer`` names raise.
+    """
 
     epochs: int = 20  # passes over the training set
     batch_size: int = 32  # images per step (the last, smaller batch is kept)
@@ -78,6 +87,12 @@ class TrainConfig:
     seed: int = 0  # seeds init-independent randomness: batch order, augmentation
     amp: bool = True  # mixed precision, used only on CUDA where it helps
     progress: bool = True  # tqdm bar over epochs; tests switch it off
+
+    def __post_init__(self) -> None:
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"schedule must be one of {list(SCHEDULES)}, not {self.schedule!r}")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {list(OPTIMIZERS)}, not {self.optimizer!r}")
 
 
 @dataclass
@@ -159,16 +174,22 @@ def predict(model: nn.Module, data: ImageData, batch_size: int = 256) -> torch.T
 
 
 def evaluate(model: nn.Module, data: ImageData, batch_size: int = 256) -> dict:
-    """Accuracy, loss, per-class recall and predictions of ``model`` on ``data``."""
+    """Accuracy, loss, per-class recall, its mean over classes and predictions on ``data``.
+
+    A class with no image in ``data`` has recall NaN (undefined, not 0), and
+    ``mean_recall`` (balanced accuracy) averages over the classes that are present.
+    """
     logits = predict(model, data, batch_size)
     preds = logits.argmax(1)
     n_cls = logits.shape[1]
     hits = torch.bincount(data.y[preds == data.y], minlength=n_cls).float()
-    totals = torch.bincount(data.y, minlength=n_cls).float().clamp(min=1)
+    totals = torch.bincount(data.y, minlength=n_cls).float()
+    recall = torch.where(totals > 0, hits / totals.clamp(min=1), torch.nan)
     return {
         "accuracy": (preds == data.y).float().mean().item(),
         "loss": F.cross_entropy(logits, data.y).item(),
-        "per_class_recall": (hits / totals).tolist(),
+        "per_class_recall": recall.tolist(),
+        "mean_recall": recall.nanmean().item(),
         "preds": preds,
     }
 
@@ -180,11 +201,9 @@ def _optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
         groups = [{"params": [p for p in model.parameters() if p.requires_grad], "lr": cfg.lr}]
     for gr in groups:
         gr["initial_lr"] = gr["lr"]
-    if cfg.optimizer == "adamw":
-        return torch.optim.AdamW(groups, lr=cfg.lr, weight_decay=cfg.weight_decay)
     if cfg.optimizer == "sgd":
         return torch.optim.SGD(groups, lr=cfg.lr, momentum=0.9, weight_decay=cfg.weight_decay)
-    raise ValueError(f"optimizer must be 'adamw' or 'sgd', not {cfg.optimizer!r}")
+    return torch.optim.AdamW(groups, lr=cfg.lr, weight_decay=cfg.weight_decay)  # validated
 
 
 def fit(model: nn.Module, train: ImageData, cfg: TrainConfig | None = None,

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import torch
 
+from ..stats import sd
 from ..train import get_device
 
 PROFILES = ("quick", "full")
@@ -69,12 +70,13 @@ class Results:
 
 def summarize(records: list[dict], by: tuple[str, ...] = ("dataset", "method", "labels_per_class"),
               metric: str = "test_accuracy") -> list[dict]:
-    """Mean, std and count of ``metric`` for each group of records (groups keep first-seen order)."""
+    """Mean, sample std (ddof = 1, NaN for one run) and count ``n`` of ``metric`` for each group
+    of records (groups keep first-seen order)."""
     groups: dict[tuple, list[float]] = {}
     for r in records:
         groups.setdefault(tuple(r.get(k) for k in by), []).append(r[metric])
     return [{**dict(zip(by, key)), f"{metric}_mean": statistics.fmean(v),
-             f"{metric}_std": statistics.pstdev(v), "n": len(v)} for key, v in groups.items()]
+             f"{metric}_std": sd(v), "n": len(v)} for key, v in groups.items()]
 
 
 def format_table(rows: list[dict], floats: str = "{:.3f}") -> str:

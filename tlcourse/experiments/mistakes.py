@@ -106,16 +106,26 @@ def _random_head(cfg: MistakesConfig, photos: ImageData, seed: int) -> list[dict
     return rows
 
 
+def _fashion_correct(cfg: MistakesConfig) -> str:
+    """The name of the correct Fashion-MNIST variant, with the input size actually used."""
+    return f"correct (gray repeated to RGB, {cfg.image_size} px)"
+
+
+def preprocessing_variants(cfg: MistakesConfig) -> list[tuple[str, str, bool, dict]]:
+    """(dataset, variant name, correct?, backbone options) of the preprocessing mistakes; the
+    names state the input size the profile really uses."""
+    return [("photo", f"correct (ImageNet mean/std, {cfg.image_size} px)", True, {}),
+            ("photo", "no normalisation", False, {"normalize": False}),
+            ("photo", f"input {cfg.wrong_size} px", False, {"input_size": cfg.wrong_size}),
+            ("fashion-mnist", _fashion_correct(cfg), True, {}),
+            ("fashion-mnist", "gray in one channel only", False, {"gray": "first"}),
+            ("fashion-mnist", "no normalisation", False, {"normalize": False})]
+
+
 def _preprocessing(cfg: MistakesConfig, photos: ImageData, fashion: tuple, seed: int,
                    cache: dict) -> list[dict]:
-    variants = [("photo", "correct (ImageNet mean/std, 96 px)", True, {}),
-                ("photo", "no normalisation", False, {"normalize": False}),
-                ("photo", f"input {cfg.wrong_size} px", False, {"input_size": cfg.wrong_size}),
-                ("fashion-mnist", "correct (gray repeated to RGB, 96 px)", True, {}),
-                ("fashion-mnist", "gray in one channel only", False, {"gray": "first"}),
-                ("fashion-mnist", "no normalisation", False, {"normalize": False})]
     rows = []
-    for ds, variant, ok, kw in variants:
+    for ds, variant, ok, kw in preprocessing_variants(cfg):
         key = (ds, variant)
         if key not in cache:  # the frozen backbone's features do not depend on the seed
             kw = {"input_size": cfg.image_size, **kw}
@@ -164,7 +174,9 @@ def _imbalance(cfg: MistakesConfig, fashion_feats: tuple, seed: int) -> list[dic
         rows.append(_row("imbalance", variant, ok, seed, r.test_accuracy,
                          minority_recall=round(recall[cfg.minority_class], 4),
                          per_class_recall=[round(x, 4) for x in recall],
-                         minority_train=train.counts()[cfg.minority_class]))
+                         minority_train=train.counts()[cfg.minority_class],
+                         minority_kept=round(train.counts()[cfg.minority_class]
+                                             / cfg.fashion_train_per_class, 4)))
     return rows
 
 
@@ -193,7 +205,7 @@ def run(profile: str = "quick", seeds: tuple[int, ...] | None = None,
         res.records += _random_head(cfg, photos, seed)
         res.records += _preprocessing(cfg, photos, fashion, seed, cache)
         res.records += _few_shot_augment(cfg, photos, photo_feats, net, seed)
-        res.records += _imbalance(cfg, cache[("fashion-mnist", "correct (gray repeated to RGB, 96 px)")], seed)
+        res.records += _imbalance(cfg, cache[("fashion-mnist", _fashion_correct(cfg))], seed)
     return res
 
 

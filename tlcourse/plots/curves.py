@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from ..data import ImageData
+from ..stats import band
 
 # One colour per method, stable across every chapter's plots.
 METHOD_COLORS = {
@@ -53,7 +54,7 @@ def learning_curve(records: list[dict], dataset: str, metric: str = "test_accura
     for method, by_k in _grouped(records, dataset, "labels_per_class", metric).items():
         ks = sorted(by_k)
         mean = np.array([statistics.fmean(by_k[k]) for k in ks])
-        std = np.array([statistics.pstdev(by_k[k]) for k in ks])
+        std = np.array([band(by_k[k]) for k in ks])
         color = METHOD_COLORS.get(method)
         ax.plot(ks, mean, "o-", color=color, label=_label(method), lw=2)
         ax.fill_between(ks, mean - std, mean + std, color=color, alpha=0.15)
@@ -67,7 +68,7 @@ def learning_curve(records: list[dict], dataset: str, metric: str = "test_accura
     ax.set_xlabel("labelled training images per class (log scale)")
     ax.set_ylabel("test accuracy")
     n_seeds = len({r["seed"] for r in records if r["dataset"] == dataset})
-    ax.set_title(f"{dataset}: accuracy vs labels (mean of {n_seeds} seeds, band = ±1 std)")
+    ax.set_title(f"{dataset}: accuracy vs labels (mean of {n_seeds} seeds, band = ±1 sample sd)")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="upper left")
     return fig
@@ -86,7 +87,7 @@ def method_bars(records: list[dict], dataset: str, metric: str = "test_accuracy"
         ys = [j + i * height for j, k in enumerate(ks) if k in grouped[method]]
         vals = [grouped[method][k] for k in ks if k in grouped[method]]
         ax.barh(ys, [statistics.fmean(v) for v in vals], height * 0.9,
-                xerr=[statistics.pstdev(v) for v in vals], color=METHOD_COLORS.get(method),
+                xerr=[band(v) for v in vals], color=METHOD_COLORS.get(method),
                 label=_label(method))
         for y, v in zip(ys, vals):
             m = statistics.fmean(v)

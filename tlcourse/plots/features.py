@@ -10,10 +10,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from ..experiments.feature_extraction import STAGE_NAMES
+from ..stats import band
 
 
 def _mean_std(values: list[float]) -> tuple[float, float]:
-    return float(np.mean(values)), float(np.std(values))
+    return float(np.mean(values)), float(band(values))
 
 
 def heads(records: list[dict]) -> plt.Figure:
@@ -23,7 +24,7 @@ def heads(records: list[dict]) -> plt.Figure:
     fig, axes = plt.subplots(1, 3, figsize=(14, 4))
     acc = [_mean_std([r["test_accuracy"] for r in rows if r["method"] == m]) for m in names]
     axes[0].bar(names, [a for a, _ in acc], yerr=[s for _, s in acc], capsize=4, color="tab:blue")
-    axes[0].set(title="Test accuracy (photo, mean ± std over seeds)", ylabel="accuracy", ylim=(0, 1))
+    axes[0].set(title="Test accuracy (photo, mean ± sample sd over seeds)", ylabel="accuracy", ylim=(0, 1))
     first = {m: next(r for r in rows if r["method"] == m) for m in names}
     axes[1].bar(names, [first[m]["trainable_params"] for m in names], color="tab:green", label="head (trained)")
     axes[1].axhline(first[names[0]]["network_params"], color="k", ls="--", label="whole network")
@@ -56,7 +57,7 @@ def layer_probe(records: list[dict], relative: bool = False) -> plt.Figure:
     ax.set_xticks(depths, [STAGE_NAMES.get(d, f"stage {d}") for d in depths])
     ax.set(xlabel="features read from (early → late)",
            ylabel="accuracy relative to last stage" if relative else "test accuracy",
-           title="Linear probe by depth (mean ± std over seeds)")
+           title="Linear probe by depth (mean ± sample sd over seeds)")
     ax.legend()
     fig.tight_layout()
     return fig

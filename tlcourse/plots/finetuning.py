@@ -10,6 +10,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from ..diagnostics import early_stop_epoch
+from ..stats import band
 
 
 def methods_vs_labels(records: list[dict]) -> plt.Figure:
@@ -20,7 +21,7 @@ def methods_vs_labels(records: list[dict]) -> plt.Figure:
         ks = sorted({r["labels_per_class"] for r in records if r["method"] == m})
         acc = [[r["test_accuracy"] for r in records if r["method"] == m and r["labels_per_class"] == k]
                for k in ks]
-        mean, std = np.array([np.mean(a) for a in acc]), np.array([np.std(a) for a in acc])
+        mean, std = np.array([np.mean(a) for a in acc]), np.array([band(a) for a in acc])
         axes[0].plot(ks, mean, marker="o", label=m)
         axes[0].fill_between(ks, mean - std, mean + std, alpha=0.15)
     axes[0].set(xlabel="labels per class", ylabel="test accuracy", title="Accuracy vs labels",

@@ -14,6 +14,7 @@ import torch
 from matplotlib.figure import Figure
 
 from ..data import ImageData
+from ..stats import band
 from .transfer import _line, _mean_std
 
 
@@ -60,7 +61,7 @@ def adaptation_curves(records: list[dict], source: str, target: str) -> Figure:
     k0 = [r["test_accuracy"] for r in rows if r["method"] == "source-only" and r["k"] == 0]
     for method in ("linear-probe", "fine-tune", "lp-ft"):
         xs, m, s = _mean_std(rows, "k", "test_accuracy", method=method)
-        _line(ax, [0, *xs], np.r_[np.mean(k0), m], np.r_[np.std(k0), s], method)
+        _line(ax, [0, *xs], np.r_[np.mean(k0), m], np.r_[band(k0), s], method)
     bn = [r["test_accuracy"] for r in rows if r["method"] == "bn-reestimate"]
     if bn:
         ax.scatter([0], [np.mean(bn)], marker="*", s=150, color="k", zorder=3,
@@ -103,7 +104,7 @@ def negative_transfer(records: list[dict]) -> Figure:
     methods = [m for m in dict.fromkeys(r["method"] for r in records) if m != "small-cnn-scratch"]
     for i, m in enumerate(methods):
         gaps = [r["gap_vs_scratch"] for r in records if r["method"] == m]
-        ax.bar(i, np.mean(gaps), yerr=np.std(gaps), capsize=4, alpha=0.7)
+        ax.bar(i, np.mean(gaps), yerr=band(gaps), capsize=4, alpha=0.7)
         ax.scatter([i] * len(gaps), gaps, color="k", s=12, zorder=3)
     ax.axhline(0, color="k", lw=0.8)
     ax.set_xticks(range(len(methods)), methods, rotation=15)

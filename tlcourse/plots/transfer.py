@@ -14,12 +14,14 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
+from ..stats import band
+
 
 def _mean_std(records: list[dict], x: str, y: str, **match) -> tuple[list, np.ndarray, np.ndarray]:
     rows = [r for r in records if all(r.get(k) == v for k, v in match.items())]
     xs = sorted({r[x] for r in rows})
     vals = [[r[y] for r in rows if r[x] == v] for v in xs]
-    return xs, np.array([np.mean(v) for v in vals]), np.array([np.std(v) for v in vals])
+    return xs, np.array([np.mean(v) for v in vals]), np.array([band(v) for v in vals])
 
 
 def _line(ax, xs, m, s, label, **kw) -> None:
@@ -71,7 +73,7 @@ def forgetting_tradeoff(records: list[dict]) -> Figure:
     for method in dict.fromkeys(r["method"] for r in rows):
         a = [r["acc_a"] for r in rows if r["method"] == method]
         b = [r["acc_b"] for r in rows if r["method"] == method]
-        ax.errorbar(np.mean(b), np.mean(a), xerr=np.std(b), yerr=np.std(a), marker="o", capsize=3,
+        ax.errorbar(np.mean(b), np.mean(a), xerr=band(b), yerr=band(a), marker="o", capsize=3,
                     label=method)
     ax.set(xlabel="accuracy on new task B", ylabel="accuracy on old task A",
            title="Remembering A vs learning B (top right is best)")
