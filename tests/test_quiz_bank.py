@@ -257,3 +257,79 @@ def test_grounded_filters_by_template_spec():
     recs = _records() + [{**r, "dataset": "fashion"} for r in _records()]
     only = grounded_questions(recs, [{"template": "best_method", "dataset": "fashion"}])
     assert only and all("fashion" in q.prompt and q.id.startswith("grounded-best") for q in only)
+
+
+# ----------------------------------------------------------------------------- numbers
+@pytest.mark.parametrize("bank, qid", [("ch01", "ch01-head-params"), ("ch02", "ch02-feature-dim")])
+def test_numbers_written_as_in_the_explanation_grade_correct(bank, qid):
+    q = load_bank(bank).question(qid)
+    written = f"{int(q.answer):,}"  # 8,967 / 20,490
+    assert written in q.explanation
+    assert parse_answer(q, written) == q.answer
+    assert grade(q, parse_answer(q, written)).correct
+    assert grade(q, parse_answer(q, written.replace(",", " "))).correct
+
+
+def _numeric(answer: float, tolerance: float = 0.0, explanation: str = ""):
+    from tlcourse.quiz.bank import Question
+
+    return Question("t-n", "tst", "t", "easy", "numeric", "How many?", answer,
+                    tolerance=tolerance, explanation=explanation)
+
+
+@pytest.mark.parametrize("answer, text, value", [
+    (1234567, "1,234,567", 1234567), (1234567, "1 234 567", 1234567),
+    (1234567, "1\u202f234\u202f567", 1234567), (1234567, "1.234.567", 1234567),
+    (1234.5, "1,234.5", 1234.5), (1234.5, "1.234,5", 1234.5), (-1234567, "-1,234,567", -1234567),
+    (3.5, "3,5", 3.5), (0.25, ",25", 0.25), (3.5, "3.5", 3.5), (8.967, "8.967", 8.967),
+    (5000, "1,500", 1500),  # both readings wrong: graded, as the nearer one
+    (2, "1,500", 1.5),
+])
+def test_thousands_separators_and_decimal_commas(answer, text, value):
+    assert parse_answer(_numeric(answer), text) == pytest.approx(value)
+
+
+@pytest.mark.parametrize("answer, text", [(1.5, "1,500"), (1500, "1,500"), (8967, "8,967"),
+                                          (-20490, "-20,490")])
+def test_a_comma_before_three_digits_is_asked_again_when_the_reading_matters(answer, text):
+    with pytest.raises(ValueError, match=r"'.*' is ambiguous: write -?\d+ or -?\d+\.\d+"):
+        parse_answer(_numeric(answer), text)
+
+
+def test_the_questions_own_notation_settles_a_comma_before_three_digits():
+    q = _numeric(1500, explanation="It took 1,500 steps.")
+    assert grade(q, parse_answer(q, "1,500")).correct
+
+
+# ----------------------------------------------------------------------------- grounded ids
+def _runs(methods, dataset="photo", k=5):
+    return [{"dataset": dataset, "method": m, "labels_per_class": k, "seed": s,
+             "test_accuracy": 0.3 + 0.2 * i + 0.01 * s, "seconds": 1.0 + i}
+            for i, m in enumerate(methods) for s in (0, 1)]
+
+
+def test_grounded_ids_name_chapter_experiment_and_methods():
+    ch01 = _runs(["scratch", "imagenet-frozen"])  # same dataset and labels per class...
+    ch03 = _runs(["linear-probe", "finetune-all", "lp-ft"])  # ...other methods
+    ids01 = [q.id for q in grounded_questions(ch01, chapter="ch01")]
+    ids03 = [q.id for q in grounded_questions(ch03, chapter="ch03")]
+    assert ids01 and ids03 and not set(ids01) & set(ids03)
+    assert not set(ids01) & {q.id for q in grounded_questions(ch03, chapter="ch01")}
+    assert not set(ids01) & {q.id for q in grounded_questions(ch01, chapter="ch03")}
+    other = grounded_questions(ch01, chapter="ch01", experiment="mistakes-lab")
+    assert not set(ids01) & {q.id for q in other}
+    tagged = [{**r, "experiment": "scratch-vs-transfer"} for r in ch01]
+    assert not set(ids01) & {q.id for q in grounded_questions(tagged, chapter="ch01")}
+    # stable: the same inputs (in any order) give the same ids, so progress finds them again
+    assert [q.id for q in grounded_questions(list(reversed(ch01)), chapter="ch01")] == ids01
+    assert all(q.id.startswith("grounded-") and "ch01" in q.id for q in grounded_questions(
+        ch01, chapter="ch01"))
+
+
+def test_quizzes_of_two_chapters_never_share_a_grounded_id():
+    from tlcourse.quiz.widgets import build_quiz
+
+    records = _runs(["scratch", "imagenet-frozen"])
+    ids = {ch: {q.id for q in build_quiz(ch, results=records).session.questions
+                if q.topic == "your-results"} for ch in ("ch01", "ch03")}
+    assert ids["ch01"] and ids["ch03"] and not ids["ch01"] & ids["ch03"]

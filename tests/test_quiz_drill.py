@@ -211,3 +211,51 @@ def test_drill_help_topics_and_errors(tmp_path, capsys):
 def test_main_runs_the_drill(capsys):
     assert main(["drill", "--count", "2", "--seed", "0", "--answers", "A,A", "--no-save"]) == 0
     assert "Exam report" in capsys.readouterr().out
+
+
+def test_drill_full_disk_prints_not_saved_and_still_reports(pool, _db, monkeypatch):
+    from tlcourse.quiz import cli
+
+    store = ProgressStore(_db)
+    pages = store._conn.execute("PRAGMA page_count").fetchone()[0]
+    store._conn.execute(f"PRAGMA max_page_count = {pages}")
+    for i in range(2000):  # fill every page: the next answer cannot be stored
+        try:
+            store.record_answer("fill", f"f{i}", "A", correct=True)
+        except Exception:  # noqa: BLE001 - whatever the store raises when it is full
+            break
+    monkeypatch.setattr(cli, "ProgressStore", lambda *a, **k: store)
+    argv = ["--count", "3", "--seed", "0"]
+    answers = ",".join(answer_text(q, q.answer) for q in _expected(pool, argv))
+    out, err = io.StringIO(), io.StringIO()
+    monkeypatch.setattr(sys, "stderr", err)
+    assert drill_command(_args(*argv, "--answers", answers), io.StringIO(), out) == 2
+    text = out.getvalue()
+    assert "Not saved" in text and "full" in text
+    assert text.count("Correct.") == 3  # every answer was still graded...
+    assert re.search(r"^TOTAL\s+3\s+3\s+100\.0$", text, re.MULTILINE)  # ...and reported
+    assert "not saved" in err.getvalue()
+
+
+def test_drill_ambiguous_number_is_a_parse_error(monkeypatch):
+    from tlcourse.quiz import cli
+
+    q = Question("t-amb", "tst", "t", "easy", "numeric", "How many?", 1.5, tolerance=0.01)
+    monkeypatch.setattr(cli, "load_pool", lambda banks: ([q], {}, {}))
+    out = io.StringIO()  # piped, not --answers: that splits at commas
+    assert drill_command(_args("--count", "1", "--no-save"), io.StringIO("1,500\n"), out) == 0
+    assert "'1,500' is ambiguous: write 1500 or 1.5" in out.getvalue()
+    assert "counted as unanswered" in out.getvalue()
+
+
+def test_drill_db_path_expands_home_and_relative_is_cwd(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    (tmp_path / "cwd").mkdir()
+    monkeypatch.chdir(tmp_path / "cwd")
+    argv = ["drill", "--count", "1", "--seed", "0", "--answers", "A"]
+    assert main([*argv, "--db", "~/p.sqlite"]) == 0
+    assert (tmp_path / "home" / "p.sqlite").exists()
+    assert not (tmp_path / "cwd" / "~").exists()
+    assert main([*argv, "--db", "here.sqlite"]) == 0  # relative: the user's cwd, as usual
+    assert (tmp_path / "cwd" / "here.sqlite").exists()
+    assert _args("--db", "~/p.sqlite").db == str(tmp_path / "home" / "p.sqlite")

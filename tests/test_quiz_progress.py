@@ -167,3 +167,75 @@ def test_leitner_boxes_move_and_missed_questions_are_due_next_drill(tmp_path):
         assert s.box("known") == 5  # capped at the last box
         s.record_answer("exam", "known", "B", correct=False)
         assert s.box("known") == 1  # one miss sends it back to the start
+
+
+# ----------------------------------------------------------------------------- full disk
+def _store_that_cannot_grow(path: Path, learner: str = "ada", answers: int = 40) -> ProgressStore:
+    """A store with some answers whose file may not grow any more, as on a full disk."""
+    store = ProgressStore(path, learner=learner)
+    for i in range(answers):
+        store.record_answer("ch01", f"early{i}", "A" * 40, correct=True)
+    pages = store._conn.execute("PRAGMA page_count").fetchone()[0]
+    store._conn.execute(f"PRAGMA max_page_count = {pages}")
+    return store
+
+
+def test_full_disk_raises_a_clear_error_and_keeps_earlier_answers(tmp_path):
+    db = tmp_path / "p.sqlite"
+    store = _store_that_cannot_grow(db)
+    saved = len(store.answers())
+    with pytest.raises(ProgressStoreError) as err:
+        for i in range(10_000):
+            store.record_answer("ch01", f"late{i}", "B" * 40, correct=False)
+            saved += 1
+    message = str(err.value)
+    assert "not saved" in message and "full" in message and str(db) in message
+    assert "disk space" in message and "TLCOURSE_PROGRESS_DB" in message
+    assert not isinstance(err.value.__cause__, ProgressStoreError)  # the real SQLite error
+    assert "full" in str(err.value.__cause__)
+    assert not store._conn.in_transaction
+    assert len(store.answers()) == saved  # the failed answer left nothing half-written
+    store.close()
+    with ProgressStore(db, learner="ada") as again:  # room again (a new connection): all there
+        assert [a.question_id for a in again.answers()][:2] == ["early0", "early1"]
+        assert len(again.answers()) == saved
+        again.record_answer("ch01", "after", "A", correct=True)
+
+
+def test_other_errors_inside_a_write_roll_back_and_propagate_unchanged(tmp_path):
+    with ProgressStore(tmp_path / "p.sqlite") as s:
+        with pytest.raises(KeyError), s._transaction() as conn:
+            conn.execute("INSERT INTO meta VALUES ('x', 'y')")
+            raise KeyError("boom")
+        assert not s._conn.in_transaction
+        assert s._conn.execute("SELECT COUNT(*) FROM meta WHERE key = 'x'").fetchone()[0] == 0
+
+
+# ----------------------------------------------------------------------------- where the file is
+def test_explicit_path_expands_the_home_directory(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    with ProgressStore("~/p.sqlite") as s:
+        assert s.path == tmp_path / "home" / "p.sqlite"
+    assert (tmp_path / "home" / "p.sqlite").exists() and not (tmp_path / "~").exists()
+
+
+def test_relative_explicit_path_is_made_absolute_against_the_cwd(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with ProgressStore("rel.sqlite") as s:
+        assert s.path == tmp_path / "rel.sqlite"
+
+
+def test_relative_env_path_is_the_same_file_from_any_working_directory(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setenv("TLCOURSE_PROGRESS_DB", "mine/progress.sqlite")
+    (tmp_path / "notebooks").mkdir()
+    monkeypatch.chdir(tmp_path / "notebooks")  # where a notebook runs
+    from_notebook = default_db_path()
+    monkeypatch.chdir(tmp_path)  # where the CLI runs
+    assert default_db_path() == from_notebook == tmp_path / "xdg/tlcourse/mine/progress.sqlite"
+    monkeypatch.delenv("XDG_DATA_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert default_db_path() == tmp_path / "home/.local/share/tlcourse/mine/progress.sqlite"
+    monkeypatch.setenv("TLCOURSE_PROGRESS_DB", "~/p.sqlite")
+    assert default_db_path() == tmp_path / "home" / "p.sqlite"

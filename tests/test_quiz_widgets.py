@@ -140,3 +140,80 @@ def test_exam_widget_records_one_answer_each_and_reports_at_the_end(_db):
     assert all(c.check_button.disabled for c in exam.cards)
     status = review_status()
     assert "box 1:   1" in status and "box 2:   1" in status
+
+
+def _store_that_cannot_grow(path, learner: str = "widget-tester") -> ProgressStore:
+    """A store packed to its last page, unable to grow (as on a full disk)."""
+    store = ProgressStore(path, learner=learner)
+    pages = store._conn.execute("PRAGMA page_count").fetchone()[0]
+    store._conn.execute(f"PRAGMA max_page_count = {pages}")
+    return store
+
+
+def test_full_disk_shows_not_saved_and_the_quiz_goes_on(_db):
+    store = _store_that_cannot_grow(_db)
+    quiz = build_quiz("ch01", store=store)
+    card = _first(quiz, "single")
+    for _ in range(2000):  # answer again and again until the file is full
+        card.retry()
+        card.select(card.question.answer)
+        assert card.check().correct  # graded whatever happens to the file
+        if "Not saved" in card.feedback.value:
+            break
+    assert "Not saved" in card.feedback.value and "full" in card.feedback.value
+    assert "TLCOURSE_PROGRESS_DB" in card.feedback.value
+    other = _first(quiz, "multiple")
+    other.select(other.question.answer)
+    assert other.check().correct  # the next question still works
+    assert quiz.session.score().solved == 2
+    store.close()
+
+
+def test_full_disk_in_a_mock_exam_shows_not_saved(_db):
+    from tlcourse.quiz.drill_widget import build_exam
+
+    store = _store_that_cannot_grow(_db)
+    for i in range(2000):  # fill every page: the next answer cannot be stored
+        try:
+            store.record_answer("fill", f"f{i}", "A", correct=True)
+        except Exception:  # noqa: BLE001 - whatever the store raises when it is full
+            break
+    exam = build_exam(count=3, seed=0, time_limit=0, banks=["exam"], store=store)
+    for card in exam.cards:
+        card.select(card.question.answer)
+        assert card.check() is not None
+    assert "Not saved" in exam.cards[0].feedback.value
+    assert "3/3 answered" in exam.status.value
+    assert exam.finish().correct == 3
+    store.close()
+
+
+def test_ambiguous_number_is_asked_again_not_graded():
+    from tlcourse.quiz.bank import Question
+    from tlcourse.quiz.session import QuizSession
+    from tlcourse.quiz.widgets import QuestionCard
+
+    q = Question("t-amb", "tst", "t", "easy", "numeric", "How many?", 1.5, tolerance=0.01)
+    session = QuizSession([q], bank="tst")
+    card = QuestionCard(q, 1, session, lambda: None)
+    card._input.value = "1,500"
+    assert card.check() is None
+    assert "ambiguous" in card.feedback.value and session.score().answered == 0
+    card._input.value = "1.5"
+    assert card.check().correct
+
+
+def test_two_experiments_of_one_chapter_get_their_own_grounded_ids():
+    from types import SimpleNamespace
+
+    records = [{"dataset": "photo", "method": m, "labels_per_class": 5, "seed": 0,
+                "test_accuracy": a, "seconds": 1.0} for m, a in [("a", 0.4), ("b", 0.6)]]
+
+    def ids(**kw):
+        return {q.id for q in build_quiz("ch03", **kw).session.questions
+                if q.topic == "your-results"}
+
+    plain = ids(results=records)
+    lab = ids(results=SimpleNamespace(records=records, experiment="mistakes-lab"))
+    assert plain and lab and not plain & lab  # 03 and 03b both show "ch03"
+    assert lab == ids(results=records, experiment="mistakes-lab")

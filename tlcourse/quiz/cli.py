@@ -18,9 +18,9 @@ from collections import Counter
 from typing import TextIO
 
 from tlcourse.quiz.bank import BankError, bank_summary, list_banks, validate_bank, validate_files
-from tlcourse.quiz.drill import ExamConfig, MockExam, load_pool
-from tlcourse.quiz.grading import parse_answer
-from tlcourse.quiz.progress import ProgressStore, ProgressStoreError
+from tlcourse.quiz.drill import ExamConfig, ExamReport, MockExam, load_pool
+from tlcourse.quiz.grading import Grade, Response, parse_answer
+from tlcourse.quiz.progress import ProgressStore, ProgressStoreError, resolve_db_path
 from tlcourse.quiz.widgets import question_text
 
 _QUIT = {"Q", "QUIT", "EXIT"}
@@ -49,7 +49,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     d.add_argument("--no-feedback", action="store_true",
                    help="no explanations until the end-of-exam review")
     d.add_argument("--learner", default=None, help="learner name (default TLCOURSE_LEARNER)")
-    d.add_argument("--db", default=None, help="progress file (default TLCOURSE_PROGRESS_DB)")
+    d.add_argument("--db", type=_db_path, default=None,
+                   help="progress file (default TLCOURSE_PROGRESS_DB); ~ is expanded, a "
+                        "relative path counts from the current directory")
     d.add_argument("--no-save", action="store_true", help="do not record progress")
     d.set_defaults(func=drill_command)
 
@@ -66,6 +68,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _csv(text: str) -> tuple[str, ...]:
     return tuple(p.strip() for p in text.split(",") if p.strip())
+
+
+def _db_path(text: str) -> str:
+    """``--db``: ``~`` expanded, absolute (relative to the cwd, as for any CLI path)."""
+    return str(resolve_db_path(text))
 
 
 def _weights(text: str) -> dict[str, float]:
@@ -135,17 +142,46 @@ def drill_command(args: argparse.Namespace, stdin: TextIO | None = None,
         print(f"drill: {e}", file=sys.stderr)
         return 2
     try:
-        _run(exam, args, stdin, out)
-    except ProgressStoreError as e:
-        print(e, file=sys.stderr)
-        return 2
+        unsaved = _run(exam, args, stdin, out)
     finally:
         if store is not None:
             store.close()
+    if unsaved:  # the drill ran and reported, but progress is missing: a store error, exit 2
+        print(f"Some progress was not saved: {unsaved[-1]}", file=sys.stderr)
+        return 2
     return 0
 
 
-def _run(exam: MockExam, args: argparse.Namespace, stdin: TextIO, out: TextIO) -> None:
+def _not_saved(error: ProgressStoreError, out: TextIO, unsaved: list[str]) -> None:
+    """Say that a write failed (the full reason once) and note it for the exit code."""
+    reason = str(error)
+    print(f"   Not saved: {reason if reason not in unsaved else 'same reason as above.'}",
+          file=out)
+    unsaved.append(reason)
+
+
+def _answer(exam: MockExam, question_id: str, response: Response, out: TextIO,
+            unsaved: list[str]) -> Grade | None:
+    """``exam.answer``, except that a failed save is reported and the answer still counts."""
+    try:
+        return exam.answer(question_id, response)
+    except ProgressStoreError as e:
+        _not_saved(e, out, unsaved)
+        return exam.grades.get(question_id)  # graded before the save failed
+
+
+def _finish(exam: MockExam, out: TextIO, unsaved: list[str]) -> ExamReport:
+    """``exam.finish``, except that failing to save the final score still gives the report."""
+    try:
+        return exam.finish()
+    except ProgressStoreError as e:
+        _not_saved(e, out, unsaved)
+        return exam.finish()  # ended already: builds the report, writes nothing
+
+
+def _run(exam: MockExam, args: argparse.Namespace, stdin: TextIO, out: TextIO) -> list[str]:
+    """Ask every question, print the report; return the reasons of any failed saves."""
+    unsaved: list[str] = []
     scripted = list(_csv_keep_empty(args.answers)) if args.answers is not None else None
     interactive = scripted is None and stdin.isatty()
     n = len(exam.questions)
@@ -189,7 +225,7 @@ def _run(exam: MockExam, args: argparse.Namespace, stdin: TextIO, out: TextIO) -
             break
         if response is None:
             continue
-        g = exam.answer(q.id, response)
+        g = _answer(exam, q.id, response, out, unsaved)
         if g is None:
             print("   Time is up: this answer was not counted.", file=out)
             break
@@ -199,7 +235,8 @@ def _run(exam: MockExam, args: argparse.Namespace, stdin: TextIO, out: TextIO) -
                 print(f"   {f.key}) {f.why}", file=out)
     if scripted:
         print(f"\n({len(scripted)} extra answer(s) ignored)", file=out)
-    print(exam.finish().render(), file=out)
+    print(_finish(exam, out, unsaved).render(), file=out)
+    return unsaved
 
 
 def _csv_keep_empty(text: str) -> list[str]:

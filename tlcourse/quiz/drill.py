@@ -248,6 +248,10 @@ class MockExam:
         """Grade and record one answer; ``None`` (not counted) if the time is up.
 
         The first answer to a question counts; answering it again returns the first grade.
+
+        Raises:
+            ProgressStoreError: If saving fails. The answer is graded first and counts all the
+                same: its grade is in ``self.grades``.
         """
         if self.over:
             return None
@@ -263,10 +267,15 @@ class MockExam:
         return sum(g.correct for g in self.grades.values())
 
     def finish(self) -> ExamReport:
-        """End the exam (idempotent) and build the report."""
+        """End the exam (idempotent) and build the report.
+
+        Raises:
+            ProgressStoreError: If the final score cannot be saved. The exam has ended all the
+                same, so calling ``finish()`` again returns the report without writing.
+        """
         timed_out = self.time_left() == 0.0 and len(self.grades) < len(self.questions)
         if self._ended is None:
-            self._ended = self._clock()
+            self._ended = self._clock()  # first, so a failed save below still ends the exam
             if self.store is not None and self._session is not None:
                 self.store.update_session(self._session, self._correct(), len(self.questions),
                                           finished=True)

@@ -29,12 +29,15 @@ class _ExamSession:
         self.exam, self.save_error = exam, None
 
     def submit(self, question_id: str, response: Response) -> Grade | None:
+        """Answer through the exam; a failed save is kept in ``save_error``, the grade stands."""
         try:
-            return self.exam.answer(question_id, response)
+            g = self.exam.answer(question_id, response)
         except ProgressStoreError as e:
+            # The answer is graded before it is saved: keep going unsaved, the card says why.
             self.save_error = str(e)
-            self.exam.store = None  # keep going unsaved; the message says why
             return self.exam.grades.get(question_id)
+        self.save_error = None  # the next write may succeed again (e.g. disk space freed)
+        return g
 
 
 class ExamWidget:
@@ -66,11 +69,16 @@ class ExamWidget:
 
     def finish(self, _button: Any = None) -> ExamReport:
         """End the exam and show the report with the review of missed questions."""
-        self.report = self.exam.finish()
+        unsaved = ""
+        try:
+            self.report = self.exam.finish()
+        except ProgressStoreError as e:
+            unsaved = f"<p style='color:#cf222e'>Not saved: {html.escape(str(e))}</p>"
+            self.report = self.exam.finish()  # ended already: builds the report, writes nothing
         for card in self.cards:
             card.check_button.disabled = True
         self.finish_button.disabled = True
-        self.report_view.value = f"<pre>{html.escape(self.report.render())}</pre>"
+        self.report_view.value = f"{unsaved}<pre>{html.escape(self.report.render())}</pre>"
         self._refresh()
         return self.report
 

@@ -4,6 +4,10 @@ Answers have one text form everywhere (terminal, ``--answers``, the progress sto
 ``B`` (single), ``AC`` (multiple), ``T``/``F`` (true/false), ``3.5`` (numeric),
 ``2-1-3-4-5`` (ordering: item keys in the order the learner puts them).
 
+Numbers may group thousands (``8,967``, ``1,234,567``, ``20 490``, ``1.234.567``) or use a
+decimal comma (``3,5``, ``1.234,5``). A single comma before exactly three digits (``1,500``)
+is either; see :func:`parse_answer` for how that is settled.
+
 Example:
     >>> from tlcourse.quiz.bank import load_bank
     >>> q = load_bank("ch01").questions[0]
@@ -15,6 +19,7 @@ Example:
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 from tlcourse.quiz.bank import Question
@@ -24,6 +29,17 @@ Response = tuple[str, ...] | float
 
 _TRUE_WORDS = {"T", "TRUE", "Y", "YES"}
 _FALSE_WORDS = {"F", "FALSE", "N", "NO"}
+
+# No-break and thin spaces, as word processors and some keyboards write between thousands.
+_SPACES = str.maketrans({"\u00a0": " ", "\u202f": " ", "\u2009": " "})
+#: Thousands separator -> a number grouped by it (with the other mark as decimal point).
+_GROUPED = {
+    ",": re.compile(r"[+-]?[1-9]\d{0,2}(?:,\d{3})+(?:\.\d+)?"),
+    " ": re.compile(r"[+-]?[1-9]\d{0,2}(?: \d{3})+(?:[.,]\d+)?"),
+    ".": re.compile(r"[+-]?[1-9]\d{0,2}(?:\.\d{3})+(?:,\d+)?"),
+}
+#: A number written with comma thousands, as in "1,000 classes".
+_COMMA_THOUSANDS = re.compile(r"\d,\d{3}(?!\d)")
 
 
 @dataclass(frozen=True)
@@ -62,8 +78,14 @@ class Grade:
 def parse_answer(question: Question, text: str) -> Response:
     """Parse the text form of an answer for ``question``.
 
+    Numbers accept thousands separators and decimal commas (see the module docstring). A
+    single comma before exactly three digits, as in ``1,500``, reads as thousands when the
+    question itself writes numbers that way (``8,967`` in its explanation); otherwise, if
+    ``1500`` and ``1.5`` would grade differently, the learner is asked which they meant.
+
     Raises:
-        ValueError: With a message saying what form is expected.
+        ValueError: With a message saying what form is expected, or which of two readings
+            of an ambiguous number to write.
 
     Example:
         >>> from tlcourse.quiz.bank import Question, Choice
@@ -75,13 +97,7 @@ def parse_answer(question: Question, text: str) -> Response:
     raw = text.strip()
     keys = [c.key for c in question.choices]
     if question.type == "numeric":
-        try:
-            value = float(raw.replace(",", "."))
-        except ValueError:
-            raise ValueError(f"expected a number, e.g. 3.5, got {raw!r}") from None
-        if not math.isfinite(value):
-            raise ValueError(f"expected a finite number, got {raw!r}")
-        return value
+        return _parse_number(question, raw)
     upper = raw.upper()
     if question.type == "truefalse":
         if upper in _TRUE_WORDS:
@@ -103,6 +119,60 @@ def parse_answer(question: Question, text: str) -> Response:
             raise ValueError(f"pick exactly one of {', '.join(keys)}, got {raw!r}")
         return (letters[0],)
     return tuple(sorted(set(letters)))
+
+
+def _parse_number(question: Question, raw: str) -> float:
+    """The numeric answer ``raw``; see :func:`parse_answer`."""
+    text = raw.translate(_SPACES)
+    thousands, plain = _thousands_reading(text), _plain_reading(text)
+    if thousands is None and plain is None:
+        raise ValueError(f"expected a number, e.g. 3.5, got {raw!r}")
+    if thousands is None or plain is None or thousands == plain:
+        value = plain if thousands is None else thousands
+    else:
+        value = _settle(question, raw, thousands, plain)
+    if not math.isfinite(value):
+        raise ValueError(f"expected a finite number, got {raw!r}")
+    return value
+
+
+def _thousands_reading(text: str) -> float | None:
+    """``text`` read with grouped thousands ("1,234,567", "20 490"), or None."""
+    for sep, pattern in _GROUPED.items():
+        # One dot group ("8.967") is an ordinary decimal point, not a thousands separator.
+        if sep == "." and text.count(".") < 2 and "," not in text:
+            continue
+        if pattern.fullmatch(text):
+            return float(text.replace(sep, "").replace(",", "."))
+    return None
+
+
+def _plain_reading(text: str) -> float | None:
+    """``text`` as a plain number, a comma read as the decimal point ("3,5"), or None."""
+    if text.count(",") > 1 or ("," in text and "." in text):
+        return None  # several marks: only a grouped reading can make sense of them
+    try:
+        return float(text.replace(",", "."))
+    except ValueError:
+        return None
+
+
+def _settle(question: Question, raw: str, thousands: float, decimal: float) -> float:
+    """Choose between the two readings of e.g. "1,500", or ask which one is meant."""
+    own_text = " ".join([question.prompt, question.explanation,
+                         *(w.why for w in question.common_wrong)])
+    if _COMMA_THOUSANDS.search(own_text):
+        return thousands  # the question writes "8,967" for thousands: so does the learner
+    if is_correct(question, thousands) != is_correct(question, decimal):
+        raise ValueError(f"{raw!r} is ambiguous: write {_plain_number(thousands)} or "
+                         f"{_plain_number(decimal)}")
+    # The same verdict either way: the reading nearer the answer gets the fitting feedback.
+    return min((thousands, decimal), key=lambda v: abs(v - float(question.answer)))  # type: ignore[arg-type]
+
+
+def _plain_number(value: float) -> str:
+    """``value`` without exponent or grouping, as the learner should type it."""
+    return str(int(value)) if value.is_integer() else repr(value)
 
 
 def answer_text(question: Question, response: Response) -> str:

@@ -9,6 +9,10 @@ Each template below turns such records into questions whose answer is *computed*
 table (means over seeds), never typed in. Records missing the keys a template needs are
 skipped, and a template that finds nothing to ask returns no questions.
 
+Progress is keyed by question id, so a generated id names everything its answer depends on:
+the chapter, the experiment, the dataset, the label count and the compared methods. The same
+results give the same ids every time; different experiments never share one.
+
 Which templates a chapter uses: a bank may list them under ``grounded:`` (names, or mappings
 ``{template: name, experiment: ..., dataset: ...}`` that filter the records); a bank without a
 ``grounded:`` section gets every template when results are passed.
@@ -25,6 +29,7 @@ Example:
 from __future__ import annotations
 
 import hashlib
+import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from statistics import mean
@@ -39,10 +44,28 @@ MAX_PER_TEMPLATE = 3
 _TOPIC = "your-results"
 
 
-def _slug(*parts: object) -> str:
-    text = "-".join(str(p) for p in parts)
-    clean = "".join(ch if ch.isalnum() else "-" for ch in text.lower()).strip("-")
-    return f"{clean[:40]}-{hashlib.sha1(text.encode()).hexdigest()[:6]}"
+def _qid(kind: str, chapter: str, experiment: str, subject: tuple, methods: Iterable[str]) -> str:
+    """A stable question id: ``grounded-<kind>-<readable part>-<hash of everything>``.
+
+    Args:
+        kind: The template, e.g. ``"best"``.
+        chapter: The chapter whose quiz shows the question.
+        experiment: The experiment the records come from ("" if unknown).
+        subject: What is asked about, e.g. ``(dataset, labels_per_class)``.
+        methods: The methods compared (order does not matter).
+    """
+    key = json.dumps([chapter, experiment, [str(p) for p in subject], sorted(set(methods))])
+    readable = "-".join(str(p) for p in (chapter, *subject))
+    clean = "".join(ch if ch.isalnum() else "-" for ch in readable.lower()).strip("-")
+    # sha1, not hash(): ids must be the same in every process, or progress is never found.
+    return f"grounded-{kind}-{clean[:40]}-{hashlib.sha1(key.encode()).hexdigest()[:10]}"
+
+
+def _experiment_of(records: Iterable[Record]) -> str:
+    """The ``experiment`` named in the records ("a+b" if several, "" if none)."""
+    names = {str(r["experiment"]) for r in records
+             if isinstance(r, Mapping) and r.get("experiment") is not None}
+    return "+".join(sorted(names))
 
 
 def _usable(records: Iterable[Record], *keys: str) -> list[Record]:
@@ -95,7 +118,8 @@ def _choice_question(qid: str, prompt: str, values: dict[str, tuple[float, int]]
     )
 
 
-def best_method(records: Iterable[Record], chapter: str = "results") -> list[Question]:
+def best_method(records: Iterable[Record], chapter: str = "results",
+                experiment: str = "") -> list[Question]:
     """Which method had the highest mean test accuracy with k labels per class on a dataset."""
     recs = _usable(records, "dataset", "method", "labels_per_class", "test_accuracy")
     out = []
@@ -104,14 +128,15 @@ def best_method(records: Iterable[Record], chapter: str = "results") -> list[Que
         if best is None:
             continue
         out.append(_choice_question(
-            f"grounded-best-{_slug(dataset, k)}",
+            _qid("best", chapter, experiment, (dataset, k), values),
             f"In your run on {dataset} with {k} labels per class, which method reached the "
             "highest mean test accuracy?",
             values, best, lambda a: f"{100 * a:.1f}% test accuracy", chapter))
     return out[-MAX_PER_TEMPLATE:]
 
 
-def fastest_method(records: Iterable[Record], chapter: str = "results") -> list[Question]:
+def fastest_method(records: Iterable[Record], chapter: str = "results",
+                   experiment: str = "") -> list[Question]:
     """Which method took the least wall time with k labels per class on a dataset."""
     recs = _usable(records, "dataset", "method", "labels_per_class", "seconds")
     out = []
@@ -120,14 +145,15 @@ def fastest_method(records: Iterable[Record], chapter: str = "results") -> list[
         if fastest is None:
             continue
         out.append(_choice_question(
-            f"grounded-fastest-{_slug(dataset, k)}",
+            _qid("fastest", chapter, experiment, (dataset, k), values),
             f"In your run on {dataset} with {k} labels per class, which method was fastest "
             "(least mean wall time)?",
             values, fastest, lambda s: f"{s:.2f} s", chapter))
     return out[-MAX_PER_TEMPLATE:]
 
 
-def gap_points(records: Iterable[Record], chapter: str = "results") -> list[Question]:
+def gap_points(records: Iterable[Record], chapter: str = "results",
+               experiment: str = "") -> list[Question]:
     """By how many accuracy points did the best method beat the worst (numeric, ±1 point)."""
     recs = _usable(records, "dataset", "method", "labels_per_class", "test_accuracy")
     out = []
@@ -138,7 +164,8 @@ def gap_points(records: Iterable[Record], chapter: str = "results") -> list[Ques
             continue
         gap = round(100 * (values[best][0] - values[worst][0]), 1)
         out.append(Question(
-            id=f"grounded-gap-{_slug(dataset, k)}", chapter=chapter, topic=_TOPIC,
+            id=_qid("gap", chapter, experiment, (dataset, k), values), chapter=chapter,
+            topic=_TOPIC,
             difficulty="hard", type="numeric",
             prompt=(f"In your run on {dataset} with {k} labels per class, by how many "
                     f"percentage points did {best} beat {worst} (mean test accuracy)?"),
@@ -150,7 +177,8 @@ def gap_points(records: Iterable[Record], chapter: str = "results") -> list[Ques
     return out[-MAX_PER_TEMPLATE:]
 
 
-def more_labels_help(records: Iterable[Record], chapter: str = "results") -> list[Question]:
+def more_labels_help(records: Iterable[Record], chapter: str = "results",
+                     experiment: str = "") -> list[Question]:
     """True/false: did a method's accuracy rise from the fewest to the most labels per class."""
     recs = _usable(records, "dataset", "method", "labels_per_class", "test_accuracy")
     per: dict[tuple[str, str], dict[Any, float]] = defaultdict(dict)
@@ -169,7 +197,8 @@ def more_labels_help(records: Iterable[Record], chapter: str = "results") -> lis
         fact = (f"In your run {method} on {dataset} went from {100 * lo:.1f}% with {ks[0]} "
                 f"to {100 * hi:.1f}% with {ks[-1]} labels per class.")
         out.append(Question(
-            id=f"grounded-trend-{_slug(dataset, method)}", chapter=chapter, topic=_TOPIC,
+            id=_qid("trend", chapter, experiment, (dataset, method, ks[0], ks[-1]), [method]),
+            chapter=chapter, topic=_TOPIC,
             difficulty="easy", type="truefalse",
             prompt=(f"True or false: in your run, {method} on {dataset} was more accurate with "
                     f"{ks[-1]} labels per class than with {ks[0]}."),
@@ -192,13 +221,17 @@ def grounded_questions(
     records: Iterable[Record] | None,
     templates: Iterable[Mapping[str, Any]] | None = None,
     chapter: str = "results",
+    experiment: str | None = None,
 ) -> list[Question]:
     """Generate questions from ``records`` with the given templates (all when None).
 
     Args:
         records: Result records (dicts); ``None`` or ``[]`` gives no questions.
         templates: ``[{"template": name, <record key>: <required value>, ...}]``.
-        chapter: Chapter stored on the generated questions.
+        chapter: Chapter stored on the generated questions and named in their ids.
+        experiment: The experiment the records come from, named in the ids (default: the
+            records' own ``experiment`` keys, if any). Two notebooks of one chapter that run
+            different experiments should pass it.
 
     Example:
         >>> grounded_questions([])
@@ -214,7 +247,8 @@ def grounded_questions(
         filters = {k: v for k, v in spec.items() if k != "template"}
         chosen = [r for r in records
                   if isinstance(r, Mapping) and all(r.get(k) == v for k, v in filters.items())]
-        for q in TEMPLATES[spec["template"]](chosen, chapter=chapter):
+        source = experiment if experiment is not None else _experiment_of(chosen)
+        for q in TEMPLATES[spec["template"]](chosen, chapter=chapter, experiment=source):
             if q.id not in seen:
                 seen.add(q.id)
                 out.append(q)

@@ -1,13 +1,15 @@
 """Per-learner progress in SQLite: answers, attempts, timestamps, scores and Leitner boxes.
 
-Where: ``TLCOURSE_PROGRESS_DB`` if set, else ``$XDG_DATA_HOME/tlcourse/progress.sqlite``
+Where: ``TLCOURSE_PROGRESS_DB`` if set (a relative value counts from the data directory, see
+:func:`default_db_path`), else ``$XDG_DATA_HOME/tlcourse/progress.sqlite``
 (``~/.local/share/tlcourse/progress.sqlite``). Who: ``TLCOURSE_LEARNER`` if set, else the OS
 user. Several learners (and several processes) share one file safely.
 
 Durability: WAL journal, ``synchronous=FULL``, and every answer is committed in its own
 transaction before the call returns, so a killed kernel loses nothing already answered. A file
 that is not a readable tlcourse store raises :class:`ProgressStoreError` saying where it is
-and what to do; it is never overwritten or deleted.
+and what to do; it is never overwritten or deleted. A write that fails (full disk, I/O error)
+raises :class:`ProgressStoreError` saying the answer was not saved; earlier answers are kept.
 
 Example:
     >>> import tempfile, os
@@ -24,6 +26,7 @@ import getpass
 import os
 import sqlite3
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -87,8 +90,26 @@ class AnswerRecord:
     session_id: int | None = None
 
 
+def data_dir() -> Path:
+    """The tlcourse data directory: ``$XDG_DATA_HOME/tlcourse`` or ``~/.local/share/tlcourse``.
+
+    Example:
+        >>> data_dir().name
+        'tlcourse'
+    """
+    xdg = os.environ.get("XDG_DATA_HOME", "")
+    # The XDG spec calls a relative XDG_DATA_HOME invalid: ignore it, as other programs do.
+    base = Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".local" / "share"
+    return base / "tlcourse"
+
+
 def default_db_path() -> Path:
-    """The progress file: ``TLCOURSE_PROGRESS_DB`` or the user's data directory.
+    """The progress file: ``TLCOURSE_PROGRESS_DB`` or ``progress.sqlite`` in :func:`data_dir`.
+
+    ``~`` in ``TLCOURSE_PROGRESS_DB`` is expanded. A relative ``TLCOURSE_PROGRESS_DB`` is taken
+    inside :func:`data_dir`, never the working directory: notebooks run in ``notebooks/`` and
+    the CLI in the repository root, and both must find the same file. (An explicit path, as
+    given to :class:`ProgressStore` or ``--db``, counts from the working directory instead.)
 
     Example:
         >>> default_db_path().suffix
@@ -96,9 +117,18 @@ def default_db_path() -> Path:
     """
     override = os.environ.get("TLCOURSE_PROGRESS_DB")
     if override:
-        return Path(override).expanduser()
-    data_home = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
-    return Path(data_home) / "tlcourse" / "progress.sqlite"
+        return data_dir() / Path(override).expanduser()  # `/` keeps an absolute path as is
+    return data_dir() / "progress.sqlite"
+
+
+def resolve_db_path(path: str | os.PathLike) -> Path:
+    """An explicit progress-file path, ``~`` expanded and made absolute against the cwd.
+
+    Example:
+        >>> resolve_db_path("~/p.sqlite") == Path.home() / "p.sqlite"
+        True
+    """
+    return Path(path).expanduser().absolute()
 
 
 def default_learner() -> str:
@@ -135,7 +165,7 @@ class ProgressStore:
     """
 
     def __init__(self, path: str | os.PathLike | None = None, learner: str | None = None):
-        self.path = Path(path) if path is not None else default_db_path()
+        self.path = resolve_db_path(path) if path is not None else default_db_path()
         self.learner = learner or default_learner()
         self._conn = self._open()
 
@@ -146,6 +176,13 @@ class ProgressStore:
             "It has been left untouched. To start a fresh record, move or rename it "
             f"(e.g. to {self.path.name}.broken) or set TLCOURSE_PROGRESS_DB to another file; "
             "to keep the old answers, restore it from a backup."
+        )
+
+    def _not_saved(self, error: sqlite3.Error) -> ProgressStoreError:
+        """The error for a failed write: that answer is lost, the learner can carry on."""
+        return ProgressStoreError(
+            f"the tlcourse progress file {self.path} could not be written ({error}), so this "
+            f"answer was not saved. Answers saved before are kept. {_write_advice(error)}"
         )
 
     def _open(self) -> sqlite3.Connection:
@@ -224,7 +261,7 @@ class ProgressStore:
             return self._conn.execute(sql, params).lastrowid or 0
 
     def _transaction(self) -> _Transaction:
-        return _Transaction(self._conn, self._fail)
+        return _Transaction(self._conn, self._not_saved)
 
     # ------------------------------------------------------------------ sessions
     def start_session(self, kind: str, label: str) -> int:
@@ -350,20 +387,59 @@ class ProgressStore:
         }
 
 
-class _Transaction:
-    """``BEGIN IMMEDIATE`` ... ``COMMIT``; rollback on error; turn SQLite errors into ours."""
+def _write_advice(error: sqlite3.Error) -> str:
+    """What the learner can do about a failed write."""
+    text = str(error).lower()
+    # Writes have no retry loop (only opening has): by now SQLite has waited its 30 s busy timeout.
+    if "locked" in text or "busy" in text:
+        return ("Another program kept the file locked; close other quizzes or drills using it. "
+                "You can carry on meanwhile.")
+    if isinstance(error, sqlite3.OperationalError):  # disk full, I/O error, read-only file...
+        return ("Free some disk space (or fix the disk or the file's permissions), or set "
+                "TLCOURSE_PROGRESS_DB to a file on another disk. You can carry on meanwhile.")
+    return ("The file may be damaged: move or rename it to start a fresh record, or set "
+            "TLCOURSE_PROGRESS_DB to another file. You can carry on meanwhile.")
 
-    def __init__(self, conn: sqlite3.Connection, fail):
-        self._conn, self._fail = conn, fail
+
+class _Transaction:
+    """``BEGIN IMMEDIATE`` ... ``COMMIT``; roll back on error; SQLite errors become ours.
+
+    Args:
+        conn: A connection in autocommit mode (``isolation_level=None``).
+        not_saved: Turns the ``sqlite3.Error`` of a failed write into a ProgressStoreError.
+    """
+
+    def __init__(self, conn: sqlite3.Connection,
+                 not_saved: Callable[[sqlite3.Error], ProgressStoreError]):
+        self._conn, self._not_saved = conn, not_saved
 
     def __enter__(self) -> sqlite3.Connection:
-        self._conn.execute("BEGIN IMMEDIATE")  # take the write lock now: no upgrade deadlocks
+        try:
+            self._conn.execute("BEGIN IMMEDIATE")  # take the write lock now: no upgrade deadlocks
+        except sqlite3.Error as e:
+            raise self._not_saved(e) from e
         return self._conn
 
-    def __exit__(self, exc_type, exc, tb) -> None:
+    def __exit__(self, exc_type, exc, tb) -> bool:
         if exc_type is None:
-            self._conn.execute("COMMIT")
+            try:
+                self._conn.execute("COMMIT")
+            except sqlite3.Error as e:
+                self._rollback()
+                raise self._not_saved(e) from e
+            return False
+        self._rollback()
+        if isinstance(exc, sqlite3.Error):
+            raise self._not_saved(exc) from exc
+        return False  # anything else (a bug, Ctrl-C) propagates unchanged
+
+    def _rollback(self) -> None:
+        """Undo the open transaction, if SQLite has not already done so."""
+        # On a full disk or an I/O error SQLite often rolls back by itself; a second ROLLBACK
+        # would fail with "no transaction is active" and hide the real error.
+        if not self._conn.in_transaction:
             return
-        self._conn.execute("ROLLBACK")
-        if isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.OperationalError):
-            raise self._fail(f"writing failed ({exc})") from exc
+        try:
+            self._conn.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass  # the write's own error is the one worth reporting

@@ -44,8 +44,9 @@ class QuizSession:
     Args:
         questions: The questions, in display order.
         bank: Bank name stored with each answer.
-        store: Where answers go; ``None`` keeps nothing (e.g. a demo). Opening a broken store
-            is reported in ``save_error`` and the quiz still works, unsaved.
+        store: Where answers go; ``None`` keeps nothing (e.g. a demo). Opening a broken store,
+            or a write that fails (e.g. a full disk), is reported in ``save_error`` and the
+            quiz still works, unsaved; ``save_error`` clears once an answer is saved again.
         store_factory: Opens the store lazily at the first answer (used by ``show()``).
     """
 
@@ -102,3 +103,5 @@ class QuizSession:
             store.update_session(self._session_id, s.solved, s.total)
         except ProgressStoreError as e:
             self.save_error = str(e)
+        else:
+            self.save_error = None  # e.g. disk space was freed: stop saying "not saved"

@@ -241,17 +241,28 @@ class _TextQuiz:
         return quiz_text(self.title, self.questions)
 
 
+def _records_and_experiment(results: Any, experiment: str | None
+                            ) -> tuple[list[Mapping[str, Any]] | None, str | None]:
+    """Accept ``res.records`` or a whole ``Results`` (which also names its experiment)."""
+    if hasattr(results, "records"):
+        return results.records, experiment or getattr(results, "experiment", None)
+    return results, experiment
+
+
 def build_quiz(
     chapter: str,
-    results: list[Mapping[str, Any]] | None = None,
+    results: list[Mapping[str, Any]] | Any | None = None,
     learner: str | None = None,
     store: ProgressStore | None = None,
+    experiment: str | None = None,
 ) -> QuizWidget:
     """Build (without displaying) the quiz for ``chapter``; see :func:`show`."""
     bank = load_bank(chapter)
     questions = list(bank.questions)
-    if results:
-        questions += grounded_questions(results, bank.grounded, chapter=bank.chapter)
+    records, experiment = _records_and_experiment(results, experiment)
+    if records:
+        questions += grounded_questions(records, bank.grounded, chapter=bank.chapter,
+                                        experiment=experiment)
     factory = None
     if store is None:
         def factory() -> ProgressStore:
@@ -262,15 +273,19 @@ def build_quiz(
 
 def show(
     chapter: str,
-    results: list[Mapping[str, Any]] | None = None,
+    results: list[Mapping[str, Any]] | Any | None = None,
     learner: str | None = None,
+    experiment: str | None = None,
 ) -> None:
     """Display a chapter's quiz in the notebook (use :func:`build_quiz` to keep a handle).
 
     Args:
         chapter: A bank name, e.g. ``"ch01"`` (or a path to a bank YAML file).
-        results: Your experiment records; adds questions computed from your own results.
+        results: Your experiment records (``res.records``, or ``res`` itself); adds questions
+            computed from your own results.
         learner: Whose progress to record (default ``TLCOURSE_LEARNER`` or the OS user).
+        experiment: The experiment the records come from, kept in the generated questions'
+            ids (taken from ``res`` when given the whole results).
 
     Nothing is returned, so the quiz is not displayed twice when ``show`` ends a cell.
 
@@ -284,8 +299,9 @@ def show(
         import ipywidgets  # noqa: F401
     except ImportError:
         bank = load_bank(chapter)
-        text_quiz = _TextQuiz(bank.title, list(bank.questions)
-                              + grounded_questions(results, bank.grounded, bank.chapter))
+        records, experiment = _records_and_experiment(results, experiment)
+        text_quiz = _TextQuiz(bank.title, list(bank.questions) + grounded_questions(
+            records, bank.grounded, bank.chapter, experiment))
         display(text_quiz)
         return
-    display(build_quiz(chapter, results=results, learner=learner))
+    display(build_quiz(chapter, results=results, learner=learner, experiment=experiment))
