@@ -2,8 +2,11 @@
 
 1. Head training on cached features vs recomputing the frozen backbone every epoch.
 2. ``fit()`` overhead vs a bare torch loop on the same model, data and batch order.
+3. (``--chapters``) each chapter notebook executed top to bottom twice: cold (an empty results
+   and features cache) and warm (the cache its first run filled) - a learner's "restart and
+   run all".
 
-Usage:  python scripts/benchmark.py [--epochs 20] [--size 96] [--repeats 3]
+Usage:  python scripts/benchmark.py [--epochs 20] [--size 96] [--repeats 3] [--chapters]
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ def bench_cached_features(epochs: int, size: int, repeats: int) -> None:
 
     def cached():  # the backbone runs once; the head trains on its features
         net = create_backbone("lite0-imagenet", len(photos.classes), input_size=size).freeze(0)
-        feats = extract_features(net, train)
+        feats = extract_features(net, train, use_cache=False)  # measure the work, not the cache
         fit(torch.nn.Linear(net.num_features, len(photos.classes)), feats, cfg)
 
     t_re, t_ca = _best(recompute, repeats), _best(cached, repeats)
@@ -81,15 +84,42 @@ def bench_fit_overhead(epochs: int, repeats: int) -> None:
           f"overhead: {100 * (t_fit - t_bare) / t_bare:+.1f} % (median {100 * (statistics.median(times_fit) - statistics.median(times_bare)) / statistics.median(times_bare):+.1f} %)")
 
 
+def bench_chapters() -> None:
+    """Cold and warm wall time of every chapter notebook (executed with nbclient)."""
+    import os
+    import tempfile
+    from pathlib import Path
+
+    import nbformat
+    from nbclient import NotebookClient
+
+    root = Path(__file__).resolve().parent.parent / "notebooks"
+    print("[3] chapter notebooks, executed top to bottom (quick profile):")
+    with tempfile.TemporaryDirectory(prefix="tlcourse-bench-cache-") as tmp:
+        os.environ["TLCOURSE_CACHE_DIR"] = tmp  # the kernels inherit it: an empty cache
+        os.environ.setdefault("TLCOURSE_PROGRESS_DB", str(Path(tmp) / "progress.sqlite"))
+        for path in sorted(root.glob("*.ipynb")):
+            times = []
+            for _ in ("cold", "warm"):
+                nb = nbformat.read(path, as_version=4)
+                start = time.perf_counter()
+                NotebookClient(nb, timeout=1800, resources={"metadata": {"path": str(root)}}).execute()
+                times.append(time.perf_counter() - start)
+            print(f"    {path.stem:28s} cold {times[0]:6.1f} s   warm {times[1]:6.1f} s")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--epochs", type=int, default=20)
     p.add_argument("--size", type=int, default=96)
     p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--chapters", action="store_true", help="also time every notebook, cold and warm")
     a = p.parse_args()
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
     bench_cached_features(a.epochs, a.size, a.repeats)
     bench_fit_overhead(max(2, a.epochs // 4), a.repeats)
+    if a.chapters:
+        bench_chapters()
 
 
 if __name__ == "__main__":

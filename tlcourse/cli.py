@@ -51,12 +51,27 @@ def _cmd_run(args: argparse.Namespace) -> int:
               f"{', '.join(known)}", file=sys.stderr)
         return 2
     res = run_experiment(args.experiment, profile=args.profile,
-                         seeds=tuple(args.seed) if args.seed else None, progress=not args.no_progress)
+                         seeds=tuple(args.seed) if args.seed else None, progress=not args.no_progress,
+                         fresh=args.fresh)
+    if res.from_cache:
+        print("(reused from the results cache; --fresh reruns it)", file=sys.stderr)
     by = tuple(k for k in ("dataset", "method", "labels_per_class") if all(k in r for r in res.records))
     print(format_table(summarize(res.records, by=by)))
     print(f"\n{len(res.records)} runs in {res.seconds:.1f} s on {res.device} ({res.profile} profile)")
     if args.out:
         print(f"wrote {res.save(args.out)}")
+    return 0
+
+
+def _cmd_cache(args: argparse.Namespace) -> int:
+    from . import cache
+
+    if args.action == "clear":
+        print(f"removed {cache.clear()} cached runs from {cache.cache_dir()}")
+    else:
+        print(cache.info())
+        if not cache.enabled():
+            print("(the cache is switched off: TLCOURSE_CACHE=off)")
     return 0
 
 
@@ -81,7 +96,13 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--seed", type=int, action="append", help="seed to run (repeatable); default: the profile's")
     r.add_argument("--out", help="write the results (records, config, device, versions) as JSON")
     r.add_argument("--no-progress", action="store_true", help="no progress bars")
+    r.add_argument("--fresh", action="store_true",
+                   help="rerun even if the results cache holds this run (or TLCOURSE_CACHE=off)")
     r.set_defaults(func=_cmd_run)
+
+    c = sub.add_parser("cache", help="show or clear the cache of finished runs")
+    c.add_argument("action", choices=["info", "clear"], help="info: entries and size; clear: delete them")
+    c.set_defaults(func=_cmd_cache)
 
     from .quiz.cli import register
 

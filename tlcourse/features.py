@@ -16,6 +16,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from . import cache
 from .backbones import TransferNet
 from .data import ImageData
 from .train import History, TrainConfig, fit, get_device
@@ -26,8 +27,14 @@ HEAD_CONFIG = TrainConfig(epochs=100, batch_size=64, lr=1e-3, weight_decay=1e-2,
 
 @torch.inference_mode()
 def extract_features(net: TransferNet, data: ImageData, depth: int | None = None,
-                     batch_size: int = 128, progress: bool = False) -> ImageData:
+                     batch_size: int = 128, progress: bool = False,
+                     use_cache: bool = True) -> ImageData:
     """Pooled features of every image, computed once in eval mode.
+
+    Features are stored in :mod:`tlcourse.cache` under a key made of the backbone's weights,
+    architecture and preprocessing and the images' content, so rerunning a notebook (or the
+    same images through the same backbone elsewhere) reuses them. ``TLCOURSE_CACHE=off`` or
+    ``use_cache=False`` (e.g. for randomly augmented images, never seen twice) skips it.
 
     Args:
         net: the (frozen) backbone; its head is ignored.
@@ -40,12 +47,19 @@ def extract_features(net: TransferNet, data: ImageData, depth: int | None = None
     """
     device = get_device()
     net.to(device).eval()
-    chunks = []
-    for i in tqdm(range(0, len(data), batch_size), desc="features", disable=not progress, leave=False):
-        x = data.x[i:i + batch_size].to(device)
-        f = net.forward_features(x) if depth is None else net.stage_features(x, depth)
-        chunks.append(f.float().cpu())
-    return ImageData(torch.cat(chunks), data.y, data.classes, f"{data.name}:features", data.paths)
+    digest = cache.features_digest(net, data.x, depth) if use_cache and cache.enabled() else None
+    feats = cache.load_features(digest) if digest else None
+    if feats is None or len(feats) != len(data):
+        chunks = []
+        for i in tqdm(range(0, len(data), batch_size), desc="features", disable=not progress,
+                      leave=False):
+            x = data.x[i:i + batch_size].to(device)
+            f = net.forward_features(x) if depth is None else net.stage_features(x, depth)
+            chunks.append(f.float().cpu())  # [B, num_features]
+        feats = torch.cat(chunks)
+        if digest:
+            cache.save_features(digest, feats)
+    return ImageData(feats, data.y, data.classes, f"{data.name}:features", data.paths)
 
 
 def flatten_pixels(data: ImageData) -> ImageData:

@@ -85,8 +85,9 @@ def fine_tune(backbone: str, train: ImageData, test: ImageData, input_size: int,
     start = time.perf_counter()
     net: TransferNet = create_backbone(backbone, len(train.classes), input_size=input_size)
     if head_first:
-        head, _ = train_head(extract_features(net.freeze(0), train), replace(HEAD_CONFIG, seed=seed),
-                             seed=seed)
+        # use_cache=False: the extraction is part of this method's measured wall time
+        head, _ = train_head(extract_features(net.freeze(0), train, use_cache=False),
+                             replace(HEAD_CONFIG, seed=seed), seed=seed)
         net.head.load_state_dict(head.state_dict())
     net.freeze(trainable_stages)
     history = fit(net, train, replace(cfg, seed=seed), val=val)

@@ -17,6 +17,7 @@ import pkgutil
 import platform
 import statistics
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +41,7 @@ class Results:
         records: one dict per run: settings (dataset, method, labels_per_class, seed, ...) and
             metrics (test_accuracy, seconds, trainable_params, ...).
         artifacts: objects for plots (test images, predictions); not written to JSON.
+        from_cache: True when :func:`run_experiment` reused a stored run.
     """
 
     experiment: str
@@ -54,11 +56,13 @@ class Results:
         "timm": importlib.import_module("timm").__version__,
     })
     artifacts: dict = field(default_factory=dict, repr=False)
+    from_cache: bool = False  # reused from tlcourse.cache rather than trained just now
 
     def to_dict(self) -> dict:
         """Everything but the artifacts, JSON-ready."""
         return {"experiment": self.experiment, "profile": self.profile, "device": self.device,
                 "versions": self.versions, "seconds": round(self.seconds, 2),
+                "from_cache": self.from_cache,
                 "config": self.config, "records": self.records}
 
     def save(self, path: str | Path) -> Path:
@@ -118,21 +122,41 @@ def list_experiments() -> dict[str, str]:
 
 
 def run_experiment(name: str, profile: str = "quick", seeds: tuple[int, ...] | None = None,
-                   progress: bool = True) -> Results:
-    """Run a registered experiment and time it.
+                   progress: bool = True, fresh: bool = False) -> Results:
+    """Run a registered experiment and time it, or reuse the stored run of the same key.
 
     Args:
         name: one of :func:`list_experiments`.
         profile: ``"quick"`` (minutes on 2 CPU cores) or ``"full"`` (what a GPU user runs).
         seeds: override the profile's seeds.
         progress: show tqdm progress bars.
+        fresh: rerun even if :mod:`tlcourse.cache` holds this run (so does ``TLCOURSE_CACHE=off``).
+
+    Returns:
+        The :class:`Results`; ``from_cache`` says whether it was reused (``seconds`` is then the
+        original run's time).
     """
+    from .. import cache
+
     _load_all()
     if name not in _REGISTRY:
         raise ValueError(f"Unknown experiment {name!r}; choose from {sorted(_REGISTRY)}")
     if profile not in PROFILES:
         raise ValueError(f"Unknown profile {profile!r}; choose from {list(PROFILES)}")
+    seeds = tuple(seeds) if seeds is not None else None
+    key = cache.results_key(name, profile, seeds, str(get_device()))
+    if cache.enabled() and not fresh:
+        hit = cache.load_results(key)
+        if hit is not None:
+            hit.from_cache = True
+            return hit
     start = time.perf_counter()
     res = _REGISTRY[name][0](profile=profile, seeds=seeds, progress=progress)
     res.seconds = time.perf_counter() - start
+    if cache.enabled():
+        try:
+            cache.save_results(key, res)
+        except Exception as e:  # noqa: BLE001 - a full disk must not cost the learner the run
+            warnings.warn(f"tlcourse: could not store this run in the cache ({e}); "
+                          f"the results are returned anyway", stacklevel=2)
     return res

@@ -63,7 +63,7 @@ def _heads(cfg: FeatureExtractionConfig, res: Results, progress: bool) -> None:
     feats, per_image = {}, {}
     for w, net in nets.items():
         start = time.perf_counter()
-        feats[w] = extract_features(net, photos)
+        feats[w] = extract_features(net, photos, use_cache=False)  # timed: really compute
         per_image[w] = (time.perf_counter() - start) / len(photos)
         xy = PCA(n_components=2).fit_transform(feats[w].x.numpy())
         res.artifacts.setdefault("projection", {})[w] = (xy, photos.y.numpy(), photos.classes)

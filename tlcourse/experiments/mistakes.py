@@ -151,7 +151,7 @@ def _few_shot_augment(cfg: MistakesConfig, photos: ImageData, feats: ImageData,
         plain = few_shot_split(feats, k, seed)[0]
         images = few_shot_split(photos, k, seed)[0]
         copies = [extract_features(net, ImageData(aug(images.x, g), images.y, images.classes,
-                                                  "augmented"))
+                                                  "augmented"), use_cache=False)  # never reused
                   for _ in range(cfg.augment_copies)]
         augmented = ImageData(torch.cat([plain.x, *[c.x for c in copies]]),
                               plain.y.repeat(cfg.augment_copies + 1), plain.classes, "augmented")
