@@ -116,3 +116,5 @@ def test_sweep_chooses_the_rate_on_validation_not_test():
     verdict = sweep_verdict(recs, scratch_lr=3e-3)
     assert "chosen on the validation photos: 0.0001" in verdict
     assert "80% validation, 70% test" in verdict
+    recs = [{**r, "n_val": 50} for r in recs]
+    assert "by 10 of 50 validation photos." in sweep_verdict(recs, scratch_lr=3e-3)

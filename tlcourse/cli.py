@@ -42,22 +42,45 @@ def _cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+# The headline metric of each kind of record, in order of preference, and the settings to group by.
+_METRICS = ("test_accuracy", "forgetting", "top1_unchanged", "gap_vs_scratch")
+_GROUPS = ("dataset", "study", "source", "target", "method", "mistake", "variant", "setting",
+           "labels_per_class", "k", "lr", "depth", "severity")
+
+
+def _summary(records: list[dict]) -> list[dict]:
+    """Mean and sd over seeds of the records' headline metric, by the settings they share."""
+    from .experiments import summarize
+
+    metric = next((m for m in _METRICS if all(m in r for r in records)), None)
+    if metric is None:  # no common headline metric: the first numeric one every record has
+        metric = next((k for k, v in records[0].items() if isinstance(v, float)
+                       and all(k in r for r in records)), None)
+    if metric is None:
+        return []
+    by = tuple(k for k in _GROUPS if all(k in r for r in records)
+               and len({str(r[k]) for r in records}) > 1)
+    return summarize(records, by=by, metric=metric)
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
-    from .experiments import format_table, list_experiments, run_experiment, summarize
+    from .experiments import format_table, list_experiments, run_experiment
 
     known = list_experiments()
     if args.experiment not in known:
         print(f"tlcourse run: unknown experiment {args.experiment!r}; choose from: "
               f"{', '.join(known)}", file=sys.stderr)
         return 2
-    res = run_experiment(args.experiment, profile=args.profile,
-                         seeds=tuple(args.seed) if args.seed else None, progress=not args.no_progress,
-                         fresh=args.fresh)
+    seeds = tuple(args.seed) if args.seed else None
+    if args.smoke:  # the full configuration in miniature: one seed is enough to run every path
+        args.profile, seeds = "full", seeds or (0,)
+    res = run_experiment(args.experiment, profile=args.profile, seeds=seeds,
+                         progress=not args.no_progress, fresh=args.fresh, smoke=args.smoke)
     if res.from_cache:
         print("(reused from the results cache; --fresh reruns it)", file=sys.stderr)
-    by = tuple(k for k in ("dataset", "method", "labels_per_class") if all(k in r for r in res.records))
-    print(format_table(summarize(res.records, by=by)))
-    print(f"\n{len(res.records)} runs in {res.seconds:.1f} s on {res.device} ({res.profile} profile)")
+    print(format_table(_summary(res.records)))
+    print(f"\n{len(res.records)} runs in {res.seconds:.1f} s on {res.device} ({res.profile} profile"
+          + (", SMOKE RUN: one step per fit, numbers meaningless)" if res.smoke else ")"))
     if args.out:
         print(f"wrote {res.save(args.out)}")
     return 0
@@ -96,6 +119,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--seed", type=int, action="append", help="seed to run (repeatable); default: the profile's")
     r.add_argument("--out", help="write the results (records, config, device, versions) as JSON")
     r.add_argument("--no-progress", action="store_true", help="no progress bars")
+    r.add_argument("--smoke", action="store_true",
+                   help="run the full profile in miniature (one step per fit, tiny data, seed 0) "
+                        "to check that every code path executes; never cached")
     r.add_argument("--fresh", action="store_true",
                    help="rerun even if the results cache holds this run (or TLCOURSE_CACHE=off)")
     r.set_defaults(func=_cmd_run)

@@ -26,6 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
+from . import smoke
 from .augment import get_augment
 from .data import ImageData
 
@@ -141,8 +142,11 @@ def train_one_epoch(model: nn.Module, data: ImageData, opt: torch.optim.Optimize
                 m.eval()
     augment = get_augment(cfg.augment)
     total_loss, correct, seen = 0.0, 0, 0
-    for idx in _batches(len(data), cfg.batch_size, g, sample_weight):
-        x, y = data.x[idx].to(device), data.y[idx].to(device)
+    batches = _batches(len(data), cfg.batch_size, g, sample_weight)
+    if smoke.active():  # one optimiser step on a tiny batch
+        batches = (batches[0][:smoke.BATCH],)
+    for idx in batches:
+        x, y = data.x[idx].to(device), data.y[idx].to(device)  # no-ops when fit put data there
         x = augment(x, g)  # identity for "none"
         with _autocast(device, cfg.amp):  # forward
             logits = model(x)
@@ -168,7 +172,7 @@ def predict(model: nn.Module, data: ImageData, batch_size: int = 256) -> torch.T
     """Logits for every image in ``data``: ``[N, num_classes]`` on the CPU."""
     device = next(model.parameters()).device
     model.eval()
-    out = [model(data.x[i:i + batch_size].to(device)).float().cpu()
+    out = [model(data.x[i:i + batch_size].to(device, non_blocking=True)).float().cpu()
            for i in range(0, len(data), batch_size)]
     return torch.cat(out)
 
@@ -238,11 +242,16 @@ def fit(model: nn.Module, train: ImageData, cfg: TrainConfig | None = None,
     n_cls = int(train.y.max()) + 1 if len(train.classes) == 0 else len(train.classes)
     counts = torch.bincount(train.y, minlength=n_cls).float()
     loss_weight = (counts.sum() / (n_cls * counts.clamp(min=1))).to(device) if cfg.class_weights else None
-    sample_weight = (1.0 / counts.clamp(min=1))[train.y] if cfg.balanced_sampling else None
+    sample_weight = (1.0 / counts.clamp(min=1))[train.y] if cfg.balanced_sampling else None  # CPU:
+    # the batch order is drawn with a CPU generator, so runs match across devices
+    if device.type == "cuda":  # the course's data sets are small: copy once, not every batch
+        train = ImageData(train.x.to(device, non_blocking=True), train.y.to(device), train.classes,
+                          train.name, train.paths)
 
     history = History(config=asdict(cfg))
     best_acc, best_state, bad_epochs = -1.0, None, 0
-    for epoch in tqdm(range(1, cfg.epochs + 1), desc="fit", disable=not cfg.progress, leave=False):
+    epochs = 1 if smoke.active() else cfg.epochs
+    for epoch in tqdm(range(1, epochs + 1), desc="fit", disable=not cfg.progress, leave=False):
         if cfg.schedule == "cosine":  # set the learning rate
             scale = 0.5 * (1 + np.cos(np.pi * (epoch - 1) / cfg.epochs))
             for gr in opt.param_groups:

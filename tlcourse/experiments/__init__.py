@@ -11,6 +11,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import pkgutil
@@ -57,12 +58,13 @@ class Results:
     })
     artifacts: dict = field(default_factory=dict, repr=False)
     from_cache: bool = False  # reused from tlcourse.cache rather than trained just now
+    smoke: bool = False  # a smoke run (tlcourse.smoke): code paths executed, numbers meaningless
 
     def to_dict(self) -> dict:
         """Everything but the artifacts, JSON-ready."""
         return {"experiment": self.experiment, "profile": self.profile, "device": self.device,
                 "versions": self.versions, "seconds": round(self.seconds, 2),
-                "from_cache": self.from_cache,
+                "from_cache": self.from_cache, "smoke": self.smoke,
                 "config": self.config, "records": self.records}
 
     def save(self, path: str | Path) -> Path:
@@ -122,7 +124,7 @@ def list_experiments() -> dict[str, str]:
 
 
 def run_experiment(name: str, profile: str = "quick", seeds: tuple[int, ...] | None = None,
-                   progress: bool = True, fresh: bool = False) -> Results:
+                   progress: bool = True, fresh: bool = False, smoke: bool = False) -> Results:
     """Run a registered experiment and time it, or reuse the stored run of the same key.
 
     Args:
@@ -131,12 +133,15 @@ def run_experiment(name: str, profile: str = "quick", seeds: tuple[int, ...] | N
         seeds: override the profile's seeds.
         progress: show tqdm progress bars.
         fresh: rerun even if :mod:`tlcourse.cache` holds this run (so does ``TLCOURSE_CACHE=off``).
+        smoke: run in :func:`tlcourse.smoke.smoke_mode` (one step per fit, tiny data); never
+            cached, and the results say ``smoke``.
 
     Returns:
         The :class:`Results`; ``from_cache`` says whether it was reused (``seconds`` is then the
         original run's time).
     """
     from .. import cache
+    from ..smoke import smoke_mode
 
     _load_all()
     if name not in _REGISTRY:
@@ -145,15 +150,17 @@ def run_experiment(name: str, profile: str = "quick", seeds: tuple[int, ...] | N
         raise ValueError(f"Unknown profile {profile!r}; choose from {list(PROFILES)}")
     seeds = tuple(seeds) if seeds is not None else None
     key = cache.results_key(name, profile, seeds, str(get_device()))
-    if cache.enabled() and not fresh:
+    use_cache = cache.enabled() and not smoke
+    if use_cache and not fresh:
         hit = cache.load_results(key)
         if hit is not None:
             hit.from_cache = True
             return hit
     start = time.perf_counter()
-    res = _REGISTRY[name][0](profile=profile, seeds=seeds, progress=progress)
-    res.seconds = time.perf_counter() - start
-    if cache.enabled():
+    with smoke_mode() if smoke else contextlib.nullcontext():
+        res = _REGISTRY[name][0](profile=profile, seeds=seeds, progress=progress)
+    res.seconds, res.smoke = time.perf_counter() - start, smoke
+    if use_cache:
         try:
             cache.save_results(key, res)
         except Exception as e:  # noqa: BLE001 - a full disk must not cost the learner the run

@@ -125,7 +125,7 @@ def _sweep_one(cfg: FineTuningConfig, lr: float, seed: int, data: dict) -> tuple
     rec = {"dataset": "photo", "method": "full-fine-tuning (LP-FT)", "lr": lr, "seed": seed,
            "labels_per_class": cfg.sweep_labels, "input_size": cfg.image_size,
            "test_accuracy": round(hist.epochs[-1]["test_acc"], 4),
-           "val_accuracy": round(hist.epochs[-1]["val_acc"], 4),
+           "val_accuracy": round(hist.epochs[-1]["val_acc"], 4), "n_val": len(data["val"]),
            "probe_accuracy": round(probe_acc, 4),
            "weight_distance": round(hist.epochs[-1]["weight_distance"], 5),
            "early_stop_epoch": stop,
@@ -172,11 +172,19 @@ def sweep_verdict(records: list[dict], scratch_lr: float = methods.SCRATCH_CONFI
     best = max(val, key=val.get)  # ties go to the lowest rate: the cautious choice
     ratio = scratch_lr / best
     broken = [lr for lr, a in acc.items() if lr > best and a < probe]
+    n_val = records[0].get("n_val")
+    runner_up = max((a for lr, a in val.items() if lr != best), default=None)
+    margin = ""
+    if n_val and runner_up is not None:  # how many validation photos the choice rests on
+        photos = round((val[best] - runner_up) * n_val)
+        margin = (f" It beat the next-best rate by {photos} of {n_val} validation photos"
+                  + (" - within noise: another draw of photos could pick another rate."
+                     if photos <= 2 else "."))
     lines = [f"Rate chosen on the validation photos: {best:g} ({val[best]:.0%} validation, "
              f"{acc[best]:.0%} test accuracy); the from-scratch recipe uses {scratch_lr:g}, so "
              f"the chosen rate is {ratio:g}x lower - "
              + ("inside" if 10 <= ratio <= 100 else "outside")
-             + " the popular '10-100x lower' range."]
+             + " the popular '10-100x lower' range." + margin]
     if broken:
         lines.append(f"From rate {broken[0]:g} on, fine-tuning ends below the linear probe it "
                      f"started from ({acc[broken[0]]:.0%} vs {probe:.0%} test accuracy): the "

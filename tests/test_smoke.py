@@ -1,0 +1,47 @@
+"""Every experiment's *full* profile executes: ``tlcourse run NAME --smoke`` runs all its arms
+at full-profile settings (224-px inputs, every label count) for one optimiser step on tiny data.
+
+The numbers mean nothing; the exit code, the record count and the settings recorded do.
+"""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tlcourse.experiments import list_experiments
+
+EXPERIMENTS = sorted(list_experiments())
+
+
+def test_smoke_mode_takes_one_step_on_a_tiny_batch():
+    import torch
+
+    from tlcourse.data import ImageData, few_shot_split
+    from tlcourse.smoke import BATCH, smoke_mode
+    from tlcourse.train import TrainConfig, fit
+
+    data = ImageData(torch.randn(40, 4), torch.arange(40) % 2, ["a", "b"], "toy")
+    with smoke_mode():
+        hist = fit(torch.nn.Linear(4, 2), data, TrainConfig(epochs=30, progress=False))
+        train, test = few_shot_split(data, 19, seed=0)  # 20 a class: clamped to 18, 2 to test
+    assert len(hist.epochs) == 1 and hist.epochs[0]["train_acc"] * BATCH in range(BATCH + 1)
+    assert train.counts() == [18, 18] and test.counts() == [2, 2]
+    assert len(fit(torch.nn.Linear(4, 2), data, TrainConfig(epochs=3, progress=False)).epochs) == 3
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", EXPERIMENTS)
+def test_full_profile_smoke_run(name, tmp_path):
+    out = tmp_path / "r.json"
+    proc = subprocess.run([sys.executable, "-m", "tlcourse.cli", "run", name, "--smoke",
+                           "--no-progress", "--out", str(out)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "SMOKE RUN" in proc.stdout
+    res = json.loads(out.read_text())
+    assert res["profile"] == "full" and res["smoke"] and res["records"]
+    sizes = {r["input_size"] for r in res["records"] if "input_size" in r}
+    full_size = res["config"].get("image_size") or res["config"].get("input_size")
+    if full_size and sizes:  # the full profile's size, not the quick one's
+        assert full_size in sizes
