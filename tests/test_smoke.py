@@ -31,14 +31,26 @@ def test_smoke_mode_takes_one_step_on_a_tiny_batch():
     assert len(fit(torch.nn.Linear(4, 2), data, TrainConfig(epochs=3, progress=False)).epochs) == 3
 
 
+def test_smoke_flag_through_a_real_process(tmp_path):
+    """The console entry point end to end, once (the per-experiment runs below stay in-process:
+    a fresh interpreter per experiment would cost a minute of imports)."""
+    out = tmp_path / "r.json"
+    proc = subprocess.run([sys.executable, "-m", "tlcourse.cli", "run", "negative-transfer",
+                           "--smoke", "--no-progress", "--out", str(out)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "SMOKE RUN" in proc.stdout and json.loads(out.read_text())["smoke"]
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("name", EXPERIMENTS)
-def test_full_profile_smoke_run(name, tmp_path):
+def test_full_profile_smoke_run(name, tmp_path, capsys):
+    from tlcourse.cli import main
+
     out = tmp_path / "r.json"
-    proc = subprocess.run([sys.executable, "-m", "tlcourse.cli", "run", name, "--smoke",
-                           "--no-progress", "--out", str(out)], capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "SMOKE RUN" in proc.stdout
+    code = main(["run", name, "--smoke", "--no-progress", "--out", str(out)])
+    assert code == 0
+    assert "SMOKE RUN" in capsys.readouterr().out
     res = json.loads(out.read_text())
     assert res["profile"] == "full" and res["smoke"] and res["records"]
     sizes = {r["input_size"] for r in res["records"] if "input_size" in r}

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from . import cache
+from . import cache, smoke
 from .backbones import TransferNet
 from .data import ImageData
 from .train import History, TrainConfig, fit, get_device
@@ -47,7 +47,9 @@ def extract_features(net: TransferNet, data: ImageData, depth: int | None = None
     """
     device = get_device()
     net.to(device).eval()
-    digest = cache.features_digest(net, data.x, depth) if use_cache and cache.enabled() else None
+    # Smoke runs (toy data, never reused) skip the cache.
+    use_cache = use_cache and cache.enabled() and not smoke.active()
+    digest = cache.features_digest(net, data.x, depth) if use_cache else None
     feats = cache.load_features(digest) if digest else None
     if feats is None or len(feats) != len(data):
         chunks = []
