@@ -114,3 +114,18 @@ def test_summarize_means_over_seeds():
     recs = [{"dataset": "d", "method": "m", "labels_per_class": 1, "test_accuracy": a} for a in (0.2, 0.4)]
     (row,) = summarize(recs)
     assert row["test_accuracy_mean"] == pytest.approx(0.3) and row["n"] == 2
+
+
+def test_mixed_precision_is_a_no_op_off_cuda():
+    """AMP and the GradScaler are used on CUDA only; on a CPU amp=True must change nothing."""
+    from tlcourse.train import _autocast, get_device
+
+    assert get_device().type != "cuda" or pytest.skip("CUDA machine: covered by the GPU path")
+    data = _blobs()
+    results = []
+    for amp in (True, False):
+        seed_everything(0)
+        head, _ = train_head(data, TrainConfig(epochs=3, amp=amp, progress=False))
+        results.append(head.weight.detach().clone())
+    assert torch.equal(*results)
+    assert type(_autocast(torch.device("cpu"), True)).__name__ == "nullcontext"

@@ -17,6 +17,7 @@ import copy
 import torch
 from torch import nn
 
+from . import smoke
 from .data import ImageData
 from .train import get_device
 
@@ -50,6 +51,9 @@ def reestimate_bn(model: nn.Module, data: ImageData, batch_size: int = 128,
         bn.reset_running_stats()
         bn.momentum = None  # None = cumulative average over all batches seen
         bn.train()  # only the BN layers compute batch statistics; dropout etc. stay in eval
+    if smoke.active():  # one batch of statistics is enough to prove the path runs
+        smoke.work().add_infer(len(data), smoke.input_side(model))
+        data = data.subset(range(min(len(data), smoke.BATCH)))
     for i in range(0, len(data), batch_size):
         model(data.x[i:i + batch_size].to(device))
     for bn, m in zip(layers, saved):

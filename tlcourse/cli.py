@@ -72,8 +72,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
               f"{', '.join(known)}", file=sys.stderr)
         return 2
     seeds = tuple(args.seed) if args.seed else None
-    if args.smoke:  # the full configuration in miniature: one seed is enough to run every path
-        args.profile, seeds = "full", seeds or (0,)
+    if args.smoke:  # the full configuration in miniature (with its own seeds unless --seed)
+        args.profile = "full"
     res = run_experiment(args.experiment, profile=args.profile, seeds=seeds,
                          progress=not args.no_progress, fresh=args.fresh, smoke=args.smoke)
     if res.from_cache:
@@ -81,6 +81,15 @@ def _cmd_run(args: argparse.Namespace) -> int:
     print(format_table(_summary(res.records)))
     print(f"\n{len(res.records)} runs in {res.seconds:.1f} s on {res.device} ({res.profile} profile"
           + (", SMOKE RUN: one step per fit, numbers meaningless)" if res.smoke else ")"))
+    if res.smoke:
+        from .smoke import fmt_minutes
+
+        w = res.work
+        print(f"the full run: {w['train_images']:,.0f} training and {w['infer_images']:,.0f} "
+              f"inference images (224-px equivalents), {w['train_steps']:,} network and "
+              f"{w['head_steps']:,} head steps; estimated "
+              f"{fmt_minutes(w['gpu_seconds_estimate'])} on one modern GPU (an estimate from "
+              f"assumed throughput, see tlcourse/smoke.py)")
     if args.out:
         print(f"wrote {res.save(args.out)}")
     return 0

@@ -19,7 +19,6 @@ from functools import lru_cache
 import numpy as np
 import torch
 
-from . import smoke
 from .assets import PROVISION_CMD, AssetError, data_dir, objects_manifest
 
 
@@ -157,11 +156,7 @@ def load_dataset(name: str, split: str = "train", size: int = 128) -> ImageData:
             f"{name!r} has no separate test split: it is one pool of images. Load it with "
             f"load_dataset({name!r}) and divide it with few_shot_split(data, k, seed), which "
             f"returns (train, test) without overlap.")
-    data = _DATASETS[name][1](split, size)
-    if smoke.active() and name != "digits":  # a miniature of the full run; the 8x8 digits are
-        # cheap and nest two splits (source, then target pool), which 3 a class cannot feed
-        data = sample_per_class(data, smoke.PER_CLASS, seed=0)
-    return data
+    return _DATASETS[name][1](split, size)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -198,11 +193,6 @@ def few_shot_split(data: ImageData, labels_per_class: int, seed: int,
         >>> torch.equal(a.y, b.y)                                     # doctest: +SKIP
         True
     """
-    if smoke.active():  # miniature data: clamp k, keep two test images per class
-        smallest = min(data.counts())
-        labels_per_class = min(labels_per_class, smallest - 2)
-        max_labels = None if max_labels is None else min(max_labels, smallest - 2)
-        min_test = 2
     reserve = labels_per_class if max_labels is None else max_labels
     if max_labels is not None and labels_per_class > max_labels:
         raise ValueError(f"labels_per_class={labels_per_class} exceeds max_labels={max_labels}")
@@ -213,8 +203,8 @@ def few_shot_split(data: ImageData, labels_per_class: int, seed: int,
             raise ValueError(
                 f"{data.name}: class {name!r} has {len(perm)} images; taking {reserve} for "
                 f"training would leave {len(perm) - reserve} test images (< {min_test}). "
-                f"Use at most {len(perm) - min_test} labels per class "
-                f"(see max_labels_per_class).")
+                f"Use at most {max_labels_per_class(data, min_test)} labels per class "
+                f"(max_labels_per_class).")
         train_idx.extend(perm[:labels_per_class])
         rest = perm[reserve:]
         test_idx.extend(rest if test_per_class is None else rest[:test_per_class])

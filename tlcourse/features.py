@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 from . import cache, smoke
 from .backbones import TransferNet
 from .data import ImageData
-from .train import History, TrainConfig, fit, get_device
+from .train import History, TrainConfig, fit, get_device, smoke_rows
 
 HEAD_CONFIG = TrainConfig(epochs=100, batch_size=64, lr=1e-3, weight_decay=1e-2, progress=False)
 """The recipe for a linear head on cached features, used by every experiment."""
@@ -51,7 +51,12 @@ def extract_features(net: TransferNet, data: ImageData, depth: int | None = None
     use_cache = use_cache and cache.enabled() and not smoke.active()
     digest = cache.features_digest(net, data.x, depth) if use_cache else None
     feats = cache.load_features(digest) if digest else None
-    if feats is None or len(feats) != len(data):
+    if smoke.active():  # count the pass; run a sliver of it (never cached)
+        smoke.work().add_infer(len(data), smoke.input_side(net))
+        x = data.x[:smoke.BATCH].to(device)
+        f = net.forward_features(x) if depth is None else net.stage_features(x, depth)
+        feats = smoke_rows(f.float().cpu(), len(data))
+    elif feats is None or len(feats) != len(data):
         chunks = []
         for i in tqdm(range(0, len(data), batch_size), desc="features", disable=not progress,
                       leave=False):

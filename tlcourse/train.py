@@ -143,7 +143,7 @@ def train_one_epoch(model: nn.Module, data: ImageData, opt: torch.optim.Optimize
     augment = get_augment(cfg.augment)
     total_loss, correct, seen = 0.0, 0, 0
     batches = _batches(len(data), cfg.batch_size, g, sample_weight)
-    if smoke.active():  # one optimiser step on a tiny batch
+    if smoke.active():  # one optimiser step on a tiny batch (fit counted the rest)
         batches = (batches[0][:smoke.BATCH],)
     for idx in batches:
         x, y = data.x[idx].to(device), data.y[idx].to(device)  # no-ops when fit put data there
@@ -172,9 +172,17 @@ def predict(model: nn.Module, data: ImageData, batch_size: int = 256) -> torch.T
     """Logits for every image in ``data``: ``[N, num_classes]`` on the CPU."""
     device = next(model.parameters()).device
     model.eval()
+    if smoke.active():  # count the pass; run BATCH images and repeat their rows
+        smoke.work().add_infer(len(data), smoke.input_side(model))
+        return smoke_rows(model(data.x[:smoke.BATCH].to(device)).float().cpu(), len(data))
     out = [model(data.x[i:i + batch_size].to(device, non_blocking=True)).float().cpu()
            for i in range(0, len(data), batch_size)]
     return torch.cat(out)
+
+
+def smoke_rows(rows: torch.Tensor, n: int) -> torch.Tensor:
+    """``n`` rows made by repeating ``rows`` (smoke mode: right shape, meaningless values)."""
+    return rows[torch.arange(n) % len(rows)]
 
 
 def evaluate(model: nn.Module, data: ImageData, batch_size: int = 256) -> dict:
@@ -250,7 +258,11 @@ def fit(model: nn.Module, train: ImageData, cfg: TrainConfig | None = None,
 
     history = History(config=asdict(cfg))
     best_acc, best_state, bad_epochs = -1.0, None, 0
-    epochs = 1 if smoke.active() else cfg.epochs
+    epochs = cfg.epochs
+    if smoke.active():  # count the full run's work, then do one step of it
+        smoke.work().add_train(cfg.epochs * len(train), cfg.epochs * -(-len(train) // cfg.batch_size),
+                               smoke.input_side(model))
+        epochs = 1
     for epoch in tqdm(range(1, epochs + 1), desc="fit", disable=not cfg.progress, leave=False):
         if cfg.schedule == "cosine":  # set the learning rate
             scale = 0.5 * (1 + np.cos(np.pi * (epoch - 1) / cfg.epochs))

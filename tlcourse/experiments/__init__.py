@@ -59,12 +59,14 @@ class Results:
     artifacts: dict = field(default_factory=dict, repr=False)
     from_cache: bool = False  # reused from tlcourse.cache rather than trained just now
     smoke: bool = False  # a smoke run (tlcourse.smoke): code paths executed, numbers meaningless
+    work: dict = field(default_factory=dict)  # smoke runs: the full run's counted network work
 
     def to_dict(self) -> dict:
         """Everything but the artifacts, JSON-ready."""
         return {"experiment": self.experiment, "profile": self.profile, "device": self.device,
                 "versions": self.versions, "seconds": round(self.seconds, 2),
                 "from_cache": self.from_cache, "smoke": self.smoke,
+                **({"work": self.work} if self.smoke else {}),
                 "config": self.config, "records": self.records}
 
     def save(self, path: str | Path) -> Path:
@@ -141,7 +143,7 @@ def run_experiment(name: str, profile: str = "quick", seeds: tuple[int, ...] | N
         original run's time).
     """
     from .. import cache
-    from ..smoke import smoke_mode
+    from ..smoke import gpu_estimate, smoke_mode
 
     _load_all()
     if name not in _REGISTRY:
@@ -157,9 +159,11 @@ def run_experiment(name: str, profile: str = "quick", seeds: tuple[int, ...] | N
             hit.from_cache = True
             return hit
     start = time.perf_counter()
-    with smoke_mode() if smoke else contextlib.nullcontext():
+    with smoke_mode() if smoke else contextlib.nullcontext() as work:
         res = _REGISTRY[name][0](profile=profile, seeds=seeds, progress=progress)
     res.seconds, res.smoke = time.perf_counter() - start, smoke
+    if work is not None:
+        res.work = {**work.to_dict(), "gpu_seconds_estimate": round(gpu_estimate(work), 1)}
     if use_cache:
         try:
             cache.save_results(key, res)
