@@ -118,3 +118,12 @@ def test_sweep_chooses_the_rate_on_validation_not_test():
     assert "80% validation, 70% test" in verdict
     recs = [{**r, "n_val": 50} for r in recs]
     assert "by 10 of 50 validation photos." in sweep_verdict(recs, scratch_lr=3e-3)
+
+
+def test_sweep_verdict_says_when_the_validation_choice_is_a_tie():
+    from tlcourse.experiments.fine_tuning import sweep_verdict
+
+    recs = [{"lr": lr, "val_accuracy": 0.83, "test_accuracy": t, "probe_accuracy": 0.8, "n_val": 47}
+            for lr, t in ((1e-5, 0.84), (1e-4, 0.82))]
+    verdict = sweep_verdict(recs, scratch_lr=3e-3)
+    assert "chosen on the validation photos: 1e-05" in verdict and "tied with 0.0001" in verdict

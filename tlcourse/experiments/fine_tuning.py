@@ -177,9 +177,14 @@ def sweep_verdict(records: list[dict], scratch_lr: float = methods.SCRATCH_CONFI
     margin = ""
     if n_val and runner_up is not None:  # how many validation photos the choice rests on
         photos = round((val[best] - runner_up) * n_val)
-        margin = (f" It beat the next-best rate by {photos} of {n_val} validation photos"
-                  + (" - within noise: another draw of photos could pick another rate."
-                     if photos <= 2 else "."))
+        if photos == 0:
+            tied = [f"{lr:g}" for lr, a in val.items() if lr != best and a == val[best]]
+            margin = (f" It tied with {', '.join(tied)} on all {n_val} validation photos (a tie"
+                      f" goes to the lower rate) - another draw of photos could pick another.")
+        else:
+            margin = (f" It beat the next-best rate by {photos} of {n_val} validation photos"
+                      + (" - within noise: another draw of photos could pick another rate."
+                         if photos <= 2 else "."))
     lines = [f"Rate chosen on the validation photos: {best:g} ({val[best]:.0%} validation, "
              f"{acc[best]:.0%} test accuracy); the from-scratch recipe uses {scratch_lr:g}, so "
              f"the chosen rate is {ratio:g}x lower - "
