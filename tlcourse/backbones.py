@@ -276,8 +276,8 @@ def imagenet_preprocess(name: str = "lite0-imagenet", input_size: int | None = N
 
 def create_backbone(name: str, num_classes: int, input_size: int | None = None,
                     normalize: bool = True, gray: str = "repeat",
-                    mean_std: tuple[tuple[float, ...], tuple[float, ...]] | None = None
-                    ) -> TransferNet:
+                    mean_std: tuple[tuple[float, ...], tuple[float, ...]] | None = None,
+                    seed: int | None = None) -> TransferNet:
     """Build a registered backbone with a new head for ``num_classes``.
 
     Args:
@@ -288,6 +288,9 @@ def create_backbone(name: str, num_classes: int, input_size: int | None = None,
         gray: how grayscale becomes RGB, see :class:`Preprocess`.
         mean_std: override the pretrained config's (mean, std) - only to measure what feeding
             a network other statistics than it was trained with costs.
+        seed: seed the random initialisation (the body of a ``*-random`` backbone and the new
+            head), so the same seed gives the same network in any process. ``None`` draws from
+            the global RNG - call :func:`~tlcourse.train.seed_everything` first.
 
     Example:
         >>> net = create_backbone("lite0-imagenet", num_classes=6, input_size=96)
@@ -297,6 +300,8 @@ def create_backbone(name: str, num_classes: int, input_size: int | None = None,
     if name not in _REGISTRY:
         raise ValueError(f"Unknown backbone {name!r}; choose from {list_backbones()}")
     spec = _REGISTRY[name]
+    if seed is not None:
+        torch.manual_seed(seed)
     if spec.arch == "small-cnn":
         body: nn.Module = SmallCNN()
         stages = None

@@ -58,7 +58,10 @@ def _depth_label(depth: int) -> str:
 
 def _heads(cfg: FeatureExtractionConfig, res: Results, progress: bool) -> None:
     photos = load_dataset("photo")
-    nets = {w: create_backbone(f"lite0-{w}", len(photos.classes), input_size=cfg.image_size).freeze(0)
+    # Random weights are drawn from the run's seed (the first seed's network for the timing and
+    # the projection; each seed's own network for its head), never from the global RNG state.
+    nets = {w: create_backbone(f"lite0-{w}", len(photos.classes), input_size=cfg.image_size,
+                               seed=cfg.seeds[0]).freeze(0)
             for w in ("imagenet", "random")}
     feats, per_image = {}, {}
     for w, net in nets.items():
@@ -69,9 +72,13 @@ def _heads(cfg: FeatureExtractionConfig, res: Results, progress: bool) -> None:
         res.artifacts.setdefault("projection", {})[w] = (xy, photos.y.numpy(), photos.classes)
     total = nets["imagenet"].total_params()
     for seed in tqdm(cfg.seeds, desc="heads", disable=not progress):
+        random_feats = feats["random"] if seed == cfg.seeds[0] else extract_features(
+            create_backbone("lite0-random", len(photos.classes), input_size=cfg.image_size,
+                            seed=seed).freeze(0), photos)
         for method, w, hidden in (("linear-head", "imagenet", 0), ("mlp-head", "imagenet", cfg.mlp_hidden),
                                   ("linear-head-random-weights", "random", 0)):
-            train, test = few_shot_split(feats[w], cfg.labels_per_class, seed)
+            source = random_feats if w == "random" else feats[w]
+            train, test = few_shot_split(source, cfg.labels_per_class, seed)
             head, hist = train_head(train, replace(HEAD_CONFIG, seed=seed), hidden=hidden, seed=seed)
             feature_seconds = per_image[w] * len(train)
             res.records.append({
