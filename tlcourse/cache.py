@@ -114,17 +114,22 @@ def load_results(key: dict[str, Any]) -> Any | None:
         return None
 
 
-def save_results(key: dict[str, Any], results: Any) -> Path:
-    """Store ``results`` under ``key`` atomically (temporary file, then rename)."""
-    path = _path(key)
+def _atomic_save(obj: Any, path: Path) -> None:
+    """``torch.save`` to a temporary file beside ``path``, then rename: never half-written."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".part", delete=False) as f:
         tmp = Path(f.name)
     try:
-        torch.save({"key": key, "results": results}, tmp)
+        torch.save(obj, tmp)
         tmp.replace(path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def save_results(key: dict[str, Any], results: Any) -> Path:
+    """Store ``results`` under ``key`` atomically (temporary file, then rename)."""
+    path = _path(key)
+    _atomic_save({"key": key, "results": results}, path)
     # A small readable label beside it, so `tlcourse cache info` need not unpickle anything.
     path.with_suffix(".json").write_text(json.dumps(key, indent=1))
     return path
@@ -193,9 +198,13 @@ def features_digest(net: torch.nn.Module, x: torch.Tensor, depth: int | None) ->
     return h.hexdigest()[:32]
 
 
+def _features_path(digest: str) -> Path:
+    return cache_dir() / "features" / f"{digest}.pt"
+
+
 def load_features(digest: str) -> torch.Tensor | None:
     """Stored features for ``digest``, or None (a damaged file is removed and recomputed)."""
-    path = cache_dir() / "features" / f"{digest}.pt"
+    path = _features_path(digest)
     if not path.is_file():
         return None
     try:
@@ -207,12 +216,7 @@ def load_features(digest: str) -> torch.Tensor | None:
 
 def save_features(digest: str, features: torch.Tensor) -> None:
     """Store features atomically; a failure (e.g. a full disk) only costs the reuse."""
-    path = cache_dir() / "features" / f"{digest}.pt"
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".part", delete=False) as f:
-            tmp = Path(f.name)
-        torch.save(features.contiguous(), tmp)
-        tmp.replace(path)
+        _atomic_save(features.contiguous(), _features_path(digest))
     except OSError:
         pass
