@@ -70,7 +70,8 @@ def learning_curve(records: list[dict], dataset: str, metric: str = "test_accura
     n_seeds = len({r["seed"] for r in records if r["dataset"] == dataset})
     ax.set_title(f"{dataset}: accuracy vs labels (mean of {n_seeds} seeds, band = ±1 sample sd)")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="upper left")
+    # Below the axes: inside, it covered the pretrained curves at 1-2 labels per class.
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, frameon=False)
     return fig
 
 
