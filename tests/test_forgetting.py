@@ -1,13 +1,25 @@
-"""Chapter-4 tests: class splits, continual-learning losses, and the science on the quick profile."""
+"""Chapter-4 tests: class splits, continual-learning losses (EWC against a hand-computed
+reference), findings on synthetic records, and the science on the quick profile."""
 
+import re
 import statistics
 
 import pytest
 import torch
+import torch.nn.functional as F
+from torch import nn
 
 from tlcourse.backbones import create_backbone
-from tlcourse.continual import TwoHeadNet, class_split, lwf_loss, rehearsal_loss
+from tlcourse.continual import (
+    TwoHeadNet,
+    class_split,
+    ewc_loss,
+    fisher_diagonal,
+    lwf_loss,
+    rehearsal_loss,
+)
 from tlcourse.data import ImageData
+from tlcourse.experiments.forgetting import drift_findings, findings, paired_gaps, verdict
 
 
 def _toy(n_per_class: int = 4, n_classes: int = 10) -> ImageData:
@@ -38,9 +50,115 @@ def test_two_head_net_keeps_head_a_and_losses_run():
     assert two(x).shape == (5, 5) and two.task_a()(x).shape == (5, 5)
     assert not any(p.requires_grad for p in two.net._stages[0].parameters())
     mem = class_split(_toy(), range(5))[0]
-    for loss in (rehearsal_loss(mem, 4), lwf_loss(two)):
+    fisher = fisher_diagonal(net, mem)
+    anchor = {k: p.detach().clone() for k, p in net.named_parameters()}
+    for loss in (rehearsal_loss(mem, 4), lwf_loss(two), ewc_loss(two, fisher, anchor, 10.0)):
         value = loss(two, x, torch.zeros(5, dtype=torch.long), two(x))
         assert value.ndim == 0 and torch.isfinite(value)
+
+
+def _features(n: int = 12, d: int = 4, k: int = 3, seed: int = 0) -> ImageData:
+    g = torch.Generator().manual_seed(seed)
+    return ImageData(torch.randn(n, d, generator=g), torch.arange(n) % k, [f"c{i}" for i in range(k)], "f")
+
+
+def test_fisher_matches_the_closed_form_of_a_linear_softmax():
+    """For logits W x + b, d log p(y|x) / dW = (onehot(y) - p) x^T: the Fisher's diagonal is the
+    mean of its squares over images (per image, not the square of a batch mean)."""
+    torch.manual_seed(0)
+    lin, data = nn.Linear(4, 3), _features()
+    fisher = fisher_diagonal(lin, data, labels="true")
+    with torch.no_grad():
+        r = F.one_hot(data.y, 3).float() - F.softmax(lin(data.x), dim=1)  # [N, 3]
+    want_w = (r[:, :, None] * data.x[:, None, :]).pow(2).mean(0)
+    torch.testing.assert_close(fisher["weight"], want_w)
+    torch.testing.assert_close(fisher["bias"], r.pow(2).mean(0))
+
+
+def test_fisher_skips_frozen_parameters_and_checks_its_labels():
+    lin, data = nn.Linear(4, 3), _features()
+    lin.bias.requires_grad_(False)
+    assert set(fisher_diagonal(lin, data)) == {"weight"}
+    with pytest.raises(ValueError, match="'true' or 'sampled'"):
+        fisher_diagonal(lin, data, labels="model")
+
+
+def test_ewc_penalty_is_the_weighted_squared_distance_and_pulls_back():
+    torch.manual_seed(0)
+    lin = nn.Linear(4, 3)
+    anchor = {k: p.detach().clone() for k, p in lin.named_parameters()}
+    fisher = {k: torch.rand_like(p) for k, p in lin.named_parameters()}
+    loss = ewc_loss(lin, fisher, anchor, weight=6.0)
+    x, y = torch.zeros(1, 4), torch.zeros(1, dtype=torch.long)
+    assert loss(lin, x, y, lin(x)).item() == 0.0  # at the anchor: no penalty
+    with torch.no_grad():
+        lin.weight.add_(0.5)
+    value = loss(lin, x, y, lin(x))
+    torch.testing.assert_close(value, 3.0 * (fisher["weight"] * 0.25).sum())
+    value.backward()  # the gradient points away from the anchor, so a step moves back to it
+    assert (lin.weight.grad * 0.5 >= 0).all() and lin.weight.grad.abs().sum() > 0
+
+
+def test_ewc_unwraps_a_two_head_net_and_rejects_foreign_names():
+    net = create_backbone("small-cnn", 5, input_size=28)
+    two = TwoHeadNet(net, 5, frozen_stages=1)
+    fisher = {k: torch.ones_like(p) for k, p in net.named_parameters()}
+    anchor = {k: p.detach().clone() for k, p in net.named_parameters()}
+    x = _toy(1).x[:5]
+    assert ewc_loss(two, fisher, anchor, 1.0)(two, x, None, two(x)).item() == 0.0
+    with pytest.raises(KeyError, match="fisher names parameters"):
+        ewc_loss(two, {"nope": torch.ones(1)}, anchor, 1.0)
+
+
+# --- findings on synthetic records -----------------------------------------------------------
+def _forgetting_records(acc: dict[tuple[str, str, object], list[tuple[float, float]]]) -> list[dict]:
+    """``{(study, method, setting): [(acc_a, acc_b) per seed]}`` -> records (A before: 0.97)."""
+    return [{"study": st, "method": m, "setting": se, "seed": s, "acc_a_before": 0.97,
+             "acc_a": a, "acc_b": b, "forgetting": 0.97 - a, "ewc_weight": 0.0}
+            for (st, m, se), rows in acc.items() for s, (a, b) in enumerate(rows)]
+
+
+SYNTH = _forgetting_records({
+    ("lr", "naive", 1e-4): [(0.95, 0.55), (0.96, 0.50)],
+    ("lr", "naive", 1e-2): [(0.45, 0.80), (0.35, 0.90)],
+    ("mitigation", "naive", None): [(0.85, 0.93), (0.75, 0.92)],
+    ("mitigation", "ewc", None): [(0.96, 0.91), (0.97, 0.90)],  # A: +16.5 ± 7.8; B: -2.0 ± 0
+    ("mitigation", "lwf", None): [(0.86, 0.95), (0.74, 0.90)],  # within noise on both
+})
+
+
+def test_paired_gaps_and_verdict():
+    assert paired_gaps(SYNTH, "acc_a", {"method": "ewc"}, {"method": "naive",
+                                                            "study": "mitigation"}) == \
+        pytest.approx([0.11, 0.22])
+    assert verdict([0.11, 0.22]) == 1 and verdict([-0.02, -0.02]) == -1
+    assert verdict([0.01, -0.01]) == 0 and verdict([-0.01]) == -1
+
+
+def test_forgetting_findings_are_sign_and_noise_aware():
+    text = "\n".join(findings(SYNTH))
+    assert "rate 0.0001 beat rate 0.01 by 55.5 ± 7.8 points (2 seeds)" in text
+    assert "'a high rate destroys what was learned' reproduces" in text
+    ewc = next(x for x in findings(SYNTH) if x.startswith("ewc"))
+    assert "old task A: ewc beat naive by 16.5 ± 7.8 points" in ewc
+    assert "new task B: naive beat ewc by 2.0 ± 0.0 points" in ewc
+    assert ewc.endswith("EWC reduces forgetting, at a cost on B.")
+    lwf = next(x for x in findings(SYNTH) if x.startswith("lwf"))
+    assert "within noise" in lwf and "no cost on B beyond noise" in lwf
+    one = [r for r in SYNTH if r["seed"] == 0]
+    assert "one seed: no spread measured" in "\n".join(findings(one))
+
+
+def test_drift_findings_name_the_probe_and_the_rates():
+    recs = [{"lr": lr, "seed": 0, "top1_agreement": a, "top1_agreement_heldout": a - 0.01,
+             "feature_cosine": c, "test_accuracy": t, "n_probe": 186, "n_probe_heldout": 126,
+             "probe_size": 224, "majority": 0.35} for lr, a, c, t in ((1e-4, 0.95, 0.99, 0.4), (1e-2, 0.05, 0.2, 0.1))]
+    top1, cosine = drift_findings(recs)
+    assert "on the 186 object photos (at 224 px): 95.0 % after fine-tuning at rate 0.0001" in top1
+    assert "126 photos fine-tuning never saw" in top1
+    assert "a high rate moves the backbone far from ImageNet" in top1 and "one seed" in top1
+    assert "0.990 at rate 0.0001 vs 0.200 at 0.01" in cosine
+    assert "40.0 % vs 10.0 % (vs 35.0 % for always answering the commonest class)" in cosine
 
 
 @pytest.fixture(scope="module")
@@ -51,10 +169,10 @@ def forgetting():
 
 
 @pytest.fixture(scope="module")
-def layer_transfer():
+def drift():
     from tlcourse.experiments import run_experiment
 
-    return run_experiment("layer-transfer", "quick", progress=False).records
+    return run_experiment("representation-drift", "quick", progress=False).records
 
 
 def _mean(records, metric, **match):
@@ -82,7 +200,44 @@ def test_rehearsal_reduces_forgetting(forgetting):
 
 
 @pytest.mark.slow
-def test_self_transfer_control_stays_near_baseline_at_shallow_depth(layer_transfer):
-    base = _mean(layer_transfer, "test_accuracy", method="scratch")
-    bnb1 = _mean(layer_transfer, "test_accuracy", method="BnB", depth=1)
-    assert abs(bnb1 - base) < 0.05
+def test_ewc_reduces_forgetting_against_naive_fine_tuning(forgetting):
+    """EWC keeps more of A than naive fine-tuning with the same B steps, on every seed."""
+    naive = {"study": "mitigation", "method": "naive"}
+    gaps = paired_gaps(forgetting, "acc_a", {"study": "mitigation", "method": "ewc"}, naive)
+    assert len(gaps) >= 2 and min(gaps) > 0, gaps
+    # the price on B is small: it still learns B (chance is 20 %)
+    assert _mean(forgetting, "acc_b", study="mitigation", method="ewc") > 0.8
+
+
+@pytest.mark.slow
+def test_forgetting_findings_match_the_records(forgetting):
+    naive = {"study": "mitigation", "method": "naive"}
+    lines = findings(forgetting)
+    for meth in ("freeze", "low-lr", "rehearsal", "lwf", "ewc"):
+        line = next(x for x in lines if x.startswith(meth + " vs naive"))
+        arm = {"study": "mitigation", "method": meth}
+        for task, metric in (("old task A", "acc_a"), ("new task B", "acc_b")):
+            m = statistics.fmean(paired_gaps(forgetting, metric, arm, naive))
+            winner = meth if m >= 0 else "naive"
+            assert re.search(rf"{task}: {re.escape(winner)} (beat|and)", line), (task, line)
+
+
+@pytest.mark.slow
+def test_drift_is_measured_on_the_186_photos(drift):
+    from tlcourse.data import load_dataset
+    from tlcourse.experiments.forgetting import PROFILES_DRIFT
+
+    cfg = PROFILES_DRIFT["quick"]
+    n = len(load_dataset("photo"))
+    assert n == 186 and all(r["n_probe"] == n for r in drift)
+    assert all(r["n_probe_heldout"] == n - 6 * cfg.labels_per_class for r in drift)
+    assert all(r["probe_size"] == cfg.probe_size >= 160 for r in drift)  # near ImageNet's 224
+
+
+@pytest.mark.slow
+def test_a_high_rate_drifts_further_from_imagenet(drift):
+    lrs = sorted({r["lr"] for r in drift})
+    lo, hi = ({"lr": lrs[0]}, {"lr": lrs[-1]})
+    assert min(paired_gaps(drift, "top1_agreement", lo, hi)) > 0.2
+    assert min(paired_gaps(drift, "feature_cosine", lo, hi)) > 0.1
+    assert "a high rate moves the backbone far from ImageNet" in drift_findings(drift)[0]

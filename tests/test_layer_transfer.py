@@ -1,0 +1,121 @@
+"""Chapter-4 layer transfer (Yosinski et al. 2014): the two effects as defined, the findings'
+wording on synthetic records, and the science on the quick profile."""
+
+import re
+import statistics
+
+import pytest
+
+from tlcourse.experiments.layer_transfer import findings, largest_depth, yosinski_effects
+
+
+def _records(acc: dict[tuple[str, int], list[float]]) -> list[dict]:
+    """Synthetic records: ``{(method, depth): [accuracy per seed]}``."""
+    return [{"method": m, "depth": d, "seed": s, "test_accuracy": a, "train_accuracy": 1.0}
+            for (m, d), accs in acc.items() for s, a in enumerate(accs)]
+
+
+# baseB 0.95/0.97; AnB falls at the top (specificity), BnB dips a little at n=2 in one seed only
+SYNTH = _records({
+    ("scratch", 0): [0.95, 0.97],
+    ("AnB", 1): [0.95, 0.96], ("AnB", 2): [0.93, 0.95], ("AnB", 3): [0.70, 0.66],
+    ("AnB+", 1): [0.96, 0.98], ("AnB+", 2): [0.97, 0.98], ("AnB+", 3): [0.96, 0.97],
+    ("BnB", 1): [0.95, 0.97], ("BnB", 2): [0.94, 0.97], ("BnB", 3): [0.96, 0.96],
+})
+
+
+def test_effects_follow_the_definitions_per_seed():
+    fx = yosinski_effects(SYNTH)
+    acc = {(r["method"], r["depth"], r["seed"]): r["test_accuracy"] for r in SYNTH}
+    for n in (1, 2, 3):
+        for s in (0, 1):
+            assert fx["specificity"][n][s] == pytest.approx(acc["BnB", n, s] - acc["AnB", n, s])
+            assert fx["co-adaptation"][n][s] == pytest.approx(acc["scratch", 0, s] - acc["BnB", n, s])
+            assert fx["boost"][n][s] == pytest.approx(acc["AnB+", n, s] - acc["scratch", 0, s])
+
+
+def test_largest_depth_is_noise_aware():
+    fx = yosinski_effects(SYNTH)
+    assert largest_depth(fx["specificity"]) == (3, True)  # 28 ± 3 points at the top
+    n, real = largest_depth(fx["co-adaptation"])  # 0.5 ± 0.7 points at n=2: within noise
+    assert n == 2 and not real
+
+
+def test_findings_name_the_depths_with_signs():
+    text = "\n".join(findings(SYNTH))
+    assert "Specificity (BnB - AnB" in text and "largest at n=3" in text
+    assert "n=3: BnB beat AnB by 28.0 ± 2.8 points (2 seeds)" in text
+    assert "Co-adaptation" in text and "within seed noise at every depth" in text
+    assert "specificity largest at the top layers: reproduces" in text
+    assert "co-adaptation largest in the middle layers: not resolved beyond seed noise" in text
+    assert "First stage (n=1), A's frozen vs B's own: BnB beat AnB by 0.5 points, within noise" in text
+    assert "first-stage features are general" in text
+    assert "-" + "0." not in text  # sign-aware: never a negative gap in the prose
+
+
+def test_a_largest_depth_must_stand_out_from_the_others():
+    """Co-adaptation of 2 points at n=1 and n=2 alike: present, but no single depth is largest."""
+    recs = [{**r, "test_accuracy": r["test_accuracy"] - 0.02}
+            if r["method"] == "BnB" and r["depth"] in (1, 2) else r for r in SYNTH]
+    _, clear = largest_depth(yosinski_effects(recs)["co-adaptation"])
+    assert not clear
+    line = next(x for x in findings(recs) if x.startswith("Co-adaptation"))
+    assert "beyond seed noise at n=1, 2, but no depth stands out" in line
+
+
+def test_findings_say_when_one_seed_has_no_spread():
+    one = [r for r in SYNTH if r["seed"] == 0]
+    assert "one seed: no spread measured" in "\n".join(findings(one))
+
+
+def test_findings_flag_a_baseline_that_does_not_fit():
+    unfit = [{**r, "train_accuracy": 0.9} if r["method"] == "scratch" else r for r in SYNTH]
+    assert "does not fit its training set" in findings(unfit)[0]
+    assert "does not fit" not in findings(SYNTH)[0]
+
+
+# --- the science on the quick profile (the same run notebook 04 makes) -----------------------
+@pytest.fixture(scope="module")
+def layer_transfer():
+    from tlcourse.experiments import run_experiment
+
+    return run_experiment("layer-transfer", "quick", progress=False).records
+
+
+def _mean(records, metric, **match):
+    return statistics.fmean(r[metric] for r in records if all(r[k] == v for k, v in match.items()))
+
+
+@pytest.mark.slow
+def test_baseline_fits_its_training_set(layer_transfer):
+    assert all(r["train_accuracy"] >= 0.99 for r in layer_transfer if r["method"] == "scratch")
+
+
+@pytest.mark.slow
+def test_self_transfer_control_stays_near_baseline_at_shallow_depth(layer_transfer):
+    base = _mean(layer_transfer, "test_accuracy", method="scratch")
+    bnb1 = _mean(layer_transfer, "test_accuracy", method="BnB", depth=1)
+    assert abs(bnb1 - base) < 0.05
+
+
+@pytest.mark.slow
+def test_specificity_is_largest_at_the_top(layer_transfer):
+    """A's frozen top stage serves B far worse than B's own, on every seed, and far worse than
+    A's first stage does (Yosinski et al.'s specificity growing with depth)."""
+    spec = yosinski_effects(layer_transfer)["specificity"]
+    top = max(spec)
+    assert min(spec[top]) > 0.05
+    assert statistics.fmean(spec[top]) > statistics.fmean(spec[1]) + 0.05
+
+
+@pytest.mark.slow
+def test_findings_match_the_records(layer_transfer):
+    fx = yosinski_effects(layer_transfer)
+    lines = findings(layer_transfer)
+    for name, (a, b) in (("specificity", ("BnB", "AnB")), ("co-adaptation", ("baseB", "BnB"))):
+        line = next(x for x in lines if x.lower().startswith(name))
+        for n, gaps in fx[name].items():  # each clause's winner is the sign of the mean gap
+            winner = a if statistics.fmean(gaps) >= 0 else b
+            assert re.search(rf"n={n}: {re.escape(winner)} (beat|and)", line), (n, line)
+        n, real = largest_depth(fx[name])
+        assert (f"largest at n={n}" in line) == real
