@@ -1,0 +1,149 @@
+"""Claim 15 measured: with enough labels, the small CNN from scratch catches up with ImageNet.
+
+The slow tests reuse the quick-profile run chapter 1 makes (the results cache trains it once
+per suite); the fast ones check the machinery on tiny or synthetic inputs.
+"""
+
+import statistics
+from dataclasses import replace
+
+import pytest
+import torch
+
+from tlcourse.experiments import learning_curve as lc
+from tlcourse.experiments.learning_curve import FINETUNED, FROZEN, SCRATCH
+
+
+def test_budget_grows_with_the_data_and_never_drops_below_the_floor():
+    cfg = lc.PROFILES["quick"]
+    sizes = [10, 20, 100, 1_000, 10_000]
+    steps = [lc.budget(n, cfg)[1] for n in sizes]
+    assert steps == sorted(steps) and steps[0] >= cfg.min_steps
+    assert lc.budget(10_000, cfg)[0] == cfg.epochs  # large sets: `epochs` full passes
+    capped = lc.budget(10_000, replace(cfg, max_steps=500))
+    assert capped[1] < steps[-1] and capped[1] - 500 < 10_000 / cfg.batch_size  # cap, rounded up
+
+
+def test_cached_lower_stages_reproduce_the_networks_own_forward_pass():
+    """The frozen arm and fine-tuning run Lite0's top stages on cached lower-stage maps: the
+    result must equal running the whole network on the images."""
+    from tlcourse.backbones import create_backbone
+    from tlcourse.data import ImageData
+
+    net = create_backbone("lite0-imagenet", 10, input_size=64, seed=0)
+    images = torch.randint(0, 256, (6, 1, 28, 28), dtype=torch.uint8)
+    lower, top = lc.split_backbone(net, 2)
+    maps = lc._lower_maps(lower, ImageData(images, torch.zeros(6).long(), list("abcdefghij"), "x"), 64)
+    with torch.inference_mode():
+        whole_net, cached = net.eval()(images), top.eval()(maps)
+        torch.testing.assert_close(cached, whole_net, rtol=1e-4, atol=1e-4)
+        torch.testing.assert_close(lc._pooled(top, maps), net.forward_features(images),
+                                   rtol=1e-4, atol=1e-4)
+    assert sum(p.requires_grad for p in lower.parameters()) == 0
+
+
+def _records(acc: dict[str, dict[int, list[float]]]) -> list[dict]:
+    """Synthetic records: acc[method][k] = accuracy per seed."""
+    return [{"dataset": "toy", "method": m, "labels_per_class": k, "seed": s, "test_accuracy": a,
+             "train_accuracy": 1.0, "steps": 100, "batch_size": 32, "n_test": 1000, "n_classes": 10,
+             "input_size": 28 if m == SCRATCH else 64}
+            for m, by_k in acc.items() for k, vals in by_k.items() for s, a in enumerate(vals)]
+
+
+def test_findings_name_the_crossing_the_records_show():
+    recs = _records({SCRATCH: {1: [0.40, 0.42], 10: [0.72, 0.70], 100: [0.84, 0.85]},
+                     FROZEN: {1: [0.50, 0.52], 10: [0.70, 0.69], 100: [0.81, 0.82]},
+                     FINETUNED: {1: [0.55, 0.54], 10: [0.76, 0.75]}})
+    text = " ".join(lc.findings(recs))
+    assert "scratch overtook the frozen ImageNet features between 1 and 10 labels per class" in text
+    assert "frozen beat scratch by 10.0 ± 0.0 points (2 seeds)" in text
+    assert ("scratch did not catch up with the fine-tuned ImageNet network up to 10 labels per "
+            "class (fine-tuning ran only up to 10") in text
+    # the lead changing hands twice is no crossing; a one-seed point says so
+    recs = _records({SCRATCH: {1: [0.4], 10: [0.7], 100: [0.8]},
+                     FROZEN: {1: [0.5], 10: [0.6], 100: [0.9]}})
+    text = " ".join(lc.findings(recs))
+    assert "changed hands more than once" in text and "(1 seed: no spread measured)" in text
+    assert lc.crossing(recs, FROZEN) == (None, None)
+
+
+def test_plot_draws_every_arm_and_the_gap_to_scratch():
+    from tlcourse.plots.scaling import data_scaling
+
+    recs = _records({SCRATCH: {2: [0.5, 0.52], 10: [0.72, 0.7]},
+                     FROZEN: {2: [0.55, 0.57], 10: [0.7, 0.69]},
+                     FINETUNED: {2: [0.56, 0.58], 10: [0.71, 0.7]}})
+    fig = data_scaling(recs)
+    acc, gap = fig.axes
+    assert len(acc.get_lines()) == 4  # three arms and chance
+    assert acc.get_xscale() == "log" and gap.get_xscale() == "log"
+    frozen_gap = gap.get_lines()[0].get_ydata()
+    assert frozen_gap[0] == pytest.approx(5.0) and frozen_gap[1] == pytest.approx(-1.5)
+
+
+# ---------------------------------------------------------------------------------------------
+# The real quick-profile run (the one chapter 1 shows)
+# ---------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def run():
+    from tlcourse.experiments import run_experiment
+
+    return run_experiment("data-scaling", "quick", progress=False)
+
+
+def _mean(records, method, k):
+    return statistics.fmean(r["test_accuracy"] for r in records
+                            if r["method"] == method and r["labels_per_class"] == k)
+
+
+@pytest.mark.slow
+def test_records_cover_every_size_arm_and_seed_on_one_budget(run):
+    cfg = lc.PROFILES["quick"]
+    recs = run.records
+    for seed in cfg.seeds:
+        for k in cfg.labels_per_class:
+            rows = {r["method"]: r for r in recs if r["seed"] == seed and r["labels_per_class"] == k}
+            assert {SCRATCH, FROZEN} <= set(rows)
+            assert (FINETUNED in rows) == (k <= cfg.finetune_up_to)
+            assert len({r["steps"] for r in rows.values()}) == 1  # the same budget for every arm
+            assert rows[SCRATCH]["input_size"] == 28 and rows[FROZEN]["input_size"] == cfg.image_size
+    assert len({r["n_test"] for r in recs}) == 1
+
+
+@pytest.mark.slow
+def test_the_scratch_cnn_fits_its_training_set(run):
+    scratch = [r for r in run.records if r["method"] == SCRATCH]
+    assert min(r["train_accuracy"] for r in scratch) >= 0.9
+    # and it keeps improving with data: a wide margin from the smallest to the largest size
+    ks = sorted({r["labels_per_class"] for r in scratch})
+    assert _mean(scratch, SCRATCH, ks[-1]) - _mean(scratch, SCRATCH, ks[0]) > 0.2
+
+
+@pytest.mark.slow
+def test_imagenet_leads_with_few_labels_and_the_lead_shrinks_with_more(run):
+    recs = run.records
+    ks = sorted({r["labels_per_class"] for r in recs})
+    for arm in (FROZEN, FINETUNED):
+        assert min(lc.paired_gaps(recs, arm, ks[0])) > 0, arm  # ahead in every seed at 2/class
+        arm_ks = sorted({r["labels_per_class"] for r in recs if r["method"] == arm})
+        first, last = (statistics.fmean(lc.paired_gaps(recs, arm, k)) for k in (ks[0], arm_ks[-1]))
+        assert last < first - 0.03, (arm, first, last)
+
+
+@pytest.mark.slow
+def test_the_crossing_sentence_matches_the_records(run):
+    recs = run.records
+    text = " ".join(lc.findings(recs))
+    for arm, name in ((FROZEN, "the frozen ImageNet features"),
+                      (FINETUNED, "the fine-tuned ImageNet network")):
+        ks = sorted({r["labels_per_class"] for r in recs if r["method"] == arm})
+        ahead = [_mean(recs, arm, k) > _mean(recs, SCRATCH, k) for k in ks]  # ImageNet arm leads
+        led = ahead.index(False) if False in ahead else len(ks)  # sizes it led at, from the left
+        if led == len(ks):
+            assert f"scratch did not catch up with {name} up to {ks[-1]} labels per class" in text
+        elif any(ahead[led:]):
+            assert f"scratch and {name} changed hands more than once" in text
+        elif led == 0:
+            assert f"scratch was already level with or ahead of {name} at {ks[0]}" in text
+        else:
+            assert f"{name} between {ks[led - 1]} and {ks[led]} labels per class" in text
