@@ -50,8 +50,10 @@ def compare(a: str, b: str, gaps: Iterable[float]) -> str:
     winner, loser = (a, b) if m >= 0 else (b, a)
     size = abs(m) * 100
     if len(g) < 2:
+        if round(size, 1) == 0:
+            return f"{a} and {b} tied ({n}: no spread measured)"
         return f"{winner} beat {loser} by {size:.1f} points ({n}: no spread measured)"
-    if size == 0:
+    if round(size, 1) == 0:  # a gap that prints as 0.0 is a tie, not a win
         return f"{a} and {b} tied (± {s * 100:.1f} points, {n})"
     if abs(m) < s:
         return f"{winner} beat {loser} by {size:.1f} points, within noise (± {s * 100:.1f}, {n})"
