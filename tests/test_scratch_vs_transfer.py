@@ -1,16 +1,27 @@
 """The CLI end to end, and chapter 1's claim measured: one real quick-profile run serves both."""
 
 import json
+import re
+import statistics
 import subprocess
 import sys
+from dataclasses import replace
 
+import matplotlib
 import pytest
+import torch
 
+from tlcourse import methods
+from tlcourse.data import ImageData
+from tlcourse.experiments import Results
+from tlcourse.experiments.scratch_vs_transfer import FIT, NAMES, SCRATCH, findings
+
+matplotlib.use("Agg")
 TLCOURSE = [sys.executable, "-m", "tlcourse.cli"]
 
 
 def _run(*args, **kw):
-    return subprocess.run([*TLCOURSE, *args], capture_output=True, text=True, **kw)
+    return subprocess.run([*TLCOURSE, *args], check=False, capture_output=True, text=True, **kw)
 
 
 def test_help_lists_the_commands():
@@ -27,6 +38,64 @@ def test_unknown_experiment_is_a_clear_error():
     assert "scratch-vs-transfer" in out.stderr
 
 
+# ------------------------------------------------------------------ fast: the pieces, on toy data
+def _toy(n_per_class: int = 2, n_cls: int = 3, seed: int = 0) -> ImageData:
+    g = torch.Generator().manual_seed(seed)
+    y = torch.arange(n_cls).repeat_interleave(n_per_class)
+    x = torch.randint(0, 255, (len(y), 1, 28, 28), generator=g, dtype=torch.uint8)
+    return ImageData(x, y, [f"c{i}" for i in range(n_cls)], "toy")
+
+
+def test_scratch_takes_at_least_min_steps_whatever_the_data_size():
+    train, test = _toy(2), _toy(2, seed=1)  # 6 images: one batch per epoch
+    seen = []
+    r = methods.scratch("small-cnn", train, test, 28, replace(methods.SCRATCH_CONFIG, epochs=2),
+                        min_steps=5, on_epoch_end=lambda model, row: seen.append(row["epoch"]))
+    assert len(r.history.epochs) == 5 and seen == [1, 2, 3, 4, 5]
+    r = methods.scratch("small-cnn", train, test, 28, replace(methods.SCRATCH_CONFIG, epochs=3))
+    assert len(r.history.epochs) == 3  # min_steps=0: the config's epochs, as before
+
+
+def _rec(method, k, seed, acc, dataset="photo", **kw):
+    return {"dataset": dataset, "method": method, "labels_per_class": k, "seed": seed,
+            "test_accuracy": acc, "balanced_accuracy": acc, "n_test": 100, "n_classes": 6,
+            "majority_share": 0.4, "steps": 80, **kw}
+
+
+def test_findings_name_scratch_as_winner_when_it_wins():
+    """Sign-aware: a made-up run where scratch beats the frozen features by ~5 points."""
+    recs = []
+    for seed, noise in ((0, 0.01), (1, -0.01), (2, 0.0)):
+        recs += [_rec("imagenet-frozen", 5, seed, 0.50 + noise),
+                 _rec("imagenet-finetuned", 5, seed, 0.52 + noise),
+                 _rec("lite0-scratch", 5, seed, 0.30, train_accuracy=1.0),
+                 _rec("small-cnn-scratch", 5, seed, 0.55 - noise, train_accuracy=0.9)]
+    text = "\n".join(findings(Results("scratch-vs-transfer", "quick", {}, recs)))
+    assert "small CNN from scratch beat frozen ImageNet features by 5.0" in text
+    assert "the opposite of the popular '10-30 % higher' claim" in text
+    assert "NOT fitted" in text and "small CNN from scratch on photo (5/class seed 0 90 %" in text
+    assert "fine-tuned ImageNet Lite0 beat frozen ImageNet features by 2.0" in text
+    assert not re.search(r"by -|adds -|gap of", text)  # sizes are unsigned; the winner is named
+
+
+def test_plots_draw_the_floors_and_the_train_test_curves():
+    from tlcourse.plots.curves import learning_curve, train_test_curves
+
+    curve = [{"epoch": e, "steps": 2 * e, "train_accuracy": a, "test_accuracy": 0.3}
+             for e, a in ((10, 0.5), (20, 1.0))]
+    recs = [_rec(m, k, s, 0.5, curve=curve if k == 5 and m in SCRATCH else None)
+            for m in ("imagenet-frozen", *SCRATCH) for k in (1, 5) for s in (0, 1)]
+    labels = [ln.get_label() for ln in learning_curve(recs, "photo").axes[0].lines]
+    assert any(lb.startswith("chance (17") for lb in labels)
+    assert any(lb.startswith("majority class") and "40" in lb for lb in labels)
+    labels = [ln.get_label() for ln in learning_curve(recs, "photo", "balanced_accuracy").axes[0].lines]
+    assert not any(lb.startswith("majority") for lb in labels)  # one-class guessing scores chance
+    assert len(train_test_curves(recs, "photo").axes) == 2
+    with pytest.raises(ValueError, match="no record"):
+        train_test_curves(recs, "clipart")
+
+
+# ------------------------------------------------------------------ slow: the real quick run
 @pytest.fixture(scope="module")
 def results(tmp_path_factory):
     out = tmp_path_factory.mktemp("run") / "r.json"
@@ -37,6 +106,11 @@ def results(tmp_path_factory):
     return json.loads(out.read_text())
 
 
+def _photo(results, method, k):
+    return {r["seed"]: r for r in results["records"] if r["dataset"] == "photo"
+            and r["method"] == method and r["labels_per_class"] == k}
+
+
 @pytest.mark.slow
 def test_results_json_schema(results):
     assert results["experiment"] == "scratch-vs-transfer" and results["profile"] == "quick"
@@ -44,27 +118,96 @@ def test_results_json_schema(results):
     assert {"torch", "torchvision", "timm", "python"} <= set(results["versions"])
     for r in results["records"]:
         assert {"dataset", "method", "labels_per_class", "seed", "test_accuracy", "seconds",
-                "trainable_params", "input_size"} <= set(r)
+                "trainable_params", "input_size", "balanced_accuracy", "majority_share",
+                "n_classes", "steps"} <= set(r)
         assert 0.0 <= r["test_accuracy"] <= 1.0 and r["seconds"] > 0
+        assert 0.0 <= r["balanced_accuracy"] <= 1.0
+        assert 1 / r["n_classes"] <= r["majority_share"] < 1.0
     assert {r["seed"] for r in results["records"]} == {0, 1}
+
+
+@pytest.mark.slow
+def test_scratch_baselines_fit_their_training_set(results):
+    """A fair baseline is trained until it fits: every from-scratch run, every dataset."""
+    runs = [r for r in results["records"] if r["method"] in SCRATCH]
+    assert runs and all(r["steps"] >= results["config"]["scratch_steps"] for r in runs)
+    unfit = [(r["dataset"], r["method"], r["labels_per_class"], r["seed"], r["train_accuracy"])
+             for r in runs if r["train_accuracy"] < FIT]
+    assert not unfit
+
+
+@pytest.mark.slow
+def test_scratch_models_overfit_and_the_curve_ends_at_the_recorded_model(results):
+    """At 5 photos a class both from-scratch models fit their training photos and score far
+    lower on the test photos; the curve's last point is the recorded final model."""
+    k = results["config"]["curve_labels"]
+    for method in SCRATCH:
+        runs = _photo(results, method, k)
+        assert set(runs) == {0, 1}
+        for r in runs.values():
+            curve = r["curve"]
+            assert len(curve) >= 2 and [p["epoch"] for p in curve] == sorted({p["epoch"] for p in curve})
+            assert curve[-1] == {"epoch": curve[-1]["epoch"], "steps": r["steps"],
+                                 "train_accuracy": r["train_accuracy"],
+                                 "test_accuracy": r["test_accuracy"]}
+            assert r["train_accuracy"] - r["test_accuracy"] > 0.2, (method, r)
 
 
 @pytest.mark.slow
 def test_imagenet_features_beat_the_same_architecture_from_scratch(results):
     """Photo domain, 5 labels per class: frozen ImageNet Lite0 >> Lite0 from scratch, every seed."""
-    def acc(method, seed):
-        (r,) = [r for r in results["records"] if r["dataset"] == "photo" and r["method"] == method
-                and r["labels_per_class"] == 5 and r["seed"] == seed]
-        return r["test_accuracy"]
-
-    gaps = [acc("imagenet-frozen", s) - acc("lite0-scratch", s) for s in (0, 1)]
+    fro, scr = _photo(results, "imagenet-frozen", 5), _photo(results, "lite0-scratch", 5)
+    gaps = [fro[s]["test_accuracy"] - scr[s]["test_accuracy"] for s in (0, 1)]
     assert min(gaps) > 0.20, gaps
 
 
 @pytest.mark.slow
-def test_feature_extraction_is_the_cheapest_method(results):
-    def secs(method):
-        return sum(r["seconds"] for r in results["records"]
-                   if r["dataset"] == "photo" and r["method"] == method)
+def test_imagenet_features_beat_the_best_scratch_model_by_a_clear_margin(results):
+    """Photo domain, 5 labels per class: the frozen probe beats even the better of the two
+    fitted from-scratch models, in every seed, by more than the spread of the gaps."""
+    fro = _photo(results, "imagenet-frozen", 5)
+    best = max(SCRATCH, key=lambda m: statistics.fmean(
+        r["test_accuracy"] for r in _photo(results, m, 5).values()))
+    scr = _photo(results, best, 5)
+    gaps = [fro[s]["test_accuracy"] - scr[s]["test_accuracy"] for s in (0, 1)]
+    assert min(gaps) > 0.15 and statistics.fmean(gaps) > statistics.stdev(gaps), gaps
 
-    assert secs("imagenet-frozen") < secs("imagenet-finetuned") < secs("lite0-scratch")
+
+@pytest.mark.slow
+def test_findings_match_the_signs_of_the_records(results):
+    res = Results("scratch-vs-transfer", "quick", results["config"], results["records"])
+    lines = findings(res)
+
+    def winner(a, b, k, dataset="photo"):
+        ra = {r["seed"]: r["test_accuracy"] for r in results["records"] if r["method"] == a
+              and r["dataset"] == dataset and r["labels_per_class"] == k}
+        rb = {r["seed"]: r["test_accuracy"] for r in results["records"] if r["method"] == b
+              and r["dataset"] == dataset and r["labels_per_class"] == k}
+        m = statistics.fmean(ra[s] - rb[s] for s in ra)
+        return f"{NAMES[a]} beat {NAMES[b]}" if m >= 0 else f"{NAMES[b]} beat {NAMES[a]}"
+
+    for k in results["config"]["labels_per_class"]:
+        (line,) = [ln for ln in lines if ln.startswith(f"photo, {k}/class: frozen")]
+        for m in SCRATCH:
+            assert winner("imagenet-frozen", m, k) in "\n".join(lines), (k, m)
+        assert winner("imagenet-frozen", "lite0-scratch", k) in line or \
+            winner("imagenet-frozen", "small-cnn-scratch", k) in line
+    kmax = max(results["config"]["labels_per_class"])
+    (line,) = [ln for ln in lines if ln.startswith(f"photo, {kmax}/class: fine-tuned")]
+    assert winner("imagenet-finetuned", "imagenet-frozen", kmax) in line
+    for k in results["config"]["fashion_labels_per_class"]:
+        (line,) = [ln for ln in lines if ln.startswith(f"fashion-mnist, {k}/class")]
+        assert winner("imagenet-frozen", "raw-pixels", k, "fashion-mnist") in line
+        assert winner("imagenet-frozen", "small-cnn-scratch", k, "fashion-mnist") in line
+    assert "NOT fitted" not in "\n".join(lines)
+
+
+@pytest.mark.slow
+def test_feature_extraction_trains_the_fewest_parameters(results):
+    def params(method):
+        return {r["trainable_params"] for r in results["records"]
+                if r["dataset"] == "photo" and r["method"] == method}
+
+    (frozen,), (tuned,), (scratch,) = params("imagenet-frozen"), params("imagenet-finetuned"), \
+        params("lite0-scratch")
+    assert frozen < tuned < scratch

@@ -3,7 +3,7 @@
 Two datasets test it from both sides:
 
 * **photo** - object photos (6 classes), a domain close to ImageNet. Learning curve over labels per
-  class; the rest of each class is the test set.
+  class; for each seed one test set serves every k: the photos outside the largest training set.
 * **fashion-mnist** - 28x28 gray clothing, far from ImageNet; adds a raw-pixel baseline and the
   frozen probe at two input sizes.
 
@@ -11,20 +11,32 @@ Methods (all through the one ``fit``): ``lite0-scratch`` (EfficientNet-Lite0, ra
 ``small-cnn-scratch``, ``imagenet-frozen`` (linear head on frozen ImageNet Lite0 features),
 ``imagenet-finetuned`` (head first, then the top stages at a low rate), and on Fashion-MNIST
 ``raw-pixels`` and ``imagenet-frozen`` at a small input size.
+
+A fair baseline is one trained until it fits its training set: every from-scratch model takes at
+least ``scratch_steps`` optimiser steps at every k (5 photos a class are only 2 batches an epoch),
+and its record carries ``train_accuracy`` (the final model scored on its own training images) so
+a reader can check it fitted. At ``curve_labels`` per class the scratch models are also scored on
+train and test images as they train (the record's ``curve``). Every record carries ``steps``
+(optimiser steps; fine-tuning: its head phase's plus its network phase's), ``balanced_accuracy``
+and ``majority_share`` (the share of the test set's largest class: the score of a model that
+always answers that class).
 """
 
 from __future__ import annotations
 
 import itertools
+import math
 import time
 from dataclasses import asdict, dataclass, replace
 
 from tqdm.auto import tqdm
 
-from .. import methods
+from .. import methods, smoke
 from ..backbones import create_backbone
 from ..data import ImageData, few_shot_split, load_dataset, sample_per_class
-from ..features import extract_features, flatten_pixels
+from ..features import HEAD_CONFIG, extract_features, flatten_pixels
+from ..stats import compare, mean_sd
+from ..train import evaluate
 from . import Results, register
 
 
@@ -32,11 +44,18 @@ from . import Results, register
 class ScratchVsTransferConfig:
     """Settings of one run; ``PROFILES`` holds the quick and full variants."""
 
-    labels_per_class: tuple[int, ...] = (1, 2, 5, 10)  # photo learning curve (x axis)
+    labels_per_class: tuple[int, ...] = (1, 5)  # photo learning curve (x axis)
     seeds: tuple[int, ...] = (0, 1)  # each seed draws other training images and inits
     image_size: int = 96  # Lite0 input side; 224 is its pretrained size, 96 keeps CPUs fast
     small_cnn_size: int = 64  # the small CNN's input side on photos (28 on Fashion-MNIST)
-    scratch_epochs: int = 10  # from scratch: a normal rate (3e-3), every layer
+    scratch_steps: int = 60  # every from-scratch model takes at least this many optimiser steps
+    # at every k: enough for both to fit their training photos (10 epochs, 20 steps at 5/class,
+    # left Lite0 at chance on its own training photos)
+    scratch_epochs: int = 20  # ... and at least this many passes: Fashion-MNIST's 500 images
+    # need them to fit (10 passes left the small CNN at 94 % train accuracy)
+    curve_labels: int | None = 5  # labels/class at which scratch models are scored on train and
+    # test images while they train (None: not recorded)
+    curve_points: int = 4  # scores per run, evenly spaced in epochs; the last is the final model
     finetune_epochs: int = 8  # fine-tuning: rate 1e-4 after the head is trained
     finetune_stages: int = 3  # unfreeze the top 3 of Lite0's 9 stages
     fashion_labels_per_class: tuple[int, ...] = (10, 50)
@@ -47,19 +66,23 @@ class ScratchVsTransferConfig:
 
 
 PROFILES = {
+    # ~1.5 min on 2 CPU cores. Scratch models trained until they fit take 3x the steps they had
+    # at 5 labels/class, so the quick curve keeps 1 and 5 labels/class (at a fixed step budget
+    # every k >= 5 costs as much as 5) and 2 seeds: k = 10 or a third seed would add ~20-30 s.
     "quick": ScratchVsTransferConfig(),
     "full": ScratchVsTransferConfig(
         labels_per_class=(1, 2, 5, 10, 12), seeds=(0, 1, 2, 3, 4), image_size=224,
-        small_cnn_size=96, scratch_epochs=40, finetune_epochs=15,
-        fashion_labels_per_class=(5, 10, 50, 200), fashion_seeds=(0, 1, 2),
+        small_cnn_size=96, scratch_steps=400, scratch_epochs=40, curve_points=20,
+        finetune_epochs=15, fashion_labels_per_class=(5, 10, 50, 200), fashion_seeds=(0, 1, 2),
         fashion_test_per_class=None, fashion_full_network=(5, 10, 50, 200),
         probe_sizes=(32, 96, 224)),
 }
 
-
-def _cfgs(cfg: ScratchVsTransferConfig):
-    return (replace(methods.SCRATCH_CONFIG, epochs=cfg.scratch_epochs),
-            replace(methods.FINETUNE_CONFIG, epochs=cfg.finetune_epochs))
+NAMES = {"imagenet-frozen": "frozen ImageNet features", "imagenet-finetuned": "fine-tuned ImageNet Lite0",
+         "lite0-scratch": "Lite0 from scratch", "small-cnn-scratch": "small CNN from scratch",
+         "raw-pixels": "raw pixels"}
+SCRATCH = ("lite0-scratch", "small-cnn-scratch")
+FIT = 0.95  # train accuracy from which a baseline counts as fitting its training set
 
 
 def _features(size: int, data: ImageData) -> tuple[ImageData, float]:
@@ -70,34 +93,83 @@ def _features(size: int, data: ImageData) -> tuple[ImageData, float]:
     return feats, (time.perf_counter() - start) / len(data)
 
 
+def _batches(n: int, batch_size: int) -> int:
+    return math.ceil(n / batch_size)
+
+
+def _scratch(backbone: str, train: ImageData, test: ImageData, size: int,
+             cfg: ScratchVsTransferConfig, seed: int, curve: bool) -> tuple[methods.MethodResult, dict]:
+    """A from-scratch run and its record's extras: steps, final train accuracy, and (``curve``)
+    train and test accuracy at ``cfg.curve_points`` epochs."""
+    scfg = replace(methods.SCRATCH_CONFIG, epochs=cfg.scratch_epochs)
+    per_epoch = _batches(len(train), scfg.batch_size)
+    epochs = max(scfg.epochs, math.ceil(cfg.scratch_steps / per_epoch))  # as methods.scratch
+    at = sorted({round(i * epochs / cfg.curve_points) for i in range(1, cfg.curve_points)} - {0})
+    points: list[dict] = []
+
+    def score(model, row: dict) -> None:  # the model as it stands after this epoch
+        if smoke.active():  # fit runs one epoch: count the scoring passes the real run makes
+            n = max(len(at) - 1, 0) * (len(train) + len(test))
+            smoke.work().add_infer(n, smoke.input_side(model))
+        elif row["epoch"] not in at:
+            return
+        points.append({"epoch": row["epoch"], "steps": row["epoch"] * per_epoch,
+                       "train_accuracy": round(evaluate(model, train)["accuracy"], 4),
+                       "test_accuracy": round(evaluate(model, test)["accuracy"], 4)})
+
+    r = methods.scratch(backbone, train, test, size, scfg, seed, min_steps=cfg.scratch_steps,
+                        on_epoch_end=score if curve and at else None)
+    done = len(r.history.epochs)
+    extras = {"steps": done * per_epoch,
+              "train_accuracy": round(evaluate(r.model, train)["accuracy"], 4)}
+    if curve:
+        extras["curve"] = [p for p in points if p["epoch"] < done] + [
+            {"epoch": done, "steps": done * per_epoch, "train_accuracy": extras["train_accuracy"],
+             "test_accuracy": round(r.test_accuracy, 4)}]
+    return r, extras
+
+
+def _test_facts(test: ImageData) -> dict:
+    return {"n_test": len(test), "n_classes": len(test.classes),
+            "majority_share": round(max(test.counts()) / len(test), 4)}
+
+
+def _probe_steps(n: int) -> int:
+    return HEAD_CONFIG.epochs * _batches(n, HEAD_CONFIG.batch_size)
+
+
 def _photo(cfg: ScratchVsTransferConfig, res: Results, progress: bool) -> None:
     photos = load_dataset("photo")
     feats, per_image = _features(cfg.image_size, photos)
-    scratch_cfg, ft_cfg = _cfgs(cfg)
+    ft_cfg = replace(methods.FINETUNE_CONFIG, epochs=cfg.finetune_epochs)
     runs = list(itertools.product(cfg.seeds, cfg.labels_per_class))
     kmax = max(cfg.labels_per_class)  # vehicles have 17 photos: k <= 12 keeps 5 test images
     for seed, k in tqdm(runs, desc="photo runs", disable=not progress):
         # one test set per seed for every k: the photos outside the largest training set
         train, test = few_shot_split(photos, k, seed, max_labels=kmax)
         ftrain, ftest = few_shot_split(feats, k, seed, max_labels=kmax)  # the same split
+        curve = k == cfg.curve_labels
         outcome = {
-            "lite0-scratch": methods.scratch("lite0-random", train, test, cfg.image_size,
-                                             scratch_cfg, seed),
-            "small-cnn-scratch": methods.scratch("small-cnn", train, test, cfg.small_cnn_size,
-                                                 scratch_cfg, seed),
-            "imagenet-frozen": methods.linear_probe(ftrain, ftest, seed,
-                                                    feature_seconds=per_image * len(train)),
-            "imagenet-finetuned": methods.fine_tune("lite0-imagenet", train, test, cfg.image_size,
-                                                    cfg.finetune_stages, ft_cfg, seed),
+            "lite0-scratch": _scratch("lite0-random", train, test, cfg.image_size, cfg, seed, curve),
+            "small-cnn-scratch": _scratch("small-cnn", train, test, cfg.small_cnn_size, cfg, seed,
+                                          curve),
+            "imagenet-frozen": (methods.linear_probe(ftrain, ftest, seed,
+                                                     feature_seconds=per_image * len(train)),
+                                {"steps": _probe_steps(len(train))}),
+            "imagenet-finetuned": (methods.fine_tune("lite0-imagenet", train, test, cfg.image_size,
+                                                     cfg.finetune_stages, ft_cfg, seed),
+                                   {"steps": _probe_steps(len(train)) + cfg.finetune_epochs
+                                    * _batches(len(train), ft_cfg.batch_size)}),
         }
-        for name, r in outcome.items():
+        for name, (r, extras) in outcome.items():
             res.records.append(r.record(dataset="photo", method=name, labels_per_class=k, seed=seed,
                                         input_size=cfg.small_cnn_size if name.startswith("small")
-                                        else cfg.image_size, n_train=len(train), n_test=len(test)))
-        if seed == cfg.seeds[0] and k == max(cfg.labels_per_class):
+                                        else cfg.image_size, n_train=len(train),
+                                        **_test_facts(test), **extras))
+        if seed == cfg.seeds[0] and k == kmax:
             res.artifacts["photo_test"] = test
             res.artifacts["photo_train"] = train
-            res.artifacts["photo_preds"] = {name: r.preds for name, r in outcome.items()}
+            res.artifacts["photo_preds"] = {name: r.preds for name, (r, _) in outcome.items()}
 
 
 def _fashion(cfg: ScratchVsTransferConfig, res: Results, progress: bool) -> None:
@@ -107,27 +179,31 @@ def _fashion(cfg: ScratchVsTransferConfig, res: Results, progress: bool) -> None
         test = sample_per_class(test, cfg.fashion_test_per_class, seed=0)
     probe_test = {s: _features(s, test)[0] for s in cfg.probe_sizes}
     pixel_test = flatten_pixels(test)
-    scratch_cfg, ft_cfg = _cfgs(cfg)
+    ft_cfg = replace(methods.FINETUNE_CONFIG, epochs=cfg.finetune_epochs)
     runs = list(itertools.product(cfg.fashion_seeds, cfg.fashion_labels_per_class))
     for seed, k in tqdm(runs, desc="fashion-mnist runs", disable=not progress):
         train = sample_per_class(pool, k, seed)
-        outcome = {"raw-pixels": (methods.linear_probe(flatten_pixels(train), pixel_test, seed), 28),
-                   "small-cnn-scratch": (methods.scratch("small-cnn", train, test, 28, scratch_cfg, seed), 28)}
+        head = {"steps": _probe_steps(len(train))}
+        cnn, cnn_extras = _scratch("small-cnn", train, test, 28, cfg, seed, curve=False)
+        outcome = {"raw-pixels": (methods.linear_probe(flatten_pixels(train), pixel_test, seed),
+                                  28, head),
+                   "small-cnn-scratch": (cnn, 28, cnn_extras)}
         for size in cfg.probe_sizes:
             ftrain, per_image = _features(size, train)
             name = "imagenet-frozen" if size == cfg.image_size else f"imagenet-frozen-{size}px"
             outcome[name] = (methods.linear_probe(ftrain, probe_test[size], seed,
-                                                  feature_seconds=per_image * len(train)), size)
+                                                  feature_seconds=per_image * len(train)), size, head)
         if k in cfg.fashion_full_network:
-            outcome["lite0-scratch"] = (methods.scratch("lite0-random", train, test, cfg.image_size,
-                                                        scratch_cfg, seed), cfg.image_size)
+            r, extras = _scratch("lite0-random", train, test, cfg.image_size, cfg, seed, False)
+            outcome["lite0-scratch"] = (r, cfg.image_size, extras)
             outcome["imagenet-finetuned"] = (methods.fine_tune(
                 "lite0-imagenet", train, test, cfg.image_size, cfg.finetune_stages, ft_cfg, seed),
-                cfg.image_size)
-        for name, (r, size) in outcome.items():
+                cfg.image_size, {"steps": head["steps"] + cfg.finetune_epochs
+                                 * _batches(len(train), ft_cfg.batch_size)})
+        for name, (r, size, extras) in outcome.items():
             res.records.append(r.record(dataset="fashion-mnist", method=name, labels_per_class=k,
                                         seed=seed, input_size=size, n_train=len(train),
-                                        n_test=len(test)))
+                                        **_test_facts(test), **extras))
 
 
 @register("scratch-vs-transfer", "Ch. 1: pretrained vs from scratch on photos and Fashion-MNIST")
@@ -143,42 +219,183 @@ def run(profile: str = "quick", seeds: tuple[int, ...] | None = None,
     return res
 
 
-def _mean(records: list[dict], **match) -> float | None:
-    vals = [r["test_accuracy"] for r in records if all(r.get(k) == v for k, v in match.items())]
-    return sum(vals) / len(vals) if vals else None
+# ---------------------------------------------------------------------------------------------
+# Findings: sentences computed from the records
+# ---------------------------------------------------------------------------------------------
+def _by_seed(recs: list[dict], metric: str = "test_accuracy", **match) -> dict[int, float]:
+    """Seed -> ``metric`` of the records that match every ``key=value``."""
+    return {r["seed"]: r[metric] for r in recs if all(r.get(k) == v for k, v in match.items())}
+
+
+def _pct(x: float) -> str:
+    return f"{x * 100:.0f} %"
+
+
+def _acc(by_seed: dict[int, float]) -> str:
+    """Mean accuracy over seeds, with its sample sd when there are two or more."""
+    m, s = mean_sd(by_seed.values())
+    return _pct(m) if math.isnan(s) else f"{m * 100:.0f} ± {s * 100:.0f} %"
+
+
+def _gaps(a: dict[int, float], b: dict[int, float]) -> list[float]:
+    """Paired gaps ``a - b``, one per seed both have."""
+    return [a[s] - b[s] for s in sorted(a) if s in b]
+
+
+def _span(values) -> str:
+    lo, hi = min(values), max(values)
+    return f"{lo}" if lo == hi else f"{lo}-{hi}"
+
+
+def _range_verdict(gap: float) -> str:
+    """Where a mean gap (fraction) falls against the popular '10-30 % higher' claim."""
+    if gap < 0:
+        return "the opposite of the popular '10-30 % higher' claim"
+    where = "below" if gap < 0.10 else "inside" if gap <= 0.30 else "above"
+    return f"{where} the popular '10-30 % higher' range"
+
+
+def _setup(photo: list[dict]) -> str:
+    first = photo[0]
+    arms = {"lite0-scratch": NAMES["lite0-scratch"], "small-cnn-scratch": NAMES["small-cnn-scratch"],
+            "imagenet-frozen": "the head on frozen ImageNet features",
+            "imagenet-finetuned": "fine-tuning (its head's steps, then the network's)"}
+    steps = {name: _span({r["steps"] for r in photo if r["method"] == m})
+             for m, name in arms.items() if any(r["method"] == m for r in photo)}
+    return (f"photo: for each seed one test set of {first['n_test']} photos serves every label count "
+            f"(chance {_pct(1 / first['n_classes'])}, majority class {_pct(first['majority_share'])}); "
+            "optimiser steps per run: " + ", ".join(f"{m} {s}" for m, s in steps.items()) + ".")
+
+
+def _fit(recs: list[dict]) -> str:
+    """Did every from-scratch baseline fit its training set?"""
+    groups: dict[tuple, list[dict]] = {}
+    for r in recs:
+        if r["method"] in SCRATCH and "train_accuracy" in r:
+            groups.setdefault((r["dataset"], r["method"]), []).append(r)
+    parts, unfit = [], []
+    for (ds, m), rs in groups.items():
+        low = min(r["train_accuracy"] for r in rs)
+        mean = sum(r["train_accuracy"] for r in rs) / len(rs)
+        parts.append(f"{NAMES[m]} on {ds} {_pct(mean)} (lowest of {len(rs)} runs {_pct(low)})")
+        bad = [f"{r['labels_per_class']}/class seed {r['seed']} {_pct(r['train_accuracy'])}"
+               for r in rs if r["train_accuracy"] < FIT]
+        if bad:
+            unfit.append(f"{NAMES[m]} on {ds} ({', '.join(bad)})")
+    head = "Fit check, train accuracy of each final from-scratch model on its own training images: "
+    if not unfit:
+        return (head + "; ".join(parts) + f" - every from-scratch baseline fitted its training set "
+                f"(>= {_pct(FIT)}), so its test accuracy measures how it generalises, not "
+                "undertraining.")
+    return (head + "; ".join(parts) + f". NOT fitted (< {_pct(FIT)}): " + "; ".join(unfit)
+            + " - those test accuracies partly measure undertraining.")
+
+
+def _photo_k(photo: list[dict], k: int) -> list[str]:
+    acc = {m: _by_seed(photo, method=m, labels_per_class=k)
+           for m in ("imagenet-frozen", *SCRATCH)}
+    fro = acc["imagenet-frozen"]
+    best = max(SCRATCH, key=lambda m: mean_sd(acc[m].values())[0])
+    gaps = _gaps(fro, acc[best])
+    head = (f"photo, {k}/class: {NAMES['imagenet-frozen']} {_acc(fro)} vs the best from-scratch "
+            f"model, {NAMES[best]}, {_acc(acc[best])} (test accuracy); ")
+    out = [head + f"{compare(NAMES['imagenet-frozen'], NAMES[best], gaps)} - "
+                  f"{_range_verdict(mean_sd(gaps)[0])}."]
+    other = next(m for m in SCRATCH if m != best)
+    out.append(f"  ... and vs {NAMES[other]} ({_acc(acc[other])}): "
+               f"{compare(NAMES['imagenet-frozen'], NAMES[other], _gaps(fro, acc[other]))}.")
+    return out
+
+
+def _overfit(photo: list[dict]) -> list[str]:
+    """What the train-vs-test curves showed, at the label count where they were recorded."""
+    out = []
+    for m in SCRATCH:
+        rs = [r for r in photo if r["method"] == m and r.get("curve")]
+        if not rs:
+            continue
+        k, maj = rs[0]["labels_per_class"], rs[0]["majority_share"]
+        train = {r["seed"]: r["train_accuracy"] for r in rs}
+        test = {r["seed"]: r["test_accuracy"] for r in rs}
+        gap = mean_sd(_gaps(train, test))[0]
+        fitted = min(train.values()) >= FIT
+        what = ("it fitted its training photos and generalised far worse: overfitting"
+                if fitted and gap > 0.2 else "it fitted its training photos" if fitted
+                else "it did not fit its training photos")
+        floor = "above" if mean_sd(test.values())[0] > maj else "at or below"
+        out.append(f"photo, {k}/class, {NAMES[m]} after {_span({r['steps'] for r in rs})} steps: "
+                   f"train accuracy {_acc(train)}, test accuracy {_acc(test)} - {what}; its test "
+                   f"accuracy is {floor} the majority-class floor ({_pct(maj)}).")
+    return out
+
+
+def _balanced(photo: list[dict], k: int) -> str:
+    maj = photo[0]["majority_share"]
+    methods_here = [m for m in NAMES if any(r["method"] == m for r in photo)]
+    vals = ", ".join(f"{NAMES[m]} {_acc(_by_seed(photo, 'balanced_accuracy', method=m, labels_per_class=k))}"
+                     for m in methods_here)
+    return (f"photo, {k}/class, balanced accuracy (every class counts the same, so the largest "
+            f"class, {_pct(maj)} of the test photos, cannot carry a model; chance "
+            f"{_pct(1 / photo[0]['n_classes'])}): {vals}.")
+
+
+def _finetune(photo: list[dict], k: int) -> str:
+    fro = _by_seed(photo, method="imagenet-frozen", labels_per_class=k)
+    fin = _by_seed(photo, method="imagenet-finetuned", labels_per_class=k)
+    gaps = _gaps(fin, fro)
+    m, s = mean_sd(gaps)
+    if len(gaps) < 2:
+        verdict = "one seed: too few runs to call it"
+    elif abs(m) < s or m == 0:
+        verdict = ("no clear difference with this few images (the texts' advice: start with "
+                   "feature extraction)")
+    else:
+        verdict = "fine-tuning helped here" if m > 0 else "fine-tuning hurt here"
+    return (f"photo, {k}/class: {NAMES['imagenet-finetuned']} {_acc(fin)} vs {NAMES['imagenet-frozen']} "
+            f"{_acc(fro)}; {compare(NAMES['imagenet-finetuned'], NAMES['imagenet-frozen'], gaps)} - "
+            f"{verdict}.")
+
+
+def _fashion_k(fash: list[dict], k: int, main_size: int) -> list[str]:
+    acc = {m: _by_seed(fash, method=m, labels_per_class=k)
+           for m in ("imagenet-frozen", "raw-pixels", "small-cnn-scratch")}
+    fro = acc["imagenet-frozen"]
+    n = len(fro)
+    out = [f"fashion-mnist, {k}/class ({n} seed{'s' if n != 1 else ''}): "
+           + ", ".join(f"{NAMES[m]} {_acc(a)}" for m, a in acc.items()) + "; "
+           + "; ".join(compare(NAMES["imagenet-frozen"], NAMES[m], _gaps(fro, acc[m]))
+                       for m in ("raw-pixels", "small-cnn-scratch")) + "."]
+    for m in sorted({r["method"] for r in fash if r["method"].startswith("imagenet-frozen-")}):
+        small = _by_seed(fash, method=m, labels_per_class=k)
+        size = m.rsplit("-", 1)[1].removesuffix("px")
+        out.append(f"  ... at {size} px input the same frozen features scored {_acc(small)}: "
+                   f"{compare(f'{main_size} px input', f'{size} px input', _gaps(fro, small))}.")
+    return out
 
 
 def findings(res: Results) -> list[str]:
-    """Sentences comparing the measured numbers with the popular claims (computed, not typed)."""
+    """Sentences comparing the measured numbers with the popular claims (computed, not typed).
+
+    Every difference is a paired gap over seeds, worded by :func:`tlcourse.stats.compare`
+    (winner first, size in points, ± the spread over seeds or "within noise").
+
+    Example:
+        >>> print("\\n".join(findings(run_experiment("scratch-vs-transfer"))))  # doctest: +SKIP
+    """
     recs, out = res.records, []
-    ks = sorted({r["labels_per_class"] for r in recs if r["dataset"] == "photo"})
-    for k in ks:
-        fro = _mean(recs, dataset="photo", method="imagenet-frozen", labels_per_class=k)
-        scr = _mean(recs, dataset="photo", method="lite0-scratch", labels_per_class=k)
-        cnn = _mean(recs, dataset="photo", method="small-cnn-scratch", labels_per_class=k)
-        gap = fro - max(scr, cnn)
-        verdict = ("inside" if 0.10 <= gap <= 0.30 else "above" if gap > 0.30 else "below")
-        out.append(f"photo, {k}/class: frozen ImageNet features {fro:.0%} vs best from-scratch "
-                   f"model {max(scr, cnn):.0%} - a gap of {gap * 100:+.0f} points, {verdict} the "
-                   f"popular '10-30 % higher' range.")
-    kmax = ks[-1]
-    fro, fin = (_mean(recs, dataset="photo", method=m, labels_per_class=kmax)
-                for m in ("imagenet-frozen", "imagenet-finetuned"))
-    out.append(f"photo, {kmax}/class: fine-tuning the top stages gave {fin:.0%} vs {fro:.0%} for the "
-               f"frozen backbone - " + ("fine-tuning helped." if fin > fro + 0.01 else
-                                        "with this few images fine-tuning did not beat the frozen "
-                                        "features (the texts' advice: start with feature extraction)."))
-    fk = sorted({r["labels_per_class"] for r in recs if r["dataset"] == "fashion-mnist"})
-    for k in fk:
-        fro = _mean(recs, dataset="fashion-mnist", method="imagenet-frozen", labels_per_class=k)
-        pix = _mean(recs, dataset="fashion-mnist", method="raw-pixels", labels_per_class=k)
-        cnn = _mean(recs, dataset="fashion-mnist", method="small-cnn-scratch", labels_per_class=k)
-        out.append(f"fashion-mnist, {k}/class: frozen ImageNet features {fro:.0%}, raw pixels {pix:.0%}, "
-                   f"small CNN from scratch {cnn:.0%} - ImageNet adds {100 * (fro - pix):+.0f} points "
-                   f"over pixels on this far domain.")
-        small = [r for r in recs if r["dataset"] == "fashion-mnist" and r["labels_per_class"] == k
-                 and r["method"].startswith("imagenet-frozen-")]
-        for r in small:
-            out.append(f"  ... and at {r['input_size']} px input the same frozen features reach only "
-                       f"{r['test_accuracy']:.0%}: the backbone needs inputs near the size it was trained on.")
+    photo = [r for r in recs if r["dataset"] == "photo"]
+    if photo:
+        ks = sorted({r["labels_per_class"] for r in photo})
+        out.append(_setup(photo))
+    out.append(_fit(recs))
+    if photo:
+        for k in ks:
+            out += _photo_k(photo, k)
+        out += _overfit(photo)
+        out.append(_balanced(photo, ks[-1]))
+        out.append(_finetune(photo, ks[-1]))
+    fash = [r for r in recs if r["dataset"] == "fashion-mnist"]
+    main = res.config.get("image_size", 96)
+    for k in sorted({r["labels_per_class"] for r in fash}):
+        out += _fashion_k(fash, k, main)
     return out

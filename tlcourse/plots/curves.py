@@ -15,6 +15,7 @@ from collections import defaultdict
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from matplotlib.lines import Line2D
 
 from ..data import ImageData
 from ..stats import band
@@ -47,9 +48,38 @@ def _grouped(records: list[dict], dataset: str, key: str, metric: str) -> dict[s
     return out
 
 
+def _floors(records: list[dict], dataset: str) -> tuple[float | None, float | None]:
+    """Chance (1 / classes) and the majority-class share of the test set, where records say."""
+    rs = [r for r in records if r["dataset"] == dataset]
+    n_cls = {r["n_classes"] for r in rs if "n_classes" in r}
+    shares = [r["majority_share"] for r in rs if "majority_share" in r]
+    return (1 / n_cls.pop() if len(n_cls) == 1 else None,
+            statistics.fmean(shares) if shares else None)
+
+
+def _draw_floors(ax: plt.Axes, chance: float | None, majority: float | None) -> None:
+    if chance is not None:
+        ax.axhline(chance, ls=":", color="k", lw=1, label=f"chance ({chance:.0%})")
+    if majority is not None and (chance is None or majority > chance + 1e-9):
+        ax.axhline(majority, ls="-.", color="k", lw=1, alpha=0.6,
+                   label=f"majority class: always guess it ({majority:.0%})")
+
+
+_METRIC_LABELS = {"test_accuracy": "test accuracy",
+                  "balanced_accuracy": "balanced accuracy (mean recall per class)"}
+
+
 def learning_curve(records: list[dict], dataset: str, metric: str = "test_accuracy",
                    ax: plt.Axes | None = None, chance: float | None = None) -> plt.Figure:
-    """Test accuracy vs labels per class, one line per method, a band of +-1 std over seeds."""
+    """Test accuracy vs labels per class, one line per method, a band of +-1 std over seeds.
+
+    Two floors are drawn from the records (``n_classes``, ``majority_share``): chance, and the
+    score of always answering the test set's largest class. Balanced accuracy has no majority
+    floor - a model that always answers one class scores chance on it.
+
+    Example:
+        >>> fig = learning_curve(res.records, "photo", metric="balanced_accuracy")  # doctest: +SKIP
+    """
     fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(7, 4.5))
     for method, by_k in _grouped(records, dataset, "labels_per_class", metric).items():
         ks = sorted(by_k)
@@ -58,20 +88,78 @@ def learning_curve(records: list[dict], dataset: str, metric: str = "test_accura
         color = METHOD_COLORS.get(method)
         ax.plot(ks, mean, "o-", color=color, label=_label(method), lw=2)
         ax.fill_between(ks, mean - std, mean + std, color=color, alpha=0.15)
-    if chance is not None:
-        ax.axhline(chance, ls=":", color="k", lw=1, label="chance")
+    auto_chance, majority = _floors(records, dataset)
+    _draw_floors(ax, chance if chance is not None else auto_chance,
+                 majority if metric == "test_accuracy" else None)
     ax.set_xscale("log")
+    ax.minorticks_off()  # label only the label counts measured, not 2x10^0 ...
     ax.set_xticks(sorted({r["labels_per_class"] for r in records if r["dataset"] == dataset}))
     ax.get_xaxis().set_major_formatter(plt.ScalarFormatter())
     ax.set_ylim(0, 1)
     ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.0%}"))
     ax.set_xlabel("labelled training images per class (log scale)")
-    ax.set_ylabel("test accuracy")
+    ax.set_ylabel(_METRIC_LABELS.get(metric, metric))
     n_seeds = len({r["seed"] for r in records if r["dataset"] == dataset})
-    ax.set_title(f"{dataset}: accuracy vs labels (mean of {n_seeds} seeds, band = ±1 sample sd)")
+    ax.set_title(f"{dataset}: {_METRIC_LABELS.get(metric, metric)} vs labels\n"
+                 f"(mean of {n_seeds} seeds, band = ±1 sample sd)", fontsize=10)
     ax.grid(alpha=0.3)
     # Below the axes: inside, it covered the pretrained curves at 1-2 labels per class.
     ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, frameon=False)
+    return fig
+
+
+def train_test_curves(records: list[dict], dataset: str = "photo") -> plt.Figure:
+    """Train vs test accuracy of each model as it trained, one panel per method.
+
+    Reads the ``curve`` that records carry (see ``scratch_vs_transfer``): the model scored on
+    its own training images and on the test images at a few epochs. Mean over seeds, band
+    ±1 sample sd. A train line at 100 % over a low test line is overfitting; a train line
+    below 100 % means the model was still undertrained.
+
+    Example:
+        >>> fig = train_test_curves(res.records, "photo")  # doctest: +SKIP
+    """
+    rs = [r for r in records if r["dataset"] == dataset and r.get("curve")]
+    if not rs:
+        raise ValueError(f"no record of {dataset!r} carries a train/test curve")
+    by_method: dict[str, list[dict]] = defaultdict(list)
+    for r in rs:
+        by_method[r["method"]].append(r)
+    chance, majority = _floors(records, dataset)
+    fig, axes = plt.subplots(1, len(by_method), figsize=(5.2 * len(by_method), 4), sharey=True,
+                             squeeze=False)
+    for ax, (method, runs) in zip(axes[0], by_method.items()):
+        color = METHOD_COLORS.get(method)
+        for key, style in (("train_accuracy", "--"), ("test_accuracy", "-")):
+            by_epoch: dict[int, list[float]] = defaultdict(list)
+            for r in runs:
+                for p in r["curve"]:
+                    by_epoch[p["epoch"]].append(p[key])
+            ep = sorted(by_epoch)
+            mean = np.array([statistics.fmean(by_epoch[e]) for e in ep])
+            sd = np.array([band(by_epoch[e]) for e in ep])
+            ax.plot(ep, mean, "o" + style, color=color, lw=2)
+            ax.fill_between(ep, mean - sd, mean + sd, color=color, alpha=0.15)
+        _draw_floors(ax, chance, majority)
+        n = f"{runs[0]['n_train']} training images, " if "n_train" in runs[0] else ""
+        ax.set_title(f"{_label(method)}\n{n}{runs[0]['curve'][-1]['steps']} optimiser steps",
+                     fontsize=10)
+        ax.set_xlabel("epoch (one pass over the training images)")
+        ax.set_ylim(0, 1.05)
+        ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.0%}"))
+        ax.grid(alpha=0.3)
+    axes[0, 0].set_ylabel("accuracy")
+    # One legend under the panels, in gray: the line style says train or test, the panel says who.
+    handles = [Line2D([], [], color="gray", ls="--", marker="o", label="on its own training images"),
+               Line2D([], [], color="gray", ls="-", marker="o", label="on the test images"),
+               *(ln for ln in axes[0, 0].lines if ln.get_label().startswith(("chance", "majority")))]
+    fig.legend(handles=handles, loc="lower center", ncol=4, fontsize=8, frameon=False)
+    k = rs[0]["labels_per_class"]
+    n_seeds = len({r["seed"] for r in rs})
+    fig.suptitle(f"{dataset}, {k} labels per class: from scratch, train vs test accuracy while "
+                 f"training (mean of {n_seeds} seed{'s' if n_seeds != 1 else ''}, band = ±1 sd)",
+                 fontsize=11)
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
     return fig
 
 
