@@ -14,7 +14,7 @@ from tlcourse.experiments import run_experiment
 from tlcourse.smoke import fmt_minutes
 
 CHAPTERS = {
-    "01_scratch_vs_transfer": ["scratch-vs-transfer"],
+    "01_scratch_vs_transfer": ["scratch-vs-transfer", "data-scaling"],
     "02_feature_extraction": ["feature-extraction"],
     "03_fine_tuning": ["fine-tuning", "lr-sweep"],
     "03b_mistakes_lab": ["mistakes-lab"],

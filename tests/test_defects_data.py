@@ -114,8 +114,8 @@ def test_sweep_chooses_the_rate_on_validation_not_test():
         {"lr": 1e-3, "val_accuracy": 0.60, "test_accuracy": 0.75, "probe_accuracy": 0.65},
     ]
     verdict = sweep_verdict(recs, scratch_lr=3e-3)
-    assert "chosen on the validation photos: 0.0001" in verdict
-    assert "80% validation, 70% test" in verdict
+    assert "chosen on the validation photos (1 seed): 0.0001" in verdict
+    assert "80 % validation, 70 % test" in verdict
     recs = [{**r, "n_val": 50} for r in recs]
     assert "by 10 of 50 validation photos." in sweep_verdict(recs, scratch_lr=3e-3)
 
@@ -126,4 +126,4 @@ def test_sweep_verdict_says_when_the_validation_choice_is_a_tie():
     recs = [{"lr": lr, "val_accuracy": 0.83, "test_accuracy": t, "probe_accuracy": 0.8, "n_val": 47}
             for lr, t in ((1e-5, 0.84), (1e-4, 0.82))]
     verdict = sweep_verdict(recs, scratch_lr=3e-3)
-    assert "chosen on the validation photos: 1e-05" in verdict and "tied with 0.0001" in verdict
+    assert "chosen on the validation photos (1 seed): 1e-05" in verdict and "tied with 0.0001" in verdict

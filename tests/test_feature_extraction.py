@@ -61,3 +61,44 @@ def test_feature_extraction_science():
     rel = relative_depth_accuracy(res.records)
     assert rel["photo"][min(rel["photo"])] < 0.7
     assert "Claim" in verdict(res.records)
+    # the computed sentences name the winner the records show, with balanced accuracy too
+    from tlcourse.experiments.feature_extraction import findings
+    text = "\n".join(findings(res.records)).lower()
+    mlp, lin = acc[("heads", "photo", "mlp-head", None)], acc[("heads", "photo", "linear-head", None)]
+    winner = "the mlp head beat the linear head" if mlp > lin else "the linear head beat the mlp head"
+    assert winner in text
+    assert all("balanced_accuracy" in r for r in res.records if r["part"] == "heads")
+
+
+def _heads(acc_by_method):
+    return [{"part": "heads", "dataset": "photo", "method": m, "seed": s, "test_accuracy": a,
+             "balanced_accuracy": a - 0.02, "trainable_params": 7686, "network_params": 3_378_694}
+            for m, accs in acc_by_method.items() for s, a in enumerate(accs)]
+
+
+def test_head_findings_name_the_winner_and_the_noise():
+    from tlcourse.experiments.feature_extraction import findings
+
+    text = "\n".join(findings(_heads({"linear-head": [0.80, 0.84, 0.82],
+                                      "mlp-head": [0.86, 0.88, 0.90],
+                                      "linear-head-random-weights": [0.30, 0.35, 0.34]})))
+    assert "The MLP head beat the linear head by 6.0 ± 2.0 points (3 seeds)." in text
+    assert "ImageNet weights beat random weights by 49.0 ± 1.0 points (3 seeds)" in text
+    assert "linear-head: 82 ± 2 % (80 ± 2 %)" in text  # balanced accuracy next to accuracy
+    tie = "\n".join(findings(_heads({"linear-head": [0.80, 0.86], "mlp-head": [0.84, 0.84]})))
+    assert "within noise" in tie
+
+
+def test_layer_verdict_is_noise_aware():
+    from tlcourse.experiments.feature_extraction import verdict
+
+    def probe(ds, seed, accs):
+        return [{"part": "layer-probe", "dataset": ds, "seed": seed, "depth": d, "test_accuracy": a}
+                for d, a in zip((2, 5, 9), accs)]
+
+    agree = (probe("photo", 0, (0.2, 0.5, 0.8)) + probe("photo", 1, (0.2, 0.45, 0.8))
+             + probe("far", 0, (0.3, 0.7, 0.75)) + probe("far", 1, (0.3, 0.72, 0.76)))
+    assert "consistent with the claim" in verdict(agree)
+    noisy = (probe("photo", 0, (0.2, 0.5, 0.8)) + probe("photo", 1, (0.2, 0.7, 0.8))
+             + probe("far", 0, (0.3, 0.45, 0.75)) + probe("far", 1, (0.3, 0.7, 0.75)))
+    assert "too close to tell from seed noise" in verdict(noisy)

@@ -5,6 +5,10 @@ deterministic given ``seed``. Severity 1 is mild, 5 is harsh; the distance from 
 (mean absolute pixel difference) grows with severity, which the tests check. Blur and noise
 scale with the image size, so 28 px digits and 128 px photos are corrupted alike.
 
+Robustness is measured as each model's *drop* from its own clean accuracy
+(:func:`drop_from_clean`), not as its accuracy under corruption: a model that is better on clean
+images can stay ahead under corruption while losing more.
+
 Example:
     >>> noisy = corrupt(test.x, "gaussian-noise", severity=3, seed=0)
     >>> list_corruptions()
@@ -113,3 +117,41 @@ def corrupt_data(data: ImageData, name: str, severity: int, seed: int = 0) -> Im
     """:func:`corrupt` applied to a dataset's images (labels and names kept)."""
     return ImageData(corrupt(data.x, name, severity, seed), data.y, data.classes,
                      f"{data.name}:{name}-{severity}", data.paths)
+
+
+#: Settings that identify one model in corruption records: its clean record shares them.
+MODEL_KEYS = ("method", "seed", "bn_stats")
+
+
+def drop_from_clean(records: list[dict], keys: tuple[str, ...] = MODEL_KEYS) -> list[dict]:
+    """Each record with ``clean_accuracy`` (the same model's accuracy at severity 0) and
+    ``drop_from_clean`` = clean minus this accuracy (fractions; positive = lost accuracy).
+
+    Args:
+        records: dicts with ``severity`` (0 = clean) and ``test_accuracy``; one clean record per
+            model, a model being the values of ``keys`` (missing keys count as None).
+        keys: the settings that identify a model.
+
+    Returns:
+        New dicts (the inputs are not modified), in the same order.
+
+    Raises:
+        ValueError: a model has no clean record to measure its drop from.
+
+    Example:
+        >>> recs = [{"method": "a", "seed": 0, "severity": 0, "test_accuracy": 0.9},
+        ...         {"method": "a", "seed": 0, "severity": 3, "test_accuracy": 0.6}]
+        >>> drop_from_clean(recs)[1]["drop_from_clean"]
+        0.3
+    """
+    def model(r: dict) -> tuple:
+        return tuple(r.get(k) for k in keys)
+
+    clean = {model(r): r["test_accuracy"] for r in records if r["severity"] == 0}
+    out = []
+    for r in records:
+        if model(r) not in clean:
+            raise ValueError(f"no clean (severity 0) record for {dict(zip(keys, model(r)))}")
+        c = clean[model(r)]
+        out.append({**r, "clean_accuracy": c, "drop_from_clean": round(c - r["test_accuracy"], 4)})
+    return out

@@ -2,31 +2,39 @@
 
 * **domain-shift** - photos -> clip art (same 6 classes) with frozen ImageNet Lite0 features at
   96 px: train on one domain, test on the other; adapt with k labelled target images (linear
-  probe, fine-tune of the top stages, LP-FT) and without labels (BatchNorm re-estimation).
+  probe, fine-tune of the top stages, LP-FT) and without labels (AdaBN, as published: a head
+  trained on photo-statistics features, then clip-art BatchNorm statistics).
 * **digits-shift** - MNIST (28x28) <-> scikit-learn digits (8x8, other writers and preprocessing),
   small CNN: the same adaptations.
 * **corruptions** - MNIST-C-style corruptions at severities 1-5 on the MNIST test set; scratch
-  vs linear probe / fine-tune / LP-FT from a Fashion-MNIST-pretrained small CNN; BN
-  re-estimation on the corrupted set.
-* **negative-transfer** - 10 labels per MNIST class: a small CNN from scratch against pretrained
-  starts that should not help (ImageNet features at 32 px, a Fashion-MNIST source).
+  vs linear probe / fine-tune / LP-FT from a Fashion-MNIST-pretrained small CNN; AdaBN from a
+  separate pool of corrupted images. Robustness is each model's drop from its *own* clean accuracy.
+* **negative-transfer** - 10 labels per MNIST class: a small CNN pretrained on Fashion-MNIST,
+  frozen or fine-tuned, against the same CNN from scratch, at the same optimiser steps and input.
+
+AdaBN records say where the target statistics came from (``bn_stats``) and whether those were
+the test images themselves (``transductive``); see :mod:`tlcourse.adaptation`.
 """
 
 from __future__ import annotations
 
 import copy
+import statistics
 from dataclasses import asdict, dataclass, replace
 
 import torch
+from torch import nn
 from tqdm.auto import tqdm
 
-from ..adaptation import reestimate_bn
+from .. import smoke
+from ..adaptation import BN_STATS, reestimate_bn
 from ..backbones import TransferNet, create_backbone
-from ..corruptions import corrupt_data, list_corruptions
+from ..corruptions import corrupt_data, drop_from_clean, list_corruptions
 from ..data import ImageData, few_shot_split, load_dataset, sample_per_class
 from ..features import HEAD_CONFIG, extract_features
-from ..methods import FINETUNE_CONFIG
-from ..train import TrainConfig, evaluate, fit, seed_everything
+from ..methods import FINETUNE_CONFIG, SCRATCH_CONFIG
+from ..stats import compare, mean_sd
+from ..train import TrainConfig, evaluate, fit, get_device, seed_everything, smoke_rows
 from . import Results, register
 
 ADAPT_METHODS = ("linear-probe", "fine-tune", "lp-ft")
@@ -55,6 +63,56 @@ def adapt(net: TransferNet, train: ImageData, method: str, head_cfg: TrainConfig
     return net.freeze(0)
 
 
+class CachedTop(nn.Module):
+    """The trainable top of a :class:`TransferNet`, run on cached outputs of its frozen stages.
+
+    Frozen stages in eval mode (TransferNet's default) compute the same activations every epoch
+    when nothing is augmented, so fine-tuning the top stages on activations cached once gives
+    the same weights as fine-tuning the whole network on images, for a fraction of the CPU
+    time (the test suite checks the equality). Training a ``CachedTop`` trains ``net`` itself.
+
+    Example:
+        >>> top = CachedTop(net, trainable_stages=2)              # doctest: +SKIP
+        >>> fit(top, top.activations(train), FINETUNE_CONFIG)    # doctest: +SKIP
+    """
+
+    def __init__(self, net: TransferNet, trainable_stages: int) -> None:
+        super().__init__()
+        self.net = net
+        stages = net.freeze(0).frozen_stages()  # every stage, in forward order
+        net.freeze(trainable_stages)
+        cut = net.num_stages - trainable_stages
+        self._low, self._top = stages[:cut], stages[cut:]  # plain lists: ``net`` owns them
+
+    @torch.no_grad()
+    def activations(self, data: ImageData, batch_size: int = 128) -> ImageData:
+        """Output of the frozen stages for every image (``[N, C, H, W]`` floats), labels kept."""
+        device = get_device()
+        net = self.net.to(device).eval()
+
+        def low(x: torch.Tensor) -> torch.Tensor:
+            h = net.preprocess(x.to(device))
+            for stage in self._low:
+                h = stage(h)
+            return h.float().cpu()
+
+        if smoke.active():  # count the pass, run a sliver of it
+            smoke.work().add_infer(len(data), smoke.input_side(net))
+            h = smoke_rows(low(data.x[:smoke.BATCH]), len(data))
+        else:
+            h = torch.cat([low(data.x[i:i + batch_size]) for i in range(0, len(data), batch_size)])
+        return ImageData(h, data.y, data.classes, f"{data.name}:activations", data.paths)
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:  # [B, C, H, W] activations -> logits
+        for stage in self._top:
+            h = stage(h)
+        return self.net.head(self.net.body.forward_head(h, pre_logits=True))
+
+    def param_groups(self, lr: float, decay: float = 1.0) -> list[dict]:
+        """The network's own optimiser groups (discriminative rates included)."""
+        return self.net.param_groups(lr, decay)
+
+
 def _small_cnn(train: ImageData, epochs: int, seed: int) -> TransferNet:
     seed_everything(seed)
     net = create_backbone("small-cnn", len(train.classes), input_size=28)
@@ -67,6 +125,18 @@ def _acc(net, data) -> float:
     return round(evaluate(net, data)["accuracy"], 4)
 
 
+def _scores(net: nn.Module, data: ImageData) -> dict:
+    """Accuracy and balanced accuracy (mean per-class recall: the object test sets are
+    imbalanced), rounded for the records."""
+    ev = evaluate(net, data)
+    return {"test_accuracy": round(ev["accuracy"], 4), "balanced_accuracy": round(ev["mean_recall"], 4)}
+
+
+def _adabn(bn_stats: str) -> dict:
+    """The settings of an AdaBN record: where its target statistics came from."""
+    return {"method": "adabn", "bn_stats": bn_stats, "transductive": BN_STATS[bn_stats]}
+
+
 # ---------------------------------------------------------------------------------------------
 # Photos <-> clip art
 # ---------------------------------------------------------------------------------------------
@@ -77,10 +147,11 @@ class DomainShiftConfig:
     image_size: int = 96  # Lite0 side; features cached once (3 ms/img forward)
     source_per_class: int = 8  # labelled source images per class; the smallest classes (17
     # photos, 13 clip art) must keep 5 test images each
-    ks: tuple[int, ...] = (1, 4, 8)  # labelled target images per class (k = 0: source only)
-    ft_stages: int = 2  # fine-tune only Lite0's top 2 stages: full fine-tuning is 24 ms/img
+    ks: tuple[int, ...] = (1, 4, 8)  # labelled target images per class (k = 0: source only);
+    # the largest k's images are also AdaBN's unlabelled target pool
+    ft_stages: int = 2  # fine-tune only Lite0's top 2 stages (on cached activations of the rest)
     ft_epochs: int = 6  # at rate 1e-4 (FINETUNE_CONFIG)
-    seeds: tuple[int, ...] = (0, 1)
+    seeds: tuple[int, ...] = (0, 1, 2)
 
 
 PROFILES = {
@@ -91,63 +162,87 @@ PROFILES = {
 _FT = FINETUNE_CONFIG  # the course's one fine-tuning recipe (rate 1e-4, BatchNorm kept as pretrained)
 
 
-@register("domain-shift", "Ch. 5: photos <-> clip art; k-shot and BatchNorm adaptation")
+def _adabn_records(net: TransferNet, source: ImageData, test: ImageData, pool: ImageData,
+                   seed: int) -> list[dict]:
+    """AdaBN as published, on a frozen backbone: BatchNorm statistics of the ``source``
+    training images, a head trained on those features (record ``source-bn``: tested with source
+    statistics); then the same head with target statistics from ``test`` itself (transductive)
+    or from the unlabelled ``pool``. Only BatchNorm buffers differ between the three."""
+    src_net = reestimate_bn(net, source)
+    seed_everything(seed)
+    head = torch.nn.Linear(net.num_features, len(source.classes))
+    fit(head, extract_features(src_net, source), replace(HEAD_CONFIG, seed=seed))
+    out = [{"method": "source-bn", "k": 0, "bn_stats": "source",
+            **_scores(head, extract_features(src_net, test))}]
+    for bn_stats, images in (("target-test", test), ("target-pool", pool)):
+        target_feats = extract_features(reestimate_bn(src_net, images), test)
+        out.append({**_adabn(bn_stats), "k": 0, **_scores(head, target_feats)})
+    return out
+
+
+@register("domain-shift", "Ch. 5: photos <-> clip art; k-shot adaptation and AdaBN")
 def run_domain_shift(profile: str = "quick", seeds: tuple[int, ...] | None = None,
                      progress: bool = True) -> Results:
-    """Records: source, target, method (source-only / linear-probe / fine-tune / lp-ft /
-    bn-reestimate), k (target labels per class), seed, test_accuracy."""
+    """Records: study, source, target, method (source-only / source-bn / adabn / linear-probe /
+    fine-tune / lp-ft), k (target labels per class), seed, test_accuracy, balanced_accuracy;
+    ``bn_stats`` (imagenet / source / target-test / target-pool) and, for AdaBN, ``transductive``.
+
+    AdaBN as published: per seed, BatchNorm statistics are re-estimated on the source training
+    photos, a head is trained on those photo-statistics features (``source-bn``, tested on clip
+    art with photo statistics), then the same head is tested with clip-art statistics, from the
+    clip-art test images (transductive) or from the unlabelled target pool (the k-shot images).
+    """
     cfg = PROFILES[profile]
     if seeds is not None:
         cfg = replace(cfg, seeds=tuple(seeds))
     res = Results("domain-shift", profile, asdict(cfg))
     data = {d: load_dataset(d) for d in ("photo", "clipart")}
     net = create_backbone("lite0-imagenet", 6, input_size=cfg.image_size).freeze(0)
-    feats = {d: extract_features(net, x) for d, x in data.items()}
-    bn_net = reestimate_bn(net, data["clipart"])  # unlabeled clip art: only BN buffers change
-    bn_clip = extract_features(bn_net, data["clipart"])
+    feats = {d: extract_features(net, x) for d, x in data.items()}  # ImageNet BN statistics
+    top = CachedTop(copy.deepcopy(net), cfg.ft_stages)
+    clip_acts = top.activations(data["clipart"])  # the frozen stages' output, computed once
     res.artifacts["examples"] = {d: sample_per_class(x, 1, 0) for d, x in data.items()}
     kmax = max(cfg.ks)
     for seed in tqdm(cfg.seeds, desc="domain-shift seeds", disable=not progress):
+        head_cfg = replace(HEAD_CONFIG, seed=seed)
         split = {d: few_shot_split(f, cfg.source_per_class, seed) for d, f in feats.items()}
-        heads, rec = {}, dict(seed=seed, n_source=cfg.source_per_class * 6)
+        heads, rec = {}, {"seed": seed, "n_source": cfg.source_per_class * 6, "bn_stats": "imagenet"}
         for src in ("photo", "clipart"):
             seed_everything(seed)
             heads[src] = torch.nn.Linear(net.num_features, 6)
-            fit(heads[src], split[src][0], replace(HEAD_CONFIG, seed=seed))
+            fit(heads[src], split[src][0], head_cfg)
             for tgt in ("photo", "clipart"):
                 res.records.append({**rec, "study": "cross-domain", "source": src, "target": tgt,
-                                    "method": "source-only",
-                                    "k": 0, "test_accuracy": _acc(heads[src], split[tgt][1])})
+                                    "method": "source-only", "k": 0,
+                                    **_scores(heads[src], split[tgt][1])})
         # k-shot adaptation photo -> clip art, tested on clip art outside the largest k pool
+        pool, clip_test = few_shot_split(data["clipart"], kmax, seed)
         _, clip_test_f = few_shot_split(feats["clipart"], kmax, seed)
-        _, clip_test = few_shot_split(data["clipart"], kmax, seed)
-        _, bn_test = few_shot_split(bn_clip, kmax, seed)
+        _, test_acts = few_shot_split(clip_acts, kmax, seed)
         rec = {**rec, "study": "adaptation", "source": "photo", "target": "clipart"}
         res.records.append({**rec, "method": "source-only", "k": 0,
-                            "test_accuracy": _acc(heads["photo"], clip_test_f)})
-        res.records.append({**rec, "method": "bn-reestimate", "k": 0,
-                            "test_accuracy": _acc(heads["photo"], bn_test)})
-        source = copy.deepcopy(net)
-        source.head.load_state_dict(heads["photo"].state_dict())
+                            **_scores(heads["photo"], clip_test_f)})
+        photo_train, _ = few_shot_split(data["photo"], cfg.source_per_class, seed)
+        res.records += [{**rec, **r} for r in _adabn_records(net, photo_train, clip_test, pool, seed)]
         if seed == cfg.seeds[0]:
             res.artifacts.update(clip_test=clip_test, classes=data["clipart"].classes,
                                  preds={"source-only": evaluate(heads["photo"], clip_test_f)["preds"]})
         for k in cfg.ks:
             k_train_f, _ = few_shot_split(feats["clipart"], k, seed, max_labels=kmax)
-            k_train, _ = few_shot_split(data["clipart"], k, seed, max_labels=kmax)
+            k_acts, _ = few_shot_split(clip_acts, k, seed, max_labels=kmax)
             seed_everything(seed)
             lp = copy.deepcopy(heads["photo"])  # linear probe: start from the photo head
-            fit(lp, k_train_f, replace(HEAD_CONFIG, seed=seed))
-            res.records.append({**rec, "method": "linear-probe", "k": k,
-                                "test_accuracy": _acc(lp, clip_test_f)})
+            fit(lp, k_train_f, head_cfg)
+            res.records.append({**rec, "method": "linear-probe", "k": k, **_scores(lp, clip_test_f)})
             for method, head in (("fine-tune", heads["photo"]), ("lp-ft", lp)):
                 seed_everything(seed)
-                tuned = copy.deepcopy(source)
-                tuned.head.load_state_dict(head.state_dict())
-                fit(tuned.freeze(cfg.ft_stages), k_train, replace(_FT, epochs=cfg.ft_epochs, seed=seed))
-                ev = evaluate(tuned, clip_test)
+                tuned = copy.deepcopy(top)
+                tuned.net.head.load_state_dict(head.state_dict())
+                fit(tuned, k_acts, replace(_FT, epochs=cfg.ft_epochs, seed=seed))
+                ev = evaluate(tuned, test_acts)
                 res.records.append({**rec, "method": method, "k": k,
-                                    "test_accuracy": round(ev["accuracy"], 4)})
+                                    "test_accuracy": round(ev["accuracy"], 4),
+                                    "balanced_accuracy": round(ev["mean_recall"], 4)})
                 if seed == cfg.seeds[0] and k == kmax and method == "lp-ft":
                     res.artifacts["preds"]["lp-ft"] = ev["preds"]
     return res
@@ -163,7 +258,8 @@ class DigitsShiftConfig:
     source_per_class: int = 100  # source training images per class (both directions)
     source_epochs: int = 4  # small CNN at 28 px (digits are upsampled from 8 px)
     mnist_test_per_class: int = 100
-    ks: tuple[int, ...] = (1, 5, 10)  # labelled target images per class
+    ks: tuple[int, ...] = (1, 5, 10)  # labelled target images per class; the largest k's
+    # images are also AdaBN's unlabelled target pool
     head_epochs: int = 15  # linear probe through the frozen body
     ft_epochs: int = 10  # all layers, rate 1e-3
     seeds: tuple[int, ...] = (0, 1)
@@ -176,10 +272,12 @@ PROFILES_DIGITS = {
 }
 
 
-@register("digits-shift", "Ch. 5: MNIST <-> scikit-learn 8x8 digits; k-shot and BN adaptation")
+@register("digits-shift", "Ch. 5: MNIST <-> scikit-learn 8x8 digits; k-shot adaptation and AdaBN")
 def run_digits(profile: str = "quick", seeds: tuple[int, ...] | None = None,
                progress: bool = True) -> Results:
-    """Records: source, target, method, k, seed, test_accuracy (as in domain-shift)."""
+    """Records: source, target, method, k, seed, test_accuracy (as in domain-shift); AdaBN
+    records carry ``bn_stats`` and ``transductive``. The source CNN's own BatchNorm statistics
+    are its source statistics (running averages from training on the source)."""
     cfg = PROFILES_DIGITS[profile]
     if seeds is not None:
         cfg = replace(cfg, seeds=tuple(seeds))
@@ -196,22 +294,23 @@ def run_digits(profile: str = "quick", seeds: tuple[int, ...] | None = None,
         for src, train in (("mnist", mnist_train), ("digits", digits_train)):
             source = _small_cnn(train, cfg.source_epochs, seed)
             tgt = "digits" if src == "mnist" else "mnist"
-            rec = dict(source=src, seed=seed)
+            rec = {"source": src, "seed": seed}
             for t in ("mnist", "digits"):
                 res.records.append({**rec, "study": "cross-domain", "target": t,
                                     "method": "source-only", "k": 0,
                                     "test_accuracy": _acc(source, tests[t])})
-            # target pool for k-shot: k per class from data the test set does not contain
+            # target pool for k-shot and AdaBN: k per class from data the test set does not contain
             if tgt == "digits":
                 pool, test = few_shot_split(digits_test, kmax, seed)
             else:
                 pool = sample_per_class(mnist_pool, kmax, seed + 1000)
                 test = mnist_test
             rec = {**rec, "study": "adaptation", "target": tgt}
-            res.records.append({**rec, "method": "bn-reestimate", "k": 0,
-                                "test_accuracy": _acc(reestimate_bn(source, test), test)})
-            res.records.append({**rec, "method": "source-only", "k": 0,
+            res.records.append({**rec, "method": "source-only", "k": 0, "bn_stats": "source",
                                 "test_accuracy": _acc(source, test)})
+            for bn_stats, images in (("target-test", test), ("target-pool", pool)):
+                res.records.append({**rec, **_adabn(bn_stats), "k": 0,
+                                    "test_accuracy": _acc(reestimate_bn(source, images), test)})
             for k in cfg.ks:
                 k_train = sample_per_class(pool, k, seed)
                 for method in ADAPT_METHODS:
@@ -233,6 +332,8 @@ class CorruptionsConfig:
     train_per_class: int = 100  # clean MNIST training images per class
     source_per_class: int = 100  # Fashion-MNIST images per class for the pretrained source
     test_per_class: int = 30  # MNIST test images per class, corrupted 6 ways x 5 severities
+    pool_per_class: int = 30  # other MNIST test images per class, corrupted alike (other noise
+    # draws): AdaBN's unlabelled target pool, never scored
     epochs: int = 4  # scratch and source training (rate 3e-3)
     head_epochs: int = 10
     ft_epochs: int = 4  # fine-tuning all layers at 1e-3
@@ -243,24 +344,31 @@ class CorruptionsConfig:
 PROFILES_CORRUPTIONS = {
     "quick": CorruptionsConfig(),
     "full": CorruptionsConfig(train_per_class=1000, source_per_class=1000, test_per_class=500,
-                              epochs=10, head_epochs=30, ft_epochs=10, seeds=(0, 1, 2)),
+                              pool_per_class=100, epochs=10, head_epochs=30, ft_epochs=10,
+                              seeds=(0, 1, 2)),
 }
 
 
-@register("corruptions", "Ch. 5: accuracy vs corruption severity for scratch, LP, FT, LP-FT")
+@register("corruptions", "Ch. 5: robustness to corruptions (drop from own clean accuracy); AdaBN")
 def run_corruptions(profile: str = "quick", seeds: tuple[int, ...] | None = None,
                     progress: bool = True) -> Results:
-    """Records: method, corruption ("clean" at severity 0), severity, seed, test_accuracy, and
-    for method "bn-reestimate" the scratch model with BN statistics of the corrupted set."""
+    """Records: method, corruption ("clean" at severity 0), severity, seed, test_accuracy, chance
+    and ``drop_from_clean`` (the same model's clean accuracy minus this one). Method ``adabn`` is
+    the scratch model with BN statistics of a separate, equally corrupted unlabelled pool
+    (``bn_stats="target-pool"``, not transductive); its clean record uses the clean pool."""
     cfg = PROFILES_CORRUPTIONS[profile]
     if seeds is not None:
         cfg = replace(cfg, seeds=tuple(seeds))
     res = Results("corruptions", profile, asdict(cfg))
-    test = sample_per_class(load_dataset("mnist", "test"), cfg.test_per_class, 0)
-    shifted = {(c, s): corrupt_data(test, c, s, seed=0) for c in cfg.corruptions for s in range(1, 6)}
-    res.artifacts["examples"] = {k: v.subset([0]) for k, v in shifted.items()}
+    both = sample_per_class(load_dataset("mnist", "test"), cfg.test_per_class + cfg.pool_per_class, 0)
+    test, pool = few_shot_split(both, cfg.test_per_class, 0, min_test=1)  # scored / AdaBN pool
+    conditions = [(c, s) for c in cfg.corruptions for s in range(1, 6)]
+    shifted = {("clean", 0): test, **{(c, s): corrupt_data(test, c, s, seed=0) for c, s in conditions}}
+    pools = {("clean", 0): pool, **{(c, s): corrupt_data(pool, c, s, seed=1) for c, s in conditions}}
+    res.artifacts["examples"] = {k: v.subset([0]) for k, v in shifted.items() if k[1] > 0}
     head_cfg = TrainConfig(epochs=cfg.head_epochs, batch_size=32, lr=3e-3, progress=False)
     ft_cfg = TrainConfig(epochs=cfg.ft_epochs, batch_size=32, lr=1e-3, progress=False)
+    records = []
     for seed in cfg.seeds:
         train = sample_per_class(load_dataset("mnist", "train"), cfg.train_per_class, seed)
         fashion = sample_per_class(load_dataset("fashion-mnist", "train"), cfg.source_per_class, seed)
@@ -271,14 +379,13 @@ def run_corruptions(profile: str = "quick", seeds: tuple[int, ...] | None = None
             models[m] = adapt(source, train, m, replace(head_cfg, seed=seed),
                               replace(ft_cfg, seed=seed), new_head=True)
         for name, net in tqdm(models.items(), desc=f"corruptions seed {seed}", disable=not progress):
-            res.records.append(dict(method=name, corruption="clean", severity=0, seed=seed,
-                                    test_accuracy=_acc(net, test)))
             for (c, s), data in shifted.items():
-                res.records.append(dict(method=name, corruption=c, severity=s, seed=seed,
-                                        test_accuracy=_acc(net, data)))
-                if name == "scratch":
-                    res.records.append(dict(method="bn-reestimate", corruption=c, severity=s,
-                                            seed=seed, test_accuracy=_acc(reestimate_bn(net, data), data)))
+                rec = {"corruption": c, "severity": s, "seed": seed, "chance": 1 / len(test.classes)}
+                records.append({"method": name, **rec, "test_accuracy": _acc(net, data)})
+                if name == "scratch":  # AdaBN from the pool: only BN statistics change
+                    adapted = reestimate_bn(net, pools[c, s])
+                    records.append({**_adabn("target-pool"), **rec, "test_accuracy": _acc(adapted, data)})
+    res.records = drop_from_clean(records)
     return res
 
 
@@ -287,13 +394,24 @@ def run_corruptions(profile: str = "quick", seeds: tuple[int, ...] | None = None
 # ---------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class NegativeTransferConfig:
-    """Settings of one run; ``PROFILES_NEGATIVE`` holds the quick and full variants."""
+    """Settings of one run; ``PROFILES_NEGATIVE`` holds the quick and full variants.
+
+    Every arm is the same small CNN at the same 28-px input and preprocessing, trained on the
+    same MNIST images for the same optimiser steps (``epochs`` x batches of ``batch_size``).
+    Scratch and fine-tuning share a rate, so they differ in their starting weights only; the
+    frozen arm trains only a new head, at a head's rate.
+    """
 
     labels_per_class: int = 10  # MNIST labels per class: the small-data regime
     test_per_class: int = 50
-    scratch_epochs: int = 15  # small CNN from scratch (SCRATCH_CONFIG's rate 3e-3)
-    source_per_class: int = 100  # Fashion-MNIST source images per class
-    probe_sizes: tuple[int, ...] = (32, 96)  # ImageNet Lite0 probe input sides (32 = too small)
+    source_per_class: int = 100  # Fashion-MNIST images per class for the source network
+    source_epochs: int = 4  # source pretraining at rate 3e-3 (one source network per seed)
+    epochs: int = 15  # on MNIST, every arm (SCRATCH_CONFIG's length: the scratch CNN fits)
+    batch_size: int = 16
+    lr: float = 3e-3  # SCRATCH_CONFIG's rate, for scratch and for fine-tuning: the fine-tuned
+    # arm then differs from scratch in its starting weights only
+    head_lr: float = 0.1  # the frozen arm's new head: a linear head on frozen features needs a
+    # high rate to fit in so few steps (chosen by training accuracy, never by test accuracy)
     seeds: tuple[int, ...] = (0, 1, 2)
 
 
@@ -301,84 +419,241 @@ PROFILES_NEGATIVE = {
     "quick": NegativeTransferConfig(),
     "full": NegativeTransferConfig(test_per_class=500, source_per_class=1000, seeds=tuple(range(5))),
 }
+NEGATIVE_ARMS = {"small-cnn-scratch": "scratch, random init",
+                 "fashion-frozen": "frozen Fashion-MNIST body, new head",
+                 "fashion-finetuned": "Fashion-MNIST network, fine-tuned"}
 
 
-@register("negative-transfer", "Ch. 5: when a pretrained start is worse than scratch (MNIST, 10/class)")
+@register("negative-transfer", "Ch. 5: a Fashion-MNIST start vs scratch on MNIST (10/class, same steps)")
 def run_negative(profile: str = "quick", seeds: tuple[int, ...] | None = None,
                  progress: bool = True) -> Results:
-    """Records: method, seed, test_accuracy, gap_vs_scratch (negative = negative transfer)."""
+    """Records: method (:data:`NEGATIVE_ARMS`), seed, test_accuracy, train_accuracy, steps,
+    input_size, lr, trainable_params, gap_vs_scratch (accuracy minus the same seed's scratch)."""
     cfg = PROFILES_NEGATIVE[profile]
     if seeds is not None:
         cfg = replace(cfg, seeds=tuple(seeds))
     res = Results("negative-transfer", profile, asdict(cfg))
     pool = load_dataset("mnist", "train")
     test = sample_per_class(load_dataset("mnist", "test"), cfg.test_per_class, 0)
-    lite = {s: create_backbone("lite0-imagenet", 10, input_size=s).freeze(0) for s in cfg.probe_sizes}
-    test_f = {s: extract_features(n, test) for s, n in lite.items()}
-    head_cfg = TrainConfig(epochs=30, batch_size=32, lr=3e-3, progress=False)
-    fashion = sample_per_class(load_dataset("fashion-mnist", "train"), cfg.source_per_class, 0)
-    source = _small_cnn(fashion, 4, 0)  # one source for all seeds: only the target draw varies
+    recipe = replace(SCRATCH_CONFIG, epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr)
     for seed in tqdm(cfg.seeds, desc="negative-transfer seeds", disable=not progress):
+        fashion = sample_per_class(load_dataset("fashion-mnist", "train"), cfg.source_per_class, seed)
+        source = _small_cnn(fashion, cfg.source_epochs, seed)
         train = sample_per_class(pool, cfg.labels_per_class, seed)
         seed_everything(seed)
-        scratch = create_backbone("small-cnn", 10, input_size=28)
-        fit(scratch, train, TrainConfig(epochs=cfg.scratch_epochs, batch_size=16, lr=3e-3,
-                                        weight_decay=5e-4, seed=seed, progress=False))
-        accs = {"small-cnn-scratch": _acc(scratch, test)}
-        for s, n in lite.items():
+        arms = {"small-cnn-scratch": (create_backbone("small-cnn", 10, input_size=28), recipe)}
+        for name, trainable, lr in (("fashion-frozen", 0, cfg.head_lr),
+                                    ("fashion-finetuned", source.num_stages, cfg.lr)):
+            net = copy.deepcopy(source)
+            net.reset_head(10)
+            arms[name] = (net.freeze(trainable), replace(recipe, lr=lr))
+        accs = {}
+        for name, (net, train_cfg) in arms.items():
             seed_everything(seed)
-            head = torch.nn.Linear(n.num_features, 10)
-            fit(head, extract_features(n, train), replace(HEAD_CONFIG, seed=seed))
-            accs[f"imagenet-frozen-{s}px"] = _acc(head, test_f[s])
-        seed_everything(seed)
-        accs["fashion-frozen"] = _acc(adapt(source, train, "linear-probe", replace(head_cfg, seed=seed),
-                                            head_cfg, new_head=True), test)
-        for name, a in accs.items():
-            res.records.append(dict(dataset="mnist", method=name, labels_per_class=cfg.labels_per_class,
-                                    seed=seed, test_accuracy=a,
-                                    gap_vs_scratch=round(a - accs["small-cnn-scratch"], 4)))
+            hist = fit(net, train, replace(train_cfg, seed=seed))
+            accs[name] = _acc(net, test)
+            res.records.append({
+                "dataset": "mnist", "method": name,
+                "source": None if name == "small-cnn-scratch" else "fashion-mnist",
+                "labels_per_class": cfg.labels_per_class, "seed": seed, "test_accuracy": accs[name],
+                "train_accuracy": _acc(net, train),
+                "steps": len(hist.epochs) * -(-len(train) // train_cfg.batch_size),  # ceil
+                "input_size": int(net.preprocess.size), "lr": train_cfg.lr,
+                "trainable_params": net.trainable_params()})
+        for r in res.records[-len(arms):]:
+            r["gap_vs_scratch"] = round(r["test_accuracy"] - accs["small-cnn-scratch"], 4)
     return res
+
+
+# ---------------------------------------------------------------------------------------------
+# Findings: sign first, then size, then noise (paired per seed)
+# ---------------------------------------------------------------------------------------------
+def _by_seed(records, metric: str = "test_accuracy", **match) -> dict[int, float]:
+    """Mean ``metric`` per seed over the records matching ``match``."""
+    out: dict[int, list[float]] = {}
+    for r in records:
+        if all(r.get(k) == v for k, v in match.items()) and r.get(metric) is not None:
+            out.setdefault(r["seed"], []).append(r[metric])
+    return {s: statistics.fmean(v) for s, v in out.items()}
+
+
+def _gaps(records, a: dict, b: dict, metric: str = "test_accuracy") -> list[float]:
+    """Per-seed gaps ``a - b`` (seeds measured in both)."""
+    sa, sb = _by_seed(records, metric, **a), _by_seed(records, metric, **b)
+    return [sa[s] - sb[s] for s in sa if s in sb]
+
+
+def _pct(records, metric: str = "test_accuracy", unit: str = "%", **match) -> str:
+    """Mean ± sd over seeds, e.g. '85 ± 3 %' or '30.1 ± 2.0 points'; the mean alone for one
+    seed (the sentence's comparison then says that no spread was measured)."""
+    v = list(_by_seed(records, metric, **match).values())
+    if not v:
+        return "n/a"
+    m, s = mean_sd(v)
+    d = 0 if unit == "%" else 1
+    return f"{100 * m:.{d}f} {unit}" if len(v) < 2 else f"{100 * m:.{d}f} ± {100 * s:.{d}f} {unit}"
+
+
+def _seeds(records) -> str:
+    n = len({r["seed"] for r in records})
+    return "1 seed: no spread measured" if n == 1 else f"{n} seeds"
+
+
+def _acc_bal(records, **match) -> str:
+    """Accuracy, with balanced accuracy next to it when the records have it."""
+    bal = _by_seed(records, "balanced_accuracy", **match)
+    return _pct(records, **match) + (f" (balanced {_pct(records, 'balanced_accuracy', **match)})"
+                                     if bal else "")
+
+
+def shift_findings(records: list[dict]) -> list[str]:
+    """Sentences on photos -> clip art: the cost of the shift, k-shot adaptation, AdaBN."""
+    pp = {"study": "cross-domain", "source": "photo", "target": "photo"}
+    pc = {"study": "cross-domain", "source": "photo", "target": "clipart"}
+    out = [(f"The photo head (frozen ImageNet features) scored {_acc_bal(records, **pp)} on photos "
+           f"and {_acc_bal(records, **pc)} on clip art: "
+           f"{compare('photos', 'clip art', _gaps(records, pp, pc))}.")]
+    ad = {"study": "adaptation"}
+    base = dict(ad, method="source-only")
+    kmax = max(r["k"] for r in records)
+    out.append(f"With no clip-art labels the photo head scored {_acc_bal(records, **base)} on the "
+               f"clip-art test set. With {kmax} labelled clip-art images per class:")
+    for m in ADAPT_METHODS:
+        arm = dict(ad, method=m, k=kmax)
+        out.append(f"  {m} {_acc_bal(records, **arm)}: "
+                   f"{compare(m, 'source-only', _gaps(records, arm, base))}.")
+    src = dict(ad, method="source-bn")
+    if _by_seed(records, **src):
+        out.append(f"AdaBN's start, a head trained on photo-statistics features, scored "
+                   f"{_acc_bal(records, **src)} on clip art with photo BatchNorm statistics.")
+        out += _adabn_lines(records, ad, src, "photo statistics", also=base)
+    return out
+
+
+def _adabn_lines(records, where: dict, base: dict, base_name: str,
+                 also: dict | None = None) -> list[str]:
+    """One line per source of AdaBN statistics, against ``base`` (and ``also``, if given)."""
+    out = []
+    for bn_stats, how in (("target-test", ("AdaBN, statistics from the test images themselves "
+                                          "(transductive: the unlabelled test set is seen before "
+                                          "it is scored)")),
+                          ("target-pool", ("AdaBN, statistics from a separate unlabelled pool "
+                                          "(not transductive)"))):
+        arm = dict(where, method="adabn", bn_stats=bn_stats)
+        if _by_seed(records, **arm):
+            more = (f"; vs {also['method']} (ImageNet statistics): "
+                    f"{compare('AdaBN', also['method'], _gaps(records, arm, also))}" if also else "")
+            out.append(f"  {how}: {_acc_bal(records, **arm)}; "
+                       f"{compare('AdaBN', base_name, _gaps(records, arm, base))}{more}.")
+    return out
+
+
+def digits_findings(records: list[dict]) -> list[str]:
+    """Sentences on MNIST <-> 8x8 digits, each direction against its unadapted source model."""
+    out, kmax = [], max(r["k"] for r in records)
+    for src, tgt in (("mnist", "digits"), ("digits", "mnist")):
+        ad = {"study": "adaptation", "source": src}
+        base = dict(ad, method="source-only")
+        lpft = dict(ad, method="lp-ft", k=kmax)
+        out.append(f"{src} -> {tgt}: {_pct(records, **base)} without adaptation (a {tgt} model "
+                   f"trained on {tgt}: {_pct(records, study='cross-domain', source=tgt, target=tgt)}). "
+                   f"LP-FT with {kmax} labels per class: "
+                   f"{compare('LP-FT', 'no adaptation', _gaps(records, lpft, base))}.")
+        out += _adabn_lines(records, ad, base, "no adaptation")
+    return out
+
+
+def corruption_findings(records: list[dict]) -> list[str]:
+    """Sentences on robustness: each model's drop from its own clean accuracy, compared with
+    scratch's (smaller drop wins), then AdaBN against the scratch model it adapts."""
+    records = drop_from_clean(records) if "drop_from_clean" not in records[0] else records
+    shifted = [r for r in records if r["severity"] > 0]
+    n_cond = len({(r["corruption"], r["severity"]) for r in shifted})
+    trained = [m for m in dict.fromkeys(r["method"] for r in records) if m != "adabn"]
+    chance = {r["chance"] for r in records if "chance" in r}
+    floor = (f" (chance is {100 * chance.pop():.0f} %: a model that starts nearer chance has less "
+             f"to lose)" if len(chance) == 1 else "")
+    out = [(f"Mean over {n_cond} corruption x severity conditions ({_seeds(records)}), each "
+            f"model against its own clean accuracy{floor}:")]
+    for m in trained:
+        out.append(f"  {m}: clean {_pct(records, method=m, severity=0)}, corrupted "
+                   f"{_pct(shifted, method=m)}: a drop of "
+                   f"{_pct(shifted, 'drop_from_clean', 'points', method=m)}.")
+    out.append("Robustness (a smaller drop from its own clean accuracy wins), against scratch:")
+    for m in trained[1:]:
+        gaps = _gaps(shifted, {"method": "scratch"}, {"method": m}, "drop_from_clean")
+        out.append(f"  {compare(m, 'scratch', gaps)}.")
+    pool = {"method": "adabn", "bn_stats": "target-pool"}
+    if _by_seed(shifted, **pool):
+        out.append("AdaBN on the scratch model, statistics from a separate pool of equally corrupted "
+                   "unlabelled images (not transductive): corrupted accuracy "
+                   f"{_pct(shifted, **pool)}; "
+                   f"{compare('AdaBN', 'scratch', _gaps(shifted, pool, {'method': 'scratch'}))}.")
+    return out
+
+
+_NEG_LABEL = {"fashion-frozen": "the frozen Fashion-MNIST network",
+              "fashion-finetuned": "the fine-tuned Fashion-MNIST network"}
+
+
+def negative_verdict(records: list[dict]) -> str:
+    """One sentence: is there negative transfer in these records? It opens with "Negative
+    transfer here" only when a pretrained start lost to scratch beyond seed noise (mean paired
+    gap below zero and larger than its spread, two seeds or more); otherwise with "No"."""
+    arms = [m for m in dict.fromkeys(r["method"] for r in records) if m != "small-cnn-scratch"]
+    gaps = {m: [r["gap_vs_scratch"] for r in records if r["method"] == m] for m in arms}
+    steps = sorted({r["steps"] for r in records if "steps" in r})
+    sizes = sorted({r["input_size"] for r in records if "input_size" in r})
+    like = (f" at the same {steps[0]} optimiser steps and {sizes[0]}-px input"
+            if len(steps) == 1 and len(sizes) == 1 else "")
+    said = {m: compare(_NEG_LABEL.get(m, m), "scratch", g) for m, g in gaps.items()}
+    lost = [m for m, g in gaps.items() if statistics.fmean(g) < 0]
+    clear = [m for m in lost if len(gaps[m]) >= 2 and -statistics.fmean(gaps[m]) >= mean_sd(gaps[m])[1]]
+    if clear:
+        return f"Negative transfer here{like}: " + "; ".join(said[m] for m in clear) + "."
+    if lost:
+        return (f"No clear negative transfer here{like}: " + "; ".join(said[m] for m in lost)
+                + " - too small to tell from seed noise.")
+    return (f"No negative transfer here{like}: every pretrained start matched or beat scratch ("
+            + "; ".join(said.values()) + ").")
+
+
+def negative_findings(records: list[dict]) -> list[str]:
+    """The verdict, each arm against scratch, and whether the scratch baseline fit its data."""
+    out = [negative_verdict(records)]
+    def arm(m: str) -> str:
+        rates = sorted({r["lr"] for r in records if r["method"] == m and "lr" in r})
+        return NEGATIVE_ARMS.get(m, m) + (f" (rate {rates[0]:g})" if len(rates) == 1 else "")
+
+    scratch = "small-cnn-scratch"
+    for m in dict.fromkeys(r["method"] for r in records):
+        if m != scratch:
+            gaps = [r["gap_vs_scratch"] for r in records if r["method"] == m]
+            out.append(f"  {arm(m)} {_pct(records, method=m)} vs {arm(scratch)} "
+                       f"{_pct(records, method=scratch)}: "
+                       f"{compare(_NEG_LABEL.get(m, m), 'scratch', gaps)}.")
+    fits = [r["train_accuracy"] for r in records
+            if r["method"] == "small-cnn-scratch" and "train_accuracy" in r]
+    if fits:
+        out.append(f"The scratch baseline {'fits' if min(fits) >= 0.99 else 'does NOT fit'} its "
+                   f"training set (train accuracy {100 * min(fits):.0f} % in its worst seed). Training "
+                   "accuracy of each start: " + ", ".join(
+                       f"{NEGATIVE_ARMS.get(m, m)} {_pct(records, 'train_accuracy', method=m)}"
+                       for m in dict.fromkeys(r["method"] for r in records) if m != "small-cnn-scratch")
+                   + ".")
+    return out
 
 
 def findings(shift: list[dict] = (), digits: list[dict] = (), corruptions: list[dict] = (),
              negative: list[dict] = ()) -> list[str]:
-    """Computed sentences on the chapter's claims, from whichever records are given."""
-    def m(records, **match):
-        v = [r["test_accuracy"] for r in records if all(r.get(k) == x for k, x in match.items())]
-        return sum(v) / len(v) if v else float("nan")
+    """Computed sentences on the chapter's claims, from whichever records are given.
+
+    Example:
+        >>> print("\\n".join(findings(shift=run_experiment("domain-shift").records)))  # doctest: +SKIP
+    """
     out = []
-    if shift:
-        same = m(shift, study="cross-domain", source="photo", target="photo")
-        cross = m(shift, study="cross-domain", source="photo", target="clipart")
-        kmax = max(r["k"] for r in shift)
-        k0, bn = m(shift, study="adaptation", method="source-only"), m(shift, method="bn-reestimate")
-        out += [f"photo->photo {same:.0%} vs photo->clipart {cross:.0%}: domain shift costs "
-                f"{same - cross:.0%} (the curriculum's earlier measurement: ~78% vs ~48%).",
-                f"With {kmax} clip-art labels per class: linear probe {m(shift, method='linear-probe', k=kmax):.0%}, "
-                f"fine-tune {m(shift, method='fine-tune', k=kmax):.0%}, LP-FT {m(shift, method='lp-ft', k=kmax):.0%} "
-                f"(from {k0:.0%} with none); BN re-estimation without labels: {bn:.0%}."]
-    if digits:
-        for src, tgt in (("mnist", "digits"), ("digits", "mnist")):
-            a = dict(study="adaptation", source=src)
-            out.append(f"{src}->{tgt}: {m(digits, method='source-only', **a):.0%} without adaptation, "
-                       f"{m(digits, method='bn-reestimate', **a):.0%} after BN re-estimation, "
-                       f"{m(digits, method='lp-ft', k=max(r['k'] for r in digits), **a):.0%} with LP-FT on "
-                       f"{max(r['k'] for r in digits)} labels/class (in-domain: "
-                       f"{m(digits, study='cross-domain', source=tgt, target=tgt):.0%}).")
-    if corruptions:
-        meths = list(dict.fromkeys(r["method"] for r in corruptions))
-        clean = {k: m(corruptions, method=k, severity=0) for k in meths}
-        shifted = {k: m([r for r in corruptions if r["severity"] > 0], method=k) for k in meths}
-        best = max((k for k in meths if k != "bn-reestimate"), key=shifted.get)
-        out.append("Mean accuracy over corruptions and severities 1-5 (clean in brackets): " + ", ".join(
-            f"{k} {shifted[k]:.0%} ({clean[k]:.0%})" if clean[k] == clean[k] else f"{k} {shifted[k]:.0%}"
-            for k in meths) + f"; most robust of the trained models: {best}.")
-    if negative:
-        for meth in dict.fromkeys(r["method"] for r in negative):
-            if meth == "small-cnn-scratch":
-                continue
-            gaps = [r["gap_vs_scratch"] for r in negative if r["method"] == meth]
-            verdict = ("negative transfer in every seed" if max(gaps) < 0 else
-                       "helps in every seed" if min(gaps) > 0 else "mixed over seeds")
-            out.append(f"{meth}: {sum(gaps) / len(gaps):+.1%} vs scratch over {len(gaps)} seeds -> {verdict}.")
+    for recs, fn in ((shift, shift_findings), (digits, digits_findings),
+                     (corruptions, corruption_findings), (negative, negative_findings)):
+        if recs:
+            out += fn(list(recs))
     return out

@@ -25,6 +25,7 @@ from .. import methods
 from ..backbones import create_backbone
 from ..data import ImageData, few_shot_split, load_dataset, sample_per_class
 from ..features import HEAD_CONFIG, extract_features, train_head
+from ..stats import compare, mean_sd
 from ..train import evaluate
 from . import Results, register
 
@@ -81,10 +82,12 @@ def _heads(cfg: FeatureExtractionConfig, res: Results, progress: bool) -> None:
             train, test = few_shot_split(source, cfg.labels_per_class, seed)
             head, hist = train_head(train, replace(HEAD_CONFIG, seed=seed), hidden=hidden, seed=seed)
             feature_seconds = per_image[w] * len(train)
+            ev = evaluate(head, test)
             res.records.append({
                 "part": "heads", "dataset": "photo", "method": method, "weights": w,
                 "labels_per_class": cfg.labels_per_class, "seed": seed,
-                "test_accuracy": round(evaluate(head, test)["accuracy"], 4),
+                "test_accuracy": round(ev["accuracy"], 4),
+                "balanced_accuracy": round(ev["mean_recall"], 4),  # the photo test set is imbalanced
                 "seconds": round(hist.seconds + feature_seconds, 3),
                 "feature_seconds": round(feature_seconds, 3), "head_seconds": round(hist.seconds, 3),
                 "trainable_params": sum(p.numel() for p in head.parameters()),
@@ -113,6 +116,15 @@ def _layer_probe(cfg: FeatureExtractionConfig, res: Results, progress: bool) -> 
                                         seed=seed, input_size=cfg.image_size))
 
 
+def _probe_by_seed(records: list[dict]) -> dict[str, dict[int, dict[int, float]]]:
+    """Layer-probe accuracy as dataset -> seed -> depth -> accuracy."""
+    out: dict[str, dict[int, dict[int, float]]] = {}
+    for r in records:
+        if r.get("part") == "layer-probe":
+            out.setdefault(r["dataset"], {}).setdefault(r["seed"], {})[r["depth"]] = r["test_accuracy"]
+    return out
+
+
 def relative_depth_accuracy(records: list[dict]) -> dict[str, dict[int, float]]:
     """Mean layer-probe accuracy at each depth divided by that at the deepest depth, per dataset.
 
@@ -120,43 +132,101 @@ def relative_depth_accuracy(records: list[dict]) -> dict[str, dict[int, float]]:
         >>> rel = relative_depth_accuracy(res.records)  # doctest: +SKIP
         >>> rel["photo"][2]                              # doctest: +SKIP
     """
-    acc: dict[str, dict[int, list[float]]] = {}
-    for r in records:
-        if r.get("part") == "layer-probe":
-            acc.setdefault(r["dataset"], {}).setdefault(r["depth"], []).append(r["test_accuracy"])
     out = {}
-    for ds, by_depth in acc.items():
-        means = {d: float(np.mean(v)) for d, v in sorted(by_depth.items())}
-        last = means[max(means)]
-        out[ds] = {d: m / last for d, m in means.items()}
+    for ds, by_seed in _probe_by_seed(records).items():
+        depths = sorted(next(iter(by_seed.values())))
+        means = {d: float(np.mean([acc[d] for acc in by_seed.values()])) for d in depths}
+        out[ds] = {d: m / means[depths[-1]] for d, m in means.items()}
     return out
 
 
+def _mean_sd_text(values: list[float], unit: str = "%") -> str:
+    m, s = mean_sd(values)
+    return f"{100 * m:.0f} {unit}" if len(values) < 2 else f"{100 * m:.0f} ± {100 * s:.0f} {unit}"
+
+
+def _within_noise(gaps: list[float]) -> bool:
+    """True when paired gaps cannot be told from seed noise: one seed, or |mean| < sd."""
+    m, sd = mean_sd(gaps)
+    return len(gaps) < 2 or abs(m) < sd
+
+
 def verdict(records: list[dict]) -> str:
-    """Computed sentences comparing the layer probe with the popular claim."""
-    acc: dict[str, dict[int, list[float]]] = {}
-    for r in records:
-        if r.get("part") == "layer-probe":
-            acc.setdefault(r["dataset"], {}).setdefault(r["depth"], []).append(r["test_accuracy"])
-    rel = relative_depth_accuracy(records)
-    lines = []
-    for ds, by_depth in acc.items():
-        means = {d: float(np.mean(v)) for d, v in by_depth.items()}
+    """Computed sentences comparing the layer probe with the popular claim, paired per seed."""
+    by = _probe_by_seed(records)
+    lines, kept = [], {}
+    for ds, by_seed in by.items():
+        depths = sorted(next(iter(by_seed.values())))
+        means = {d: float(np.mean([a[d] for a in by_seed.values()])) for d in depths}
         best = max(means, key=means.get)
-        early = min(means)
+        kept[ds] = {s: {d: a[d] / a[depths[-1]] for d in depths} for s, a in by_seed.items()}
+        early = [k[depths[0]] for k in kept[ds].values()]
+        close = [d for d in depths if d != best and len(by_seed) > 1 and _within_noise(
+            [a[best] - a[d] for a in by_seed.values()])]
+        tie = (f" ({', '.join(_depth_label(d) for d in close)}: within seed noise of it)"
+               if close else "")
         lines.append(f"{ds}: the best probe reads {_depth_label(best)} (stage {best}, "
-                     f"{means[best]:.0%}); the earliest probed stage keeps "
-                     f"{rel[ds][early]:.0%} of the last stage's accuracy.")
-    if len(rel) == 2:
-        (near, rn), (far, rf) = rel.items()
-        mid = sorted(rn)[len(rn) // 2]  # the middle probed stage
-        agree = rf[mid] > rn[mid]
-        lines.append(f"Claim 'early layers are general, late layers specific': the middle stage "
-                     f"({_depth_label(mid)}) keeps {rf[mid]:.0%} of the last stage's accuracy on "
-                     f"{far} and {rn[mid]:.0%} on {near} - "
-                     + ("consistent with the claim: on the far domain the late layers add less."
-                        if agree else "the opposite of the claim."))
+                     f"{_mean_sd_text([a[best] for a in by_seed.values()])}){tie}; the earliest "
+                     f"probed stage keeps {_mean_sd_text(early)} of the last stage's accuracy.")
+    if len(by) == 2:
+        (near, kn), (far, kf) = kept.items()
+        depths = sorted(next(iter(kn.values())))
+        mid = depths[len(depths) // 2]  # the middle probed stage
+        gaps = [kf[s][mid] - kn[s][mid] for s in kf if s in kn]
+        head = (f"Claim 'early layers are general, late layers specific': the middle stage "
+                f"({_depth_label(mid)}) keeps {_mean_sd_text([k[mid] for k in kf.values()])} of the "
+                f"last stage's accuracy on {far} and {_mean_sd_text([k[mid] for k in kn.values()])} "
+                f"on {near}: {compare(far, near, gaps)} in the share kept - ")
+        if len(gaps) < 2:
+            tail = "one seed cannot tell this from noise; run more seeds."
+        elif _within_noise(gaps):
+            tail = "too close to tell from seed noise; no evidence for or against the claim."
+        elif mean_sd(gaps)[0] > 0:
+            tail = "consistent with the claim: on the far domain the late layers add less."
+        else:
+            tail = "the opposite of the claim: on the far domain the late layers add more."
+        lines.append(head + tail)
     return "\n".join(lines)
+
+
+def findings(records: list[dict], part: str | None = None) -> list[str]:
+    """Computed sentences on the heads (paired per seed, sign and noise first) and on the layer
+    probe (:func:`verdict`); ``part="heads"`` or ``"layer-probe"`` gives one of the two.
+
+    Example:
+        >>> print("\\n".join(findings(res.records)))   # doctest: +SKIP
+    """
+    heads = [r for r in records if r.get("part") == "heads"]
+    per = {m: {r["seed"]: r for r in heads if r["method"] == m}
+           for m in dict.fromkeys(r["method"] for r in heads)}
+    out = []
+    if per and part in (None, "heads"):
+        n = len(next(iter(per.values())))
+        out.append(f"Photo test set, {n} seed{'s' if n != 1 else ''} "
+                   f"(accuracy, balanced accuracy in brackets: the classes are imbalanced):")
+        for m, rs in per.items():
+            bal = [r["balanced_accuracy"] for r in rs.values() if "balanced_accuracy" in r]
+            out.append(f"  {m}: {_mean_sd_text([r['test_accuracy'] for r in rs.values()])}"
+                       + (f" ({_mean_sd_text(bal)})" if bal else ""))
+
+        def gaps(a: str, b: str) -> list[float]:
+            return [per[a][s]["test_accuracy"] - per[b][s]["test_accuracy"]
+                    for s in per[a] if s in per[b]]
+
+        base = "linear-head"
+        for other, a, b in (("mlp-head", "the MLP head", "the linear head"),
+                            ("linear-head-random-weights", "ImageNet weights", "random weights")):
+            if other in per and base in per:
+                g = gaps(other, base) if other == "mlp-head" else gaps(base, other)
+                said = compare(a, b, g)
+                out.append(f"With a linear head on each, {said}." if "weights" in a
+                           else said[0].upper() + said[1:] + ".")
+        h = next(iter(per.get(base, per[next(iter(per))]).values()))
+        out.append(f"The linear head trains {h['trainable_params']:,} of the network's "
+                   f"{h['network_params']:,} parameters "
+                   f"({100 * h['trainable_params'] / h['network_params']:.2f} %).")
+    probe = verdict(records) if part in (None, "layer-probe") else ""
+    return out + (probe.split("\n") if probe else [])
 
 
 @register("feature-extraction", "Ch. 2: frozen backbone heads, layer-by-layer probe, feature maps")

@@ -1,5 +1,14 @@
 """Plots a learner would rather look at than a table."""
 
-from .curves import image_grid, learning_curve, method_bars, mistakes_grid, wall_time
+from .curves import (
+                     image_grid,
+                     learning_curve,
+                     method_bars,
+                     mistakes_grid,
+                     train_test_curves,
+                     wall_time,
+)
+from .scaling import data_scaling
 
-__all__ = ["image_grid", "learning_curve", "method_bars", "mistakes_grid", "wall_time"]
+__all__ = ["data_scaling", "image_grid", "learning_curve", "method_bars", "mistakes_grid",
+           "train_test_curves", "wall_time"]

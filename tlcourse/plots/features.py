@@ -22,9 +22,16 @@ def heads(records: list[dict]) -> plt.Figure:
     rows = [r for r in records if r.get("part") == "heads"]
     names = list(dict.fromkeys(r["method"] for r in rows))
     fig, axes = plt.subplots(1, 3, figsize=(14, 4))
-    acc = [_mean_std([r["test_accuracy"] for r in rows if r["method"] == m]) for m in names]
-    axes[0].bar(names, [a for a, _ in acc], yerr=[s for _, s in acc], capsize=4, color="tab:blue")
-    axes[0].set(title="Test accuracy (photo, mean ± sample sd over seeds)", ylabel="accuracy", ylim=(0, 1))
+    x = np.arange(len(names))
+    for i, (metric, label) in enumerate((("test_accuracy", "accuracy"),
+                                         ("balanced_accuracy", "balanced accuracy"))):
+        acc = [_mean_std([r[metric] for r in rows if r["method"] == m and metric in r] or [np.nan])
+               for m in names]
+        axes[0].bar(x + (i - 0.5) * 0.4, [a for a, _ in acc], width=0.4, yerr=[s for _, s in acc],
+                    capsize=4, label=label)
+    axes[0].set_xticks(x, names)
+    axes[0].set(title="Photo test set (mean ± sample sd over seeds)", ylabel="accuracy", ylim=(0, 1))
+    axes[0].legend(fontsize=8)
     first = {m: next(r for r in rows if r["method"] == m) for m in names}
     axes[1].bar(names, [first[m]["trainable_params"] for m in names], color="tab:green", label="head (trained)")
     axes[1].axhline(first[names[0]]["network_params"], color="k", ls="--", label="whole network")

@@ -14,26 +14,45 @@ from ..stats import band
 
 
 def methods_vs_labels(records: list[dict]) -> plt.Figure:
-    """Accuracy vs labels per class for each method; wall time and trainable parameters beside."""
+    """Accuracy vs labels per class for each method (±1 sd over seeds); with a single number of
+    labels, bars of accuracy and balanced accuracy. Wall time and trainable parameters beside."""
     names = list(dict.fromkeys(r["method"] for r in records))
+    ks = sorted({r["labels_per_class"] for r in records})
+    n_seeds = len({r["seed"] for r in records})
     fig, axes = plt.subplots(1, 3, figsize=(16, 4.5))
-    for m in names:
-        ks = sorted({r["labels_per_class"] for r in records if r["method"] == m})
-        acc = [[r["test_accuracy"] for r in records if r["method"] == m and r["labels_per_class"] == k]
-               for k in ks]
-        mean, std = np.array([np.mean(a) for a in acc]), np.array([band(a) for a in acc])
-        axes[0].plot(ks, mean, marker="o", label=m)
-        axes[0].fill_between(ks, mean - std, mean + std, alpha=0.15)
-    axes[0].set(xlabel="labels per class", ylabel="test accuracy", title="Accuracy vs labels",
-                ylim=(0, 1), xticks=sorted({r["labels_per_class"] for r in records}))
-    axes[0].legend(fontsize=8)
-    kmax = max(r["labels_per_class"] for r in records)
+
+    def stats(m: str, k: int, metric: str) -> tuple[float, float]:
+        v = [r[metric] for r in records if r["method"] == m and r["labels_per_class"] == k]
+        return float(np.mean(v)), band(v)
+
+    if len(ks) == 1:
+        y = np.arange(len(names))
+        for dy, metric, label in ((-0.2, "test_accuracy", "accuracy"),
+                                  (0.2, "balanced_accuracy", "balanced accuracy")):
+            mean, sd = zip(*(stats(m, ks[0], metric) for m in names))
+            axes[0].barh(y + dy, mean, 0.4, xerr=sd, label=label, capsize=3)
+        axes[0].set_yticks(y, names)
+        axes[0].invert_yaxis()
+        axes[0].set(xlim=(0, 1), xlabel="test accuracy",
+                    title=f"{ks[0]} labels per class ({n_seeds} seed{'s' if n_seeds > 1 else ''}, ±1 sd)")
+        axes[0].legend(fontsize=8, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.15))
+    else:
+        for m in names:
+            mean, sd = (np.array(v) for v in zip(*(stats(m, k, "test_accuracy") for k in ks)))
+            axes[0].plot(ks, mean, marker="o", label=m)
+            axes[0].fill_between(ks, mean - sd, mean + sd, alpha=0.15)
+        axes[0].set(xlabel="labels per class", ylabel="test accuracy", ylim=(0, 1), xticks=ks,
+                    title=f"Accuracy vs labels ({n_seeds} seed{'s' if n_seeds > 1 else ''}, ±1 sd)")
+        axes[0].legend(fontsize=8)
+    kmax = ks[-1]
     top = [r for r in records if r["labels_per_class"] == kmax]
     axes[1].barh(names, [np.mean([r["seconds"] for r in top if r["method"] == m]) for m in names])
     axes[1].set(xlabel="seconds", title=f"Wall time ({kmax} labels/class)")
     axes[2].barh(names, [next(r["trainable_params"] for r in top if r["method"] == m) for m in names],
                  color="tab:green")
     axes[2].set(xscale="log", xlabel="trainable parameters (log)", title="Trainable parameters")
+    for ax in axes[1:]:
+        ax.invert_yaxis()  # the same order as the accuracy panel
     fig.tight_layout()
     return fig
 
@@ -41,11 +60,15 @@ def methods_vs_labels(records: list[dict]) -> plt.Figure:
 def lr_sweep(records: list[dict], scratch_lr: float | None = None) -> plt.Figure:
     """Test accuracy and weight distance vs learning rate, with the probe it started from."""
     lrs = sorted({r["lr"] for r in records})
-    acc = np.array([np.mean([r["test_accuracy"] for r in records if r["lr"] == lr]) for lr in lrs])
+    accs = [[r["test_accuracy"] for r in records if r["lr"] == lr] for lr in lrs]
+    acc, sd = np.array([np.mean(a) for a in accs]), np.array([band(a) for a in accs])
     dist = np.array([np.mean([r["weight_distance"] for r in records if r["lr"] == lr]) for lr in lrs])
     probe = np.mean([r["probe_accuracy"] for r in records])
+    n_seeds = len({r["seed"] for r in records})
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(12, 4.5))
-    a1.plot(lrs, acc, marker="o", label="after full fine-tuning")
+    a1.plot(lrs, acc, marker="o",
+            label=f"after full fine-tuning ({n_seeds} seed{'s' if n_seeds > 1 else ''}, ±1 sd)")
+    a1.fill_between(lrs, acc - sd, acc + sd, alpha=0.15)
     a1.axhline(probe, color="k", ls="--", label="linear probe (start)")
     if scratch_lr:
         a1.axvline(scratch_lr, color="tab:red", ls=":", label="from-scratch rate")
@@ -62,15 +85,20 @@ def lr_sweep(records: list[dict], scratch_lr: float | None = None) -> plt.Figure
 
 
 def early_stopping(curves: dict, patience: int) -> plt.Figure:
-    """Validation and test accuracy per epoch for each rate, the early-stopping epoch marked."""
+    """Validation accuracy per epoch for each rate, the early-stopping epoch marked, and the test
+    accuracy of the epoch kept (dot) and of the last epoch (cross)."""
     fig, ax = plt.subplots(figsize=(8, 4.5))
     for (lr, seed), epochs in curves.items():
         ep = [e["epoch"] for e in epochs]
-        line, = ax.plot(ep, [e["val_acc"] for e in epochs], marker="o", label=f"val, lr {lr:g}")
-        ax.plot(ep, [e["test_acc"] for e in epochs], ls="--", color=line.get_color(),
-                label=f"test, lr {lr:g}")
+        line, = ax.plot(ep, [e["val_acc"] for e in epochs], marker=".", label=f"val, lr {lr:g}")
         stop = early_stop_epoch([e["val_acc"] for e in epochs], patience)
         ax.axvline(stop, color=line.get_color(), ls=":", alpha=0.7)
+        for e in epochs:
+            if "test_acc" in e:
+                ax.plot(e["epoch"], e["test_acc"], ls="none", color=line.get_color(),
+                        marker="o" if e["epoch"] == stop else "x", markersize=8)
+    ax.plot([], [], "ko", label="test, epoch kept")
+    ax.plot([], [], "kx", label="test, last epoch")
     ax.set(xlabel="epoch", ylabel="accuracy", ylim=(0, 1),
            title=f"Early stopping (dotted: epoch kept with patience {patience})")
     ax.legend(fontsize=7, ncol=2)

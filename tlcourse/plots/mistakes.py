@@ -13,7 +13,8 @@ from ..experiments.mistakes import costs
 
 
 def mistake_costs(records: list[dict]) -> plt.Figure:
-    """One panel per mistake: mean test accuracy of each variant (green = correct version)."""
+    """One panel per mistake: mean test accuracy of each variant (green = correct version), with
+    ±1 sd over seeds."""
     rows = costs(records)
     mistakes = list(dict.fromkeys(r["mistake"] for r in rows))
     fig, axes = plt.subplots(1, len(mistakes), figsize=(4.2 * len(mistakes), 4.5))
@@ -22,10 +23,13 @@ def mistake_costs(records: list[dict]) -> plt.Figure:
         sub = [r for r in rows if r["mistake"] == m]
         labels = [f"{r['setting']}\n{r['variant']}".strip() for r in sub]
         colors = ["tab:green" if ok[(m, r["variant"])] else "tab:red" for r in sub]
-        ax.barh(labels, [r["accuracy"] for r in sub], color=colors)
+        ax.barh(labels, [r["accuracy"] for r in sub], xerr=[r["accuracy_band"] for r in sub],
+                color=colors, capsize=3)
         ax.set(xlim=(0, 1), xlabel="test accuracy", title=m)
         ax.tick_params(axis="y", labelsize=7)
-    fig.suptitle("Each mistake (red) vs the correct version (green)")
+    n_seeds = len({r["seed"] for r in records})
+    fig.suptitle(f"Each mistake (red) vs the correct version (green); {n_seeds} seed"
+                 f"{'s' if n_seeds > 1 else ''}, ±1 sd")
     fig.tight_layout()
     return fig
 

@@ -1,5 +1,6 @@
-"""Plots for domain shift: example images, confusion matrices, k-shot adaptation curves,
-accuracy vs corruption severity and the negative-transfer gap.
+"""Plots for domain shift: example images, confusion matrices, k-shot and AdaBN adaptation,
+accuracy and robustness (drop from own clean accuracy) vs corruption severity, and the
+negative-transfer gap.
 
 Example:
     >>> res = run_experiment("domain-shift")           # doctest: +SKIP
@@ -13,7 +14,9 @@ import numpy as np
 import torch
 from matplotlib.figure import Figure
 
+from ..corruptions import drop_from_clean
 from ..data import ImageData
+from ..experiments.domain_shift import NEGATIVE_ARMS
 from ..stats import band
 from .transfer import _line, _mean_std
 
@@ -48,67 +51,86 @@ def confusion(y: torch.Tensor, preds: dict[str, torch.Tensor], classes: list[str
                 ax.text(j, i, f"{cm[i, j]:.0%}", ha="center", va="center", fontsize=7)
         ax.set_xticks(range(n), classes, rotation=45, ha="right", fontsize=8)
         ax.set_yticks(range(n), classes, fontsize=8)
-        ax.set(xlabel="predicted", ylabel="true", title=f"{name}: {(p == y).float().mean():.0%} correct")
+        balanced = cm.diagonal()[cm.sum(1) > 0].mean()  # mean per-class recall
+        ax.set(xlabel="predicted", ylabel="true",
+               title=f"{name}: {(p == y).float().mean():.0%} correct, balanced {balanced:.0%}")
     fig.tight_layout()
     return fig
 
 
-def adaptation_curves(records: list[dict], source: str, target: str) -> Figure:
-    """Target accuracy vs labelled target images per class, per adaptation method."""
-    fig, ax = plt.subplots(figsize=(6, 4))
+def adaptation_curves(records: list[dict], source: str, target: str,
+                      metric: str = "test_accuracy") -> Figure:
+    """Target accuracy vs labelled target images per class, per adaptation method; at k = 0
+    the label-free AdaBN variants (and, where measured, their source-statistics baseline)."""
+    fig, ax = plt.subplots(figsize=(6.5, 4.2))
     rows = [r for r in records if r["source"] == source and r["target"] == target
             and r["study"] == "adaptation"]
-    k0 = [r["test_accuracy"] for r in rows if r["method"] == "source-only" and r["k"] == 0]
+    k0 = [r[metric] for r in rows if r["method"] == "source-only" and r["k"] == 0]
     for method in ("linear-probe", "fine-tune", "lp-ft"):
-        xs, m, s = _mean_std(rows, "k", "test_accuracy", method=method)
+        xs, m, s = _mean_std(rows, "k", metric, method=method)
         _line(ax, [0, *xs], np.r_[np.mean(k0), m], np.r_[band(k0), s], method)
-    bn = [r["test_accuracy"] for r in rows if r["method"] == "bn-reestimate"]
-    if bn:
-        ax.scatter([0], [np.mean(bn)], marker="*", s=150, color="k", zorder=3,
-                   label="BN re-estimation (no labels)")
-    in_domain = [r["test_accuracy"] for r in records
+    for match, marker, label in (
+            ({"method": "source-bn"}, "o", f"head on {source}-statistics features (AdaBN's start)"),
+            ({"method": "adabn", "bn_stats": "target-test"}, "*",
+             "AdaBN, test-set statistics (transductive)"),
+            ({"method": "adabn", "bn_stats": "target-pool"}, "D", "AdaBN, unlabelled pool statistics")):
+        v = [r[metric] for r in rows if all(r.get(k) == x for k, x in match.items())]
+        if v:
+            ax.errorbar([0], [np.mean(v)], yerr=[band(v)], fmt=marker, ms=11 if marker == "*" else 7,
+                        color="k", mfc="none" if marker == "o" else "k", capsize=3, zorder=3, label=label)
+    in_domain = [r[metric] for r in records
                  if r["source"] == target and r["target"] == target and r["study"] == "cross-domain"]
     if in_domain:
         ax.axhline(np.mean(in_domain), color="gray", ls="--", label=f"trained on {target} itself")
-    ax.set(xlabel=f"labelled {target} images per class (k)", ylabel=f"accuracy on {target} (test)",
-           title=f"Adapting a {source} model to {target}")
-    ax.legend(fontsize=8)
+    what = "balanced accuracy" if metric == "balanced_accuracy" else "accuracy"
+    ax.set(xlabel=f"labelled {target} images per class (k)", ylabel=f"{what} on {target} (test)",
+           title=f"Adapting a {source} model to {target} (mean ± sd over seeds)")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
     fig.tight_layout()
     return fig
 
 
 def severity_curves(records: list[dict]) -> Figure:
-    """Accuracy vs corruption severity (0 = clean), averaged over corruptions, per method; and
-    per corruption for the scratch model."""
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4))
-    for method in dict.fromkeys(r["method"] for r in records if r["method"] != "bn-reestimate"):
+    """Per model, mean over corruptions: accuracy vs severity (0 = clean), and the drop from
+    the model's own clean accuracy (robustness); then the scratch model's drop per corruption."""
+    records = drop_from_clean(records) if "drop_from_clean" not in records[0] else records
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4))
+    for method in dict.fromkeys(r["method"] for r in records):
         rows = [r for r in records if r["method"] == method]
-        xs, m, _ = _mean_std(rows, "severity", "test_accuracy")
-        ax1.plot(xs, m, marker="o", label=method)
-    ax1.set(xlabel="severity (0 = clean)", ylabel="accuracy (mean over corruptions)",
-            title="Robustness to corruptions (MNIST)")
-    ax1.legend(fontsize=8)
+        style = {"ls": "--", "color": "k"} if method == "adabn" else {}
+        label = "AdaBN on scratch (pool statistics)" if method == "adabn" else method
+        for ax, metric in zip(axes, ("test_accuracy", "drop_from_clean")):
+            xs, m, _ = _mean_std(rows, "severity", metric)
+            ax.plot(xs, 100 * m if metric == "drop_from_clean" else m, marker="o", label=label, **style)
+    axes[0].set(xlabel="severity (0 = clean)", ylabel="accuracy (mean over corruptions)",
+                title="Accuracy under corruption (MNIST)")
+    axes[1].set(xlabel="severity (0 = clean)", ylabel="points lost vs its own clean accuracy",
+                title="Robustness: drop from each model's clean accuracy")
     for c in dict.fromkeys(r["corruption"] for r in records if r["corruption"] != "clean"):
         rows = [r for r in records if r["method"] == "scratch" and r["corruption"] in (c, "clean")]
-        xs, m, _ = _mean_std(rows, "severity", "test_accuracy")
-        ax2.plot(xs, m, marker="o", label=c)
-    ax2.set(xlabel="severity (0 = clean)", ylabel="accuracy", title="Scratch model, per corruption")
-    ax2.legend(fontsize=8)
+        xs, m, _ = _mean_std(rows, "severity", "drop_from_clean")
+        axes[2].plot(xs, 100 * m, marker="o", label=c)
+    axes[2].set(xlabel="severity (0 = clean)", ylabel="points lost", title="Scratch model, per corruption")
+    for ax in axes:
+        ax.legend(fontsize=7)
     fig.tight_layout()
     return fig
 
 
 def negative_transfer(records: list[dict]) -> Figure:
-    """Accuracy of each start minus scratch, per seed (below zero = negative transfer)."""
+    """Accuracy of each pretrained start minus the same seed's scratch model, in points (bars:
+    mean ± sd; dots: seeds). Below zero, the start did worse than scratch."""
     fig, ax = plt.subplots(figsize=(6.5, 3.8))
     methods = [m for m in dict.fromkeys(r["method"] for r in records) if m != "small-cnn-scratch"]
     for i, m in enumerate(methods):
-        gaps = [r["gap_vs_scratch"] for r in records if r["method"] == m]
+        gaps = [100 * r["gap_vs_scratch"] for r in records if r["method"] == m]
         ax.bar(i, np.mean(gaps), yerr=band(gaps), capsize=4, alpha=0.7)
         ax.scatter([i] * len(gaps), gaps, color="k", s=12, zorder=3)
     ax.axhline(0, color="k", lw=0.8)
-    ax.set_xticks(range(len(methods)), methods, rotation=15)
-    ax.set(ylabel="accuracy minus scratch (points)", title="Negative transfer: gap to a scratch baseline")
+    ax.set_xticks(range(len(methods)), [NEGATIVE_ARMS.get(m, m) for m in methods], fontsize=8)
+    steps = sorted({r["steps"] for r in records if "steps" in r})
+    same = f" (same {steps[0]} steps, same input)" if len(steps) == 1 else ""
+    ax.set(ylabel="accuracy minus scratch (points)", title=f"Pretrained start vs scratch{same}")
     fig.tight_layout()
     return fig
 
