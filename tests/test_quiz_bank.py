@@ -333,3 +333,71 @@ def test_quizzes_of_two_chapters_never_share_a_grounded_id():
     ids = {ch: {q.id for q in build_quiz(ch, results=records).session.questions
                 if q.topic == "your-results"} for ch in ("ch01", "ch03")}
     assert ids["ch01"] and ids["ch03"] and not ids["ch01"] & ids["ch03"]
+
+
+# ----------------------------------------------------------------------------- length giveaways
+def _single(qid: str, right: str, *wrong: str) -> dict:
+    return {**GOOD, "id": qid, "answer": "A",
+            "choices": [{"text": t, "why": "w"} for t in (right, *wrong)]}
+
+
+def _multiple(qid: str, right: list[str], wrong: list[str]) -> dict:
+    keys = "ABCDEFGH"[:len(right)]
+    return {**GOOD, "id": qid, "type": "multiple", "answer": list(keys),
+            "choices": [{"text": t, "why": "w"} for t in right + wrong]}
+
+
+def test_a_bank_may_have_the_longest_choice_correct_in_a_third_of_its_single_items(tmp_path):
+    ok = _bank(_single("t-long", "the long right answer", "short", "brief"),
+               _single("t-tie", "same", "size", "xx"),  # a tie is not "strictly longest"
+               _single("t-short", "ok", "a longer wrong one", "nope"))
+    assert validate_file(_write(tmp_path, ok, "ok.yaml")) == []
+    too_many = _bank(*ok["questions"][:2],
+                     _single("t-long2", "another long right answer", "short", "brief"))
+    path = _write(tmp_path, too_many)
+    problems = validate_file(path)
+    assert [p.split(": ")[1] for p in problems] == ["t-long", "t-long2"]  # the ones to fix
+    assert all(p.startswith(f"{path}: t-long") for p in problems)
+    assert "strictly longest, as in 2 of this bank's 3 single-choice items (at most 1" in problems[0]
+    assert "lengthen a wrong choice" in problems[0]
+    with pytest.raises(BankError, match="t-long2"):
+        load_bank(path)
+
+
+def test_a_multiple_choice_key_may_be_the_longest_choices_in_a_third_of_the_items(tmp_path):
+    giveaway = _multiple("t-m1", ["long right one", "long right two"], ["short", "tiny"])
+    fair = [_multiple("t-m2", ["right", "long right two"], ["a long wrong choice", "x"]),
+            _multiple("t-m3", ["same", "long right"], ["size", "y"]),  # ties with a wrong one
+            _multiple("t-m4", ["a", "b", "c"], ["the only long choice"])]
+    assert validate_file(_write(tmp_path, _bank(giveaway, *fair), "ok.yaml")) == []
+    second = _multiple("t-m5", ["long right one", "long right two", "long right 3"], ["s"])
+    problems = validate_file(_write(tmp_path, _bank(giveaway, second, *fair)))
+    assert [p.split(": ")[1] for p in problems] == ["t-m1", "t-m5"]
+    assert "exactly the longest ones, as in 2 of this bank's 5 multiple-choice items" in problems[0]
+
+
+def test_the_limits_count_single_and_multiple_items_separately(tmp_path):
+    bank = _bank(_single("t-s1", "the long right answer", "no", "nay"),
+                 _single("t-s2", "a", "bb", "cc"), _single("t-s3", "a", "bb", "cc"),
+                 _multiple("t-m1", ["long right one", "long right two"], ["short", "tiny"]))
+    problems = validate_file(_write(tmp_path, bank))
+    assert [p.split(": ")[1] for p in problems] == ["t-m1"]  # 1 of 3 single is fine, 1 of 1 not
+
+
+def test_stats_report_how_often_the_answer_is_the_longest_choice(tmp_path, monkeypatch, capsys):
+    from tlcourse.quiz.bank import bank_summary
+
+    bank = _bank(_single("t-s1", "the long right answer", "no", "nay"),
+                 _single("t-s2", "a", "bb", "cc"), _single("t-s3", "a", "bb", "cc"),
+                 _multiple("t-m1", ["right", "right"], ["a long wrong choice", "tiny"]))
+    _write(tmp_path, bank, "tst.yaml")
+    monkeypatch.setenv("TLCOURSE_QUIZZES", str(tmp_path))
+    row = next(line for line in bank_summary().splitlines() if line.strip().startswith("tst"))
+    assert "single: 1/3 longest correct (33 %)" in row
+    assert "multiple: 0/1 key = longest (0 %)" in row
+    assert main(["quiz", "stats"]) == 0
+    _write(tmp_path, _bank(*bank["questions"][:1], _single("t-s4", "long right answer", "n")),
+           "tst.yaml")  # 2 of 2: over the limit, yet stats still counts it, and exits 1
+    assert main(["quiz", "stats"]) == 1
+    out, err = capsys.readouterr()
+    assert "single: 2/2 longest correct (100 %)" in out and "quiz validate" in err

@@ -17,6 +17,7 @@ from tlcourse.quiz.cli import drill_command, main
 from tlcourse.quiz.drill import ExamConfig, MockExam, allocate, build_report, draw
 from tlcourse.quiz.grading import answer_text, grade
 from tlcourse.quiz.progress import ProgressStore
+from tlcourse.quiz.shuffle import show_question
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -38,6 +39,11 @@ def _q(qid: str, topic: str) -> Question:
 
     return Question(qid, "tst", topic, "easy", "single", "?", ("A",),
                     (Choice("A", "a", "right"), Choice("B", "b", "wrong")))
+
+
+def _say(exam: MockExam, qid: str, bank_keys: tuple[str, ...]) -> tuple[str, ...]:
+    """The displayed letters a learner types to give ``bank_keys``."""
+    return exam.view(qid).to_shown(bank_keys)
 
 
 class FakeClock:
@@ -75,13 +81,13 @@ def test_missed_questions_come_back_first_in_the_next_drill(_db):
     with ProgressStore(_db) as store:
         first = MockExam(qs, ExamConfig(count=3, seed=1, time_limit=None), store=store)
         for q in first.questions:
-            first.answer(q.id, ("B",))  # all wrong
+            first.answer(q.id, _say(first, q.id, ("B",)))  # all wrong
         first.finish()
     with ProgressStore(_db) as store:  # a new session, another day
         second = MockExam(qs, ExamConfig(count=3, seed=99, time_limit=None), store=store)
         assert {q.id for q in second.questions} == {q.id for q in first.questions}
         for q in second.questions:
-            second.answer(q.id, ("A",))
+            second.answer(q.id, _say(second, q.id, ("A",)))
     with ProgressStore(_db) as store:  # now known (box 2): unseen questions come first
         third = MockExam(qs, ExamConfig(count=3, seed=7, time_limit=None), store=store)
         assert not {q.id for q in third.questions} & {q.id for q in first.questions}
@@ -93,11 +99,12 @@ def test_time_limit_stops_counting_answers():
     clock = FakeClock()
     qs = [_q(f"q{i}", "t") for i in range(3)]
     exam = MockExam(qs, ExamConfig(count=3, time_limit=60, seed=0), clock=clock)
-    assert exam.answer(exam.questions[0].id, ("A",)).correct
+    first, second = exam.questions[:2]
+    assert exam.answer(first.id, _say(exam, first.id, ("A",))).correct
     clock.t += 30
     assert exam.time_left() == 30
     clock.t += 31
-    assert exam.over and exam.answer(exam.questions[1].id, ("A",)) is None
+    assert exam.over and exam.answer(second.id, _say(exam, second.id, ("A",))) is None
     report = exam.finish()
     assert (report.correct, report.total, report.timed_out) == (1, 3, True)
     assert report.elapsed == 61
@@ -133,11 +140,12 @@ def _args(*argv):
 
 
 def _expected(pool, argv):
-    """The exam the CLI will draw, computed independently for the same options."""
+    """The exam the CLI will show, as displayed, computed independently for the same options."""
     a = _args(*argv)
     qs = pool if not a.topics else [q for q in pool if q.topic in a.topics]
     weights = {t: w for b in load_banks() for t, w in b.drill_weights.items()}
-    return draw(qs, ExamConfig(count=a.count, topics=a.topics, weights=weights, seed=a.seed))
+    drawn = draw(qs, ExamConfig(count=a.count, topics=a.topics, weights=weights, seed=a.seed))
+    return [show_question(q, a.seed).question for q in drawn]
 
 
 def test_drill_scripted_answers_end_to_end(pool, _db):

@@ -239,3 +239,65 @@ def test_relative_env_path_is_the_same_file_from_any_working_directory(tmp_path,
     assert default_db_path() == tmp_path / "home/.local/share/tlcourse/mine/progress.sqlite"
     monkeypatch.setenv("TLCOURSE_PROGRESS_DB", "~/p.sqlite")
     assert default_db_path() == tmp_path / "home" / "p.sqlite"
+
+
+# ----------------------------------------------------------------------------- schema upgrade
+_SCHEMA_1 = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE sessions (id INTEGER PRIMARY KEY AUTOINCREMENT, learner TEXT NOT NULL,
+    kind TEXT NOT NULL, label TEXT NOT NULL, started_at TEXT NOT NULL, finished_at TEXT,
+    correct INTEGER NOT NULL DEFAULT 0, total INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE answers (id INTEGER PRIMARY KEY AUTOINCREMENT, learner TEXT NOT NULL,
+    session_id INTEGER, bank TEXT NOT NULL, question_id TEXT NOT NULL, answer TEXT NOT NULL,
+    correct INTEGER NOT NULL, attempt INTEGER NOT NULL, answered_at TEXT NOT NULL);
+CREATE INDEX answers_by_learner ON answers (learner, question_id);
+CREATE TABLE leitner (learner TEXT NOT NULL, question_id TEXT NOT NULL, box INTEGER NOT NULL,
+    last_session INTEGER NOT NULL, updated_at TEXT NOT NULL, PRIMARY KEY (learner, question_id));
+INSERT INTO meta VALUES ('schema_version', '1');
+INSERT INTO sessions VALUES (1, 'ada', 'drill', 'old drill', '2026-01-01T10:00', NULL, 1, 2);
+INSERT INTO answers VALUES (1, 'ada', 1, 'exam', 'q1', 'B', 0, 1, '2026-01-01T10:01');
+INSERT INTO answers VALUES (2, 'ada', 1, 'exam', 'q2', 'AC', 1, 1, '2026-01-01T10:02');
+INSERT INTO answers VALUES (3, 'bob', NULL, 'ch01', 'q1', 'A', 1, 1, '2026-01-02T09:00');
+INSERT INTO leitner VALUES ('ada', 'q1', 1, 1, '2026-01-01T10:01');
+INSERT INTO leitner VALUES ('ada', 'q2', 2, 1, '2026-01-01T10:02');
+"""
+
+
+def _rows(db: Path, table: str) -> list[tuple]:
+    with sqlite3.connect(db) as conn:
+        return conn.execute(f"SELECT * FROM {table} ORDER BY 1, 2").fetchall()
+
+
+def test_a_schema_1_store_is_upgraded_in_place_and_keeps_every_row(tmp_path):
+    db = tmp_path / "old.sqlite"
+    with sqlite3.connect(db) as conn:
+        conn.executescript(_SCHEMA_1)
+    before = {t: _rows(db, t) for t in ("sessions", "answers", "leitner")}
+    with ProgressStore(db, learner="ada") as s:
+        old = s.answers()
+        # Old answers were shown in bank order: displayed letters = bank keys, order unknown.
+        assert [(a.question_id, a.answer, a.shown_answer, a.shown_order) for a in old] == [
+            ("q1", "B", "B", None), ("q2", "AC", "AC", None)]
+        assert s.boxes() == {"q1": 1, "q2": 2} and s.drill_count() == 1
+        new = s.record_answer("exam", "q1", "C", correct=True, shown_answer="A",
+                              shown_order="C-A-B-D")
+        assert (new.attempt, new.shown_answer, new.shown_order) == (2, "A", "C-A-B-D")
+    after = {t: _rows(db, t) for t in ("sessions", "answers", "leitner")}
+    assert after["sessions"] == before["sessions"]
+    assert [r[:9] for r in after["answers"][:3]] == before["answers"]  # old columns untouched
+    assert len(after["answers"]) == 4
+    with sqlite3.connect(db) as conn:
+        version = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    assert version == ("2",)
+    with ProgressStore(db, learner="bob") as s:  # every learner's rows survive; reopening is a no-op
+        assert [(a.answer, a.shown_answer) for a in s.answers()] == [("A", "A")]
+
+
+def test_a_store_from_a_newer_tlcourse_is_refused_and_left_alone(tmp_path):
+    db = tmp_path / "new.sqlite"
+    ProgressStore(db).close()
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
+    with pytest.raises(ProgressStoreError, match="newer tlcourse"):
+        ProgressStore(db)
+    assert _rows(db, "meta") == [("schema_version", "99")]

@@ -18,6 +18,7 @@ def _db(tmp_path, monkeypatch):
 
 
 def _wrong(q):
+    """A wrong answer to ``q`` (pass the question as displayed: its letters are the learner's)."""
     if q.type == "numeric":
         return f"{float(q.answer) + 10 * q.tolerance + 1000:g}"
     if q.type == "ordering":
@@ -29,28 +30,36 @@ def _first(quiz, qtype):
     return next(c for c in quiz.cards if c.question.type == qtype)
 
 
+def _right(card):
+    """The correct answer in the letters the card displays now."""
+    return card.shown.question.answer
+
+
 def test_choose_wrong_then_retry_then_right_updates_feedback_and_score(_db):
     quiz = build_quiz("ch01")
     card = _first(quiz, "single")
-    q = card.question
+    q, first_view = card.question, card.shown
     assert "0/" in quiz.score_label.value
-    wrong = _wrong(q)
+    wrong = _wrong(first_view.question)
     card.select(wrong)
     card.check_button.click()
     assert "Not quite" in card.feedback.value
-    assert q.choice(wrong).why[:30] in card.feedback.value.replace("&#x27;", "'")
+    assert first_view.question.choice(wrong).why[:30] in card.feedback.value.replace("&#x27;", "'")
     assert card.retry_button.disabled is False and card.check_button.disabled is True
     card.retry_button.click()
     assert card.feedback.value == "" and card._input.value is None
-    card.select(q.answer)
+    card.select(_right(card))
     card.check_button.click()
     assert "Correct" in card.feedback.value
     s = quiz.session.score()
     assert (s.solved, s.first_try, s.answered, s.total) == (1, 0, 1, len(quiz.cards))
     assert "1/" in quiz.score_label.value
     with ProgressStore(_db, learner="widget-tester") as store:  # saved as it happened
-        assert [(a.answer, a.correct, a.attempt) for a in store.answers()] == [
-            (wrong, False, 1), (answer_text(q, q.answer), True, 2)]
+        assert [(a.answer, a.shown_answer, a.correct, a.attempt) for a in store.answers()] == [
+            (first_view.to_bank_key[wrong], wrong, False, 1),
+            (answer_text(q, q.answer), answer_text(card.shown.question, _right(card)), True, 2)]
+        assert [a.shown_order for a in store.answers()] == [first_view.order_text,
+                                                            card.shown.order_text]
 
 
 @pytest.mark.parametrize("qtype", ["multiple", "truefalse", "numeric", "ordering"])
@@ -59,10 +68,10 @@ def test_every_question_type_can_be_answered_through_its_widgets(qtype):
                 if any(q.type == qtype for q in load_bank(b).questions))
     quiz = build_quiz(bank)
     card = _first(quiz, qtype)
-    card.select(_wrong(card.question))
+    card.select(_wrong(card.shown.question))
     assert card.check().correct is False
     card.retry()
-    card.select(card.question.answer)
+    card.select(_right(card))
     assert card.check().correct is True
     assert quiz.session.score().first_try == 0
 
@@ -104,7 +113,7 @@ def test_results_add_grounded_questions():
     extra = quiz.session.questions[len(plain.session.questions):]
     assert extra and all(q.topic == "your-results" for q in extra)
     card = quiz.card(next(q.id for q in extra if q.id.startswith("grounded-best")))
-    card.select(card.question.answer)
+    card.select(_right(card))
     assert card.check().correct
     assert build_quiz("ch01", results=[{"junk": 1}]).session.questions == plain.session.questions
 
@@ -113,7 +122,7 @@ def test_broken_store_is_reported_in_the_feedback_and_left_alone(_db):
     _db.write_bytes(b"garbage" * 50)
     quiz = build_quiz("ch01")
     card = _first(quiz, "single")
-    card.select(card.question.answer)
+    card.select(_right(card))
     assert card.check().correct  # the quiz still works...
     assert "Not saved" in card.feedback.value and str(_db) in card.feedback.value
     assert _db.read_bytes() == b"garbage" * 50  # ...and the file is untouched
@@ -127,11 +136,11 @@ def test_exam_widget_records_one_answer_each_and_reports_at_the_end(_db):
     assert not _db.exists()  # showing an exam writes nothing
     assert "4 questions" in repr(exam) and "Q4." in repr(exam)
     first, second = exam.cards[:2]
-    first.select(first.question.answer)
+    first.select(_right(first))
     first.check_button.click()
     assert "recorded" in first.feedback.value and "Correct" not in first.feedback.value
     assert first.retry_button.disabled  # one answer per question in an exam
-    second.select(_wrong(second.question))
+    second.select(_wrong(second.shown.question))
     second.check_button.click()
     assert "2/4 answered, untimed" in exam.status.value
     exam.finish_button.click()
@@ -156,14 +165,14 @@ def test_full_disk_shows_not_saved_and_the_quiz_goes_on(_db):
     card = _first(quiz, "single")
     for _ in range(2000):  # answer again and again until the file is full
         card.retry()
-        card.select(card.question.answer)
+        card.select(_right(card))
         assert card.check().correct  # graded whatever happens to the file
         if "Not saved" in card.feedback.value:
             break
     assert "Not saved" in card.feedback.value and "full" in card.feedback.value
     assert "TLCOURSE_PROGRESS_DB" in card.feedback.value
     other = _first(quiz, "multiple")
-    other.select(other.question.answer)
+    other.select(_right(other))
     assert other.check().correct  # the next question still works
     assert quiz.session.score().solved == 2
     store.close()
@@ -180,7 +189,7 @@ def test_full_disk_in_a_mock_exam_shows_not_saved(_db):
             break
     exam = build_exam(count=3, seed=0, time_limit=0, banks=["exam"], store=store)
     for card in exam.cards:
-        card.select(card.question.answer)
+        card.select(_right(card))
         assert card.check() is not None
     assert "Not saved" in exam.cards[0].feedback.value
     assert "3/3 answered" in exam.status.value

@@ -3,6 +3,8 @@
 Banks are YAML data in ``quizzes/`` (schema in ``quizzes/README.md``), checked by
 :func:`validate_bank`; :func:`show` renders a chapter's quiz in a notebook; :class:`MockExam`
 runs a timed drill; :class:`ProgressStore` keeps each learner's answers and Leitner boxes.
+Choices are shuffled whenever an item is shown (:func:`show_question`); answers are given in
+the displayed letters and graded against the bank's keys.
 
 Example:
     >>> from tlcourse import quiz
@@ -15,7 +17,9 @@ from tlcourse.quiz.bank import (
     BankError,
     Choice,
     Question,
+    answer_is_longest,
     bank_summary,
+    length_giveaways,
     list_banks,
     load_bank,
     load_banks,
@@ -29,6 +33,7 @@ from tlcourse.quiz.grading import Grade, grade, parse_answer
 from tlcourse.quiz.grounded import grounded_questions
 from tlcourse.quiz.progress import ProgressStore, ProgressStoreError, default_db_path
 from tlcourse.quiz.session import QuizSession, Score
+from tlcourse.quiz.shuffle import Shown, show_question
 from tlcourse.quiz.widgets import build_quiz, show
 
 __all__ = [
@@ -44,6 +49,8 @@ __all__ = [
     "Question",
     "QuizSession",
     "Score",
+    "Shown",
+    "answer_is_longest",
     "bank_summary",
     "build_exam",
     "build_quiz",
@@ -51,6 +58,7 @@ __all__ = [
     "default_db_path",
     "grade",
     "grounded_questions",
+    "length_giveaways",
     "list_banks",
     "load_bank",
     "load_banks",
@@ -59,6 +67,7 @@ __all__ = [
     "review_status",
     "show",
     "show_exam",
+    "show_question",
     "validate_bank",
     "validate_file",
     "validate_files",

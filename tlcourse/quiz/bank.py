@@ -5,6 +5,9 @@ documented in ``quizzes/README.md``; this module is its single source of truth. 
 reports every problem as one line naming the file, the question id and what is wrong, and
 :func:`load_bank` refuses a bank with any problem, so a malformed bank never reaches a learner.
 
+Besides each question's schema, a bank must not give its answers away by length: see
+:func:`length_giveaways`.
+
 Example:
     >>> from tlcourse.quiz.bank import load_bank
     >>> bank = load_bank("ch01")
@@ -39,6 +42,9 @@ _QUESTION_KEYS = {
 _REQUIRED_QUESTION_KEYS = ("id", "topic", "difficulty", "type", "prompt", "answer")
 _CHOICE_KEYS = {"key", "text", "why"}
 _TRUEFALSE_TEXT = {"T": "True", "F": "False"}
+#: A bank may have its answer be the longest choice(s) in at most 1/N of its single-choice
+#: items, and separately of its multiple-choice items.
+LONGEST_ANSWER_ONE_IN = 3
 
 
 class BankError(ValueError):
@@ -225,13 +231,20 @@ def validate_bank(name: str | os.PathLike | None = None) -> list[str]:
 def bank_summary(banks: list[Bank] | None = None) -> str:
     """Question counts per bank, topic, type and difficulty, as a text table.
 
+    Each bank's row also says in how many single-choice items the correct choice is the
+    strictly longest, and in how many multiple-choice items the key is exactly the longest
+    choices (see :func:`length_giveaways`). Without ``banks``, every bank on disk is read,
+    invalid ones included (their valid questions are counted), so the numbers are there
+    when they are most needed.
+
     Example:
         >>> bank_summary().splitlines()[0].endswith("banks")
         True
     """
     from collections import Counter
 
-    banks = load_banks() if banks is None else banks
+    banks = [b for b in (_parse_file(bank_path(n))[0] for n in list_banks()) if b] \
+        if banks is None else banks
     qs = [q for b in banks for q in b.questions]
     lines = [f"{len(qs)} questions in {len(banks)} banks"]
     for title, counter in [("bank", Counter(q.chapter for q in qs)),
@@ -239,8 +252,74 @@ def bank_summary(banks: list[Bank] | None = None) -> str:
                            ("type", Counter(q.type for q in qs)),
                            ("difficulty", Counter(q.difficulty for q in qs))]:
         lines.append(f"\nper {title}:")
-        lines += [f"  {key:<24} {n:>4}" for key, n in sorted(counter.items())]
+        lines += [f"  {key:<24} {n:>4}" + (_longest_columns(banks, key) if title == "bank" else "")
+                  for key, n in sorted(counter.items())]
+        if title == "bank":
+            lines.append(f"  (answer = longest choice(s): at most 1 in {LONGEST_ANSWER_ONE_IN} "
+                         "of a bank's single-choice items, and of its multiple-choice items)")
     return "\n".join(lines)
+
+
+def _longest_columns(banks: list[Bank], chapter: str) -> str:
+    """``single: 3/11 longest correct (27 %), multiple: 1/4 key = longest (25 %)``."""
+    qs = [q for b in banks if b.chapter == chapter for q in b.questions]
+    parts = []
+    for qtype, what in [("single", "longest correct"), ("multiple", "key = longest")]:
+        items = [q for q in qs if q.type == qtype]
+        hits = sum(answer_is_longest(q) for q in items)
+        share = f"{100 * hits / len(items):.0f} %" if items else "-"
+        parts.append(f"{qtype}: {hits}/{len(items)} {what} ({share})")
+    return "   " + ", ".join(parts)
+
+
+def answer_is_longest(q: Question) -> bool:
+    """Whether a single/multiple item's answer is simply its longest choice(s).
+
+    True when every correct choice is strictly longer, in characters, than every wrong one:
+    for a single-choice item, the correct choice is the strictly longest; for a multiple-choice
+    item with n correct choices, they are the n longest (ties with a wrong choice do not count).
+
+    Example:
+        >>> q = Question("x", "ch", "t", "easy", "single", "?", ("A",),
+        ...              (Choice("A", "a long answer", "."), Choice("B", "short", ".")))
+        >>> answer_is_longest(q)
+        True
+    """
+    if q.type not in ("single", "multiple"):
+        return False
+    right = [len(c.text) for c in q.choices if c.key in q.answer]
+    wrong = [len(c.text) for c in q.choices if c.key not in q.answer]
+    return bool(right and wrong) and min(right) > max(wrong)
+
+
+def length_giveaways(questions: list[Question] | tuple[Question, ...]) -> list[tuple[str, str]]:
+    """The items of one bank whose answer is given away by length, when there are too many.
+
+    A learner who always picks the longest choice should score no better than chance. So in
+    at most one in :data:`LONGEST_ANSWER_ONE_IN` of a bank's single-choice items may the
+    correct choice be the strictly longest, and, counted separately, in at most one in
+    :data:`LONGEST_ANSWER_ONE_IN` of its multiple-choice items may the key be exactly the
+    longest choices (see :func:`answer_is_longest`). When a bank exceeds a limit, every item
+    counted against it is reported: fixing any of them brings the bank closer.
+
+    Returns:
+        ``(question id, what is wrong)`` pairs; empty when the bank is within both limits.
+    """
+    problems = []
+    for qtype, what, fix in [
+        ("single", "the correct choice is the strictly longest",
+         "lengthen a wrong choice or shorten the right one"),
+        ("multiple", "the correct choices are exactly the longest ones",
+         "make a wrong choice at least as long as the shortest right one"),
+    ]:
+        items = [q for q in questions if q.type == qtype]
+        longest = [q for q in items if answer_is_longest(q)]
+        allowed = len(items) // LONGEST_ANSWER_ONE_IN
+        if len(longest) > allowed:
+            why = (f"{what}, as in {len(longest)} of this bank's {len(items)} {qtype}-choice "
+                   f"items (at most {allowed} may be): {fix}")
+            problems += [(q.id, why) for q in longest]
+    return problems
 
 
 # --------------------------------------------------------------------------- parsing
@@ -306,6 +385,9 @@ def _parse_file(path: Path) -> tuple[Bank | None, list[str]]:
             bad(qid, what)
         if q is not None and not q_problems:
             questions.append(q)
+
+    for qid, what in length_giveaways(questions):
+        bad(qid, what)
 
     if grounded is not None:
         from tlcourse.quiz.grounded import TEMPLATES  # local: grounded imports bank

@@ -31,8 +31,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     d = subparsers.add_parser(
         "drill", help="timed mock exam in the terminal",
         description="A timed mock exam drawn by topic weight; questions you missed come back "
-                    "sooner. Answer forms: B (one choice), AC (all that apply), T/F, 3.5 "
-                    "(number), 2-1-3-4-5 (ordering). Empty line skips, q quits.")
+                    "sooner. Choices are shuffled each time; answer with the letters shown: "
+                    "B (one choice), AC (all that apply), T/F, 3.5 (number), 2-1-3-4-5 "
+                    "(ordering). Empty line skips, q quits.")
     d.add_argument("--count", type=int, default=20, help="number of questions (default 20)")
     d.add_argument("--topics", type=_csv, default=None,
                    help="comma-separated topics to draw from (see --list-topics)")
@@ -43,9 +44,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="topic weights, e.g. azure=3,imagenet=1 (default: from the banks)")
     d.add_argument("--time-limit", type=float, default=None, metavar="MINUTES",
                    help="time limit in minutes (default: one per question; 0 = untimed)")
-    d.add_argument("--seed", type=int, default=None, help="seed for a repeatable draw")
+    d.add_argument("--seed", type=int, default=None,
+                   help="seed for a repeatable drill: same questions, same choice order "
+                        "(default: random, printed at the start)")
     d.add_argument("--answers", default=None,
-                   help='answers in order, comma-separated, e.g. "B,AC,T,3.5,2-1-3-4-5"')
+                   help='answers in order, comma-separated, in the letters as displayed, '
+                        'e.g. "B,AC,T,3.5,2-1-3-4-5"')
     d.add_argument("--no-feedback", action="store_true",
                    help="no explanations until the end-of-exam review")
     d.add_argument("--learner", default=None, help="learner name (default TLCOURSE_LEARNER)")
@@ -62,7 +66,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                     "per problem (file: question id: what) and exit 1.")
     v.add_argument("files", nargs="*", help="bank YAML files (default: every bank)")
     v.set_defaults(func=validate_command)
-    s = qsub.add_parser("stats", help="count questions per bank, topic, type and difficulty")
+    s = qsub.add_parser("stats", help="count questions per bank, topic, type and difficulty",
+                        description="Counts per bank, topic, type and difficulty; per bank, "
+                                    "also how often the answer is the longest choice(s). Exit "
+                                    "1 if a bank has problems (see `tlcourse quiz validate`).")
     s.set_defaults(func=stats_command)
 
 
@@ -101,11 +108,16 @@ def validate_command(args: argparse.Namespace) -> int:
 
 
 def stats_command(args: argparse.Namespace) -> int:
-    """``tlcourse quiz stats``: question counts per bank, topic, type and difficulty."""
-    try:
-        print(bank_summary())
-    except BankError as e:
-        print(e, file=sys.stderr)
+    """``tlcourse quiz stats``: question counts per bank, topic, type and difficulty.
+
+    Invalid banks are counted too (their valid questions); the problems are then summed up on
+    stderr and the exit code is 1.
+    """
+    print(bank_summary())
+    problems = validate_bank(None)
+    if problems:
+        print(f"{len(problems)} problem(s) in the banks: run `tlcourse quiz validate` to list "
+              "them.", file=sys.stderr)
         return 1
     return 0
 
@@ -187,8 +199,10 @@ def _run(exam: MockExam, args: argparse.Namespace, stdin: TextIO, out: TextIO) -
     n = len(exam.questions)
     limit = exam.config.time_limit
     print(f"Mock exam: {n} questions" + (f", {limit / 60:g} minutes" if limit else ", untimed")
-          + (". Empty answer skips, q quits." if interactive else "."), file=out)
-    for i, q in enumerate(exam.questions, 1):
+          + f", seed {exam.seed}" + (". Empty answer skips, q quits." if interactive else "."),
+          file=out)
+    for i, shown in enumerate(exam.shown, 1):
+        q = shown.question  # as displayed: the learner answers in these letters
         if exam.over:
             print("\nTime is up.", file=out)
             break

@@ -19,6 +19,7 @@ from typing import Any
 from tlcourse.quiz.drill import ExamConfig, ExamReport, MockExam, load_pool
 from tlcourse.quiz.grading import Grade, Response
 from tlcourse.quiz.progress import ProgressStore, ProgressStoreError, default_db_path
+from tlcourse.quiz.shuffle import Shown
 from tlcourse.quiz.widgets import QuestionCard, quiz_text
 
 
@@ -28,8 +29,13 @@ class _ExamSession:
     def __init__(self, exam: MockExam):
         self.exam, self.save_error = exam, None
 
-    def submit(self, question_id: str, response: Response) -> Grade | None:
-        """Answer through the exam; a failed save is kept in ``save_error``, the grade stands."""
+    def view(self, question_id: str, attempt: int = 0) -> Shown:
+        """The exam's one display of ``question_id`` (an exam has no retries)."""
+        return self.exam.view(question_id)
+
+    def submit(self, question_id: str, response: Response,
+               shown: Shown | None = None) -> Grade | None:
+        """Answer in displayed letters; a failed save goes to ``save_error``, the grade stands."""
         try:
             g = self.exam.answer(question_id, response)
         except ProgressStoreError as e:
@@ -83,7 +89,7 @@ class ExamWidget:
         return self.report
 
     def __repr__(self) -> str:
-        return quiz_text(self.title, self.exam.questions)
+        return quiz_text(self.title, [s.question for s in self.exam.shown])
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
         bundle = dict(self.box._repr_mimebundle_(**kwargs) or {})

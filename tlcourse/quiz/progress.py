@@ -11,6 +11,13 @@ that is not a readable tlcourse store raises :class:`ProgressStoreError` saying 
 and what to do; it is never overwritten or deleted. A write that fails (full disk, I/O error)
 raises :class:`ProgressStoreError` saying the answer was not saved; earlier answers are kept.
 
+Choices are shuffled on screen (:mod:`tlcourse.quiz.shuffle`), so each answer is kept twice:
+``answer`` in the bank's keys (what was graded) and ``shown_answer`` in the letters the learner
+saw, with ``shown_order``, the bank's keys in display order (e.g. ``C-A-D-B``). A store written
+before shuffling (schema 1) is upgraded in place when opened: the columns are added, every row
+is kept, and its old answers get ``shown_answer = answer`` (they were shown in bank order,
+which a NULL ``shown_order`` records).
+
 Example:
     >>> import tempfile, os
     >>> path = os.path.join(tempfile.mkdtemp(), "p.sqlite")
@@ -32,7 +39,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Self
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 #: Sessions to wait before a question in box ``b`` is due again (box 1 = missed: next session).
 LEITNER_INTERVALS = {1: 1, 2: 2, 3: 4, 4: 8, 5: 16}
 MAX_BOX = max(LEITNER_INTERVALS)
@@ -55,10 +62,12 @@ CREATE TABLE IF NOT EXISTS answers (
     session_id INTEGER,
     bank TEXT NOT NULL,
     question_id TEXT NOT NULL,
-    answer TEXT NOT NULL,            -- text form, e.g. 'B', 'AC', 'T', '3.5', '2-1-3-4-5'
+    answer TEXT NOT NULL,            -- bank keys, e.g. 'B', 'AC', 'T', '3.5', '2-1-3-4-5'
     correct INTEGER NOT NULL,
     attempt INTEGER NOT NULL,        -- 1 for the learner's first try at this question ever
-    answered_at TEXT NOT NULL        -- ISO 8601, UTC
+    answered_at TEXT NOT NULL,       -- ISO 8601, UTC
+    shown_answer TEXT,               -- the same answer in the letters displayed (schema 2)
+    shown_order TEXT                 -- bank keys in display order, NULL = bank order (schema 2)
 );
 CREATE INDEX IF NOT EXISTS answers_by_learner ON answers (learner, question_id);
 CREATE TABLE IF NOT EXISTS leitner (
@@ -88,6 +97,29 @@ class AnswerRecord:
     attempt: int
     answered_at: str
     session_id: int | None = None
+    shown_answer: str | None = None  # in the displayed letters
+    shown_order: str | None = None  # bank keys in display order; None = bank order
+
+
+#: Columns added by each schema version: (version, table, column, SQL type).
+_ADDED_COLUMNS = [
+    (2, "answers", "shown_answer", "TEXT"),
+    (2, "answers", "shown_order", "TEXT"),
+]
+
+
+def _migrate(conn: sqlite3.Connection, version: int) -> None:
+    """Upgrade a store written by an older tlcourse, inside the caller's transaction.
+
+    Only adds columns and fills them from existing data: no row is deleted or rewritten.
+    """
+    for added_in, table, column, sql_type in _ADDED_COLUMNS:
+        columns = {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
+        if version < added_in and column not in columns:
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {sql_type}")
+    if version < 2:  # before shuffling, the learner saw the bank's own letters
+        conn.execute("UPDATE answers SET shown_answer = answer WHERE shown_answer IS NULL")
+    conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
 
 
 def data_dir() -> Path:
@@ -226,9 +258,11 @@ class ProgressStore:
                 "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
                 (str(SCHEMA_VERSION),),
             )
-            conn.execute("COMMIT")
             version = int(conn.execute(
                 "SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0])
+            if version < SCHEMA_VERSION:
+                _migrate(conn, version)
+            conn.execute("COMMIT")
         except ProgressStoreError:
             conn.close()
             raise
@@ -294,16 +328,22 @@ class ProgressStore:
         correct: bool,
         session_id: int | None = None,
         update_leitner: bool = True,
+        shown_answer: str | None = None,
+        shown_order: str | None = None,
     ) -> AnswerRecord:
         """Commit one answer (and its Leitner move) in a single transaction.
 
         Args:
             bank: The bank the question came from.
             question_id: The question's stable id.
-            answer: The answer's text form (see :mod:`tlcourse.quiz.grading`).
+            answer: The answer's text form in the bank's keys (see
+                :mod:`tlcourse.quiz.grading`).
             correct: Whether it was right.
             session_id: The session it belongs to, if any.
             update_leitner: Move the question between Leitner boxes (False for retries).
+            shown_answer: The answer in the letters displayed (default: ``answer``).
+            shown_order: The bank's keys in display order, e.g. ``"C-A-D-B"`` (None: bank order
+                or no choices).
 
         Returns:
             The stored record, with its attempt number.
@@ -314,10 +354,13 @@ class ProgressStore:
                 (self.learner, question_id),
             ).fetchone()[0]
             when = _now()
+            shown_answer = answer if shown_answer is None else shown_answer
             conn.execute(
                 "INSERT INTO answers (learner, session_id, bank, question_id, answer, correct,"
-                " attempt, answered_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (self.learner, session_id, bank, question_id, answer, int(correct), attempt, when),
+                " attempt, answered_at, shown_answer, shown_order)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (self.learner, session_id, bank, question_id, answer, int(correct), attempt, when,
+                 shown_answer, shown_order),
             )
             if update_leitner:
                 box = self._box(conn, question_id)
@@ -327,19 +370,19 @@ class ProgressStore:
                     (self.learner, question_id, new_box, self.drill_count(), when),
                 )
         return AnswerRecord(self.learner, bank, question_id, answer, correct, attempt, when,
-                            session_id)
+                            session_id, shown_answer, shown_order)
 
     def answers(self, bank: str | None = None, question_id: str | None = None) -> list[AnswerRecord]:
         """This learner's answers, oldest first, optionally filtered."""
         sql = ("SELECT learner, bank, question_id, answer, correct, attempt, answered_at, "
-               "session_id FROM answers WHERE learner = ?")
+               "session_id, shown_answer, shown_order FROM answers WHERE learner = ?")
         params: list = [self.learner]
         if bank is not None:
             sql, params = sql + " AND bank = ?", params + [bank]
         if question_id is not None:
             sql, params = sql + " AND question_id = ?", params + [question_id]
         rows = self._conn.execute(sql + " ORDER BY id", params).fetchall()
-        return [AnswerRecord(r[0], r[1], r[2], r[3], bool(r[4]), r[5], r[6], r[7]) for r in rows]
+        return [AnswerRecord(r[0], r[1], r[2], r[3], bool(r[4]), *r[5:]) for r in rows]
 
     def attempts(self, question_id: str) -> int:
         """How many times this learner has answered ``question_id``."""

@@ -5,6 +5,10 @@
 shows the widget; nbval, ``jupyter nbconvert`` or a plain Python prompt show the text, and
 nothing waits for input.
 
+Choices are shuffled every time an item is shown (and again at each Retry), and relabelled
+A, B, C… in display order; the text rendering shows the same order as the widgets. A card's
+``question`` is the bank's question, ``shown.question`` what the learner sees.
+
 Example:
     >>> quiz = build_quiz("ch01")          # doctest: +SKIP
     >>> quiz.cards[0].select("A"); quiz.cards[0].check_button.click()  # doctest: +SKIP
@@ -22,6 +26,7 @@ from tlcourse.quiz.grading import Feedback, Grade, Response, answer_feedback, pa
 from tlcourse.quiz.grounded import grounded_questions
 from tlcourse.quiz.progress import ProgressStore
 from tlcourse.quiz.session import QuizSession
+from tlcourse.quiz.shuffle import new_seed, show_question
 
 _NO_CHOICE = "—"
 
@@ -74,7 +79,9 @@ def feedback_html(grade: Grade, feedback: Iterable[Feedback]) -> str:
 class QuestionCard:
     """The widgets for one question: inputs, Check and Retry buttons, feedback.
 
-    Drive it from Python (tests do): ``select(...)`` then ``check_button.click()``.
+    Drive it from Python (tests do): ``select(...)`` then ``check_button.click()``. The
+    choices are shown in the order of ``shown`` (``session.view(id, attempt)``); a Retry is a
+    new showing, in a new order.
     """
 
     def __init__(self, question: Question, number: int, session: QuizSession, on_change,
@@ -84,25 +91,26 @@ class QuestionCard:
         self.question, self.session, self._on_change = question, session, on_change
         # In a mock exam: one answer per question, verdicts only in the final report.
         self.exam_mode = exam_mode
+        self.attempt = 0  # showings before this one: seeds the order of the choices
+        self.shown = session.view(question.id, self.attempt)
         q = question
         self.prompt = w.HTML(f"<b>Q{number}.</b> {html.escape(q.prompt)} "
                              f"<small>[{q.topic}, {q.difficulty}]</small>")
         if q.type in ("single", "truefalse"):
-            self._input = w.RadioButtons(
-                options=[(f"{c.key}) {c.text}", c.key) for c in q.choices], value=None,
-                layout=w.Layout(width="auto"))
+            self._input = w.RadioButtons(options=self._options(), value=None,
+                                         layout=w.Layout(width="auto"))
             inputs: list = [self._input]
         elif q.type == "multiple":
-            self._boxes = {c.key: w.Checkbox(description=f"{c.key}) {c.text}", value=False,
-                                             indent=False, layout=w.Layout(width="auto"))
-                           for c in q.choices}
+            self._boxes = {key: w.Checkbox(description=text, value=False, indent=False,
+                                           layout=w.Layout(width="auto"))
+                           for text, key in self._options()}
             inputs = list(self._boxes.values())
         elif q.type == "numeric":
             self._input = w.Text(placeholder="a number" + (f" ({q.unit})" if q.unit else ""))
             inputs = [self._input]
         else:  # ordering: one dropdown per position
-            opts = [(_NO_CHOICE, None)] + [(f"{c.key}) {c.text}", c.key) for c in q.choices]
-            self._slots = [w.Dropdown(options=opts, value=None, description=f"{i + 1}.",
+            self._slots = [w.Dropdown(options=[(_NO_CHOICE, None), *self._options()],
+                                      value=None, description=f"{i + 1}.",
                                       layout=w.Layout(width="95%"))
                            for i in range(len(q.choices))]
             inputs = list(self._slots)
@@ -115,10 +123,26 @@ class QuestionCard:
         self.box = w.VBox([self.prompt, *inputs,
                            w.HBox([self.check_button, self.retry_button]), self.feedback])
 
+    def _options(self) -> list[tuple[str, str]]:
+        """``(label, key)`` per choice, in display order, e.g. ``("B) fine-tune", "B")``."""
+        return [(f"{c.key}) {c.text}", c.key) for c in self.shown.question.choices]
+
+    def _reshuffle(self) -> None:
+        """Show the choices again in this showing's order (the inputs are cleared first)."""
+        self.shown = self.session.view(self.question.id, self.attempt)
+        if self.question.type in ("single", "truefalse"):
+            self._input.options = self._options()
+        elif self.question.type == "multiple":
+            for text, key in self._options():
+                self._boxes[key].description = text
+        elif self.question.type == "ordering":
+            for slot in self._slots:
+                slot.options = [(_NO_CHOICE, None), *self._options()]
+
     # ------------------------------------------------------------------ learner actions
     def select(self, answer: str | Response) -> None:
-        """Set the inputs as a learner would; ``answer`` in text form or parsed."""
-        q = self.question
+        """Set the inputs as a learner would; ``answer`` in displayed letters, text or parsed."""
+        q = self.shown.question
         response = parse_answer(q, answer) if isinstance(answer, str) else answer
         if q.type in ("single", "truefalse"):
             self._input.value = response[0]  # type: ignore[index]
@@ -132,8 +156,8 @@ class QuestionCard:
                 slot.value = key
 
     def response(self) -> Response:
-        """Read the inputs; ValueError with a learner-facing message if incomplete."""
-        q = self.question
+        """Read the inputs, in displayed letters; ValueError for the learner if incomplete."""
+        q = self.shown.question
         if q.type in ("single", "truefalse"):
             if self._input.value is None:
                 raise ValueError("Pick an option first.")
@@ -157,7 +181,7 @@ class QuestionCard:
         except ValueError as e:
             self.feedback.value = f"<span style='color:#9a6700'>{html.escape(str(e))}</span>"
             return None
-        g = self.session.submit(self.question.id, response)
+        g = self.session.submit(self.question.id, response, self.shown)
         if g is None:  # a mock exam whose time is up
             self.feedback.value = "<b>Time is up</b>: this answer was not counted."
             self._on_change()
@@ -165,8 +189,8 @@ class QuestionCard:
         if self.exam_mode:
             self.feedback.value = "<i>Answer recorded.</i>"
         else:
-            shown = answer_feedback(self.question) if g.correct else g.feedback
-            self.feedback.value = feedback_html(g, shown)
+            lines = answer_feedback(self.shown.question) if g.correct else g.feedback
+            self.feedback.value = feedback_html(g, lines)
         if self.session.save_error:
             self.feedback.value += (f"<p style='color:#cf222e'>Not saved: "
                                     f"{html.escape(self.session.save_error)}</p>")
@@ -178,7 +202,7 @@ class QuestionCard:
         return g
 
     def retry(self, _button: Any = None) -> None:
-        """Clear the inputs and feedback so the learner can answer again."""
+        """Clear the inputs and feedback, and show the choices in a new order."""
         q = self.question
         if q.type in ("single", "truefalse"):
             self._input.value = None
@@ -190,6 +214,8 @@ class QuestionCard:
         else:
             for s in self._slots:
                 s.value = None
+        self.attempt += 1
+        self._reshuffle()
         for i in self._inputs:
             i.disabled = False
         self.feedback.value = ""
@@ -223,7 +249,7 @@ class QuizWidget:
         return next(c for c in self.cards if c.question.id == question_id)
 
     def __repr__(self) -> str:
-        return quiz_text(self.title, self.session.questions)
+        return quiz_text(self.title, [c.shown.question for c in self.cards])
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
         bundle = dict(self.box._repr_mimebundle_(**kwargs) or {})
@@ -232,10 +258,12 @@ class QuizWidget:
 
 
 class _TextQuiz:
-    """What ``show`` displays when ipywidgets is not importable."""
+    """What ``show`` displays when ipywidgets is not importable (choices shuffled by ``seed``)."""
 
-    def __init__(self, title: str, questions: list[Question]):
-        self.title, self.questions = title, questions
+    def __init__(self, title: str, questions: list[Question], seed: int | None = None):
+        seed = new_seed() if seed is None else seed
+        self.title = title
+        self.questions = [show_question(q, seed).question for q in questions]
 
     def __repr__(self) -> str:
         return quiz_text(self.title, self.questions)
@@ -255,6 +283,7 @@ def build_quiz(
     learner: str | None = None,
     store: ProgressStore | None = None,
     experiment: str | None = None,
+    seed: int | None = None,
 ) -> QuizWidget:
     """Build (without displaying) the quiz for ``chapter``; see :func:`show`."""
     bank = load_bank(chapter)
@@ -267,7 +296,8 @@ def build_quiz(
     if store is None:
         def factory() -> ProgressStore:
             return ProgressStore(learner=learner)
-    session = QuizSession(questions, bank=bank.chapter, store=store, store_factory=factory)
+    session = QuizSession(questions, bank=bank.chapter, store=store, store_factory=factory,
+                          seed=seed)
     return QuizWidget(bank.title, session)
 
 
@@ -276,6 +306,7 @@ def show(
     results: list[Mapping[str, Any]] | Any | None = None,
     learner: str | None = None,
     experiment: str | None = None,
+    seed: int | None = None,
 ) -> None:
     """Display a chapter's quiz in the notebook (use :func:`build_quiz` to keep a handle).
 
@@ -286,6 +317,7 @@ def show(
         learner: Whose progress to record (default ``TLCOURSE_LEARNER`` or the OS user).
         experiment: The experiment the records come from, kept in the generated questions'
             ids (taken from ``res`` when given the whole results).
+        seed: Seeds the order of the choices (default: a new order every time it is shown).
 
     Nothing is returned, so the quiz is not displayed twice when ``show`` ends a cell.
 
@@ -301,7 +333,8 @@ def show(
         bank = load_bank(chapter)
         records, experiment = _records_and_experiment(results, experiment)
         text_quiz = _TextQuiz(bank.title, list(bank.questions) + grounded_questions(
-            records, bank.grounded, bank.chapter, experiment))
+            records, bank.grounded, bank.chapter, experiment), seed)
         display(text_quiz)
         return
-    display(build_quiz(chapter, results=results, learner=learner, experiment=experiment))
+    display(build_quiz(chapter, results=results, learner=learner, experiment=experiment,
+                       seed=seed))

@@ -1,0 +1,100 @@
+"""A learner who does not read cannot pass: test-wise strategies on the shipped banks.
+
+Each strategy answers a 40-question ``tlcourse drill`` through the CLI's real path (letters as
+displayed, mapped back and graded against the banks), for three seeds, and the score is read
+from the report the learner sees.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import re
+from math import comb
+
+import pytest
+
+from tlcourse.quiz.bank import Question
+from tlcourse.quiz.cli import drill_command, register
+from tlcourse.quiz.drill import ExamConfig, MockExam, load_pool
+from tlcourse.quiz.widgets import question_text
+
+SEEDS = (0, 1, 2)
+COUNT = 40
+#: "No better than chance by a clear margin": at most this many points above chance.
+MARGIN_POINTS = 5.0
+
+
+@pytest.fixture(autouse=True)
+def _db(tmp_path, monkeypatch):
+    monkeypatch.setenv("TLCOURSE_PROGRESS_DB", str(tmp_path / "p.sqlite"))
+    monkeypatch.setenv("TLCOURSE_LEARNER", "guesser")
+
+
+def _displayed(seed: int) -> list[Question]:
+    """The drill's questions as the learner sees them (same draw and order as the CLI)."""
+    pool, _, weights = load_pool()
+    exam = MockExam(pool, ExamConfig(count=COUNT, seed=seed, weights=weights, time_limit=None))
+    return [s.question for s in exam.shown]
+
+
+def _drill_percent(seed: int, answers: list[str], shown: list[Question]) -> float:
+    """Run ``tlcourse drill --count 40 --seed SEED --answers ...``; the TOTAL percent."""
+    parser = argparse.ArgumentParser()
+    register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["drill", "--count", str(COUNT), "--seed", str(seed),
+                              "--answers", ",".join(answers), "--no-feedback", "--no-save"])
+    out = io.StringIO()
+    assert drill_command(args, io.StringIO(), out) == 0
+    text = out.getvalue()
+    for i, q in enumerate(shown, 1):  # the answers were written for exactly these screens
+        assert question_text(q, i) in text
+    return float(re.search(r"^TOTAL\s+\d+\s+\d+\s+([\d.]+)$", text, re.MULTILINE).group(1))
+
+
+def _first_choice(q: Question) -> str:
+    """A for choice items, T for true/false, nothing for numbers and orderings."""
+    return {"single": "A", "multiple": "A", "truefalse": "T"}.get(q.type, "")
+
+
+def _longest(q: Question) -> str:
+    """The longest displayed choice (as many as the key has, for select-all); else nothing.
+
+    Knowing the key's size makes the strategy stronger than a real guesser's; ties go to the
+    choice displayed first.
+    """
+    if q.type not in ("single", "multiple"):
+        return ""
+    ranked = sorted(q.choices, key=lambda c: -len(c.text))  # stable: display order breaks ties
+    return "".join(sorted(c.key for c in ranked[:len(q.answer)]))
+
+
+def _chance(q: Question) -> float:
+    """Probability that a blind guess of the same form is right (0 for blank answers)."""
+    if q.type == "single":
+        return 1 / len(q.choices)
+    if q.type == "multiple":
+        return 1 / comb(len(q.choices), len(q.answer))
+    return 0.0
+
+
+def test_always_the_first_displayed_choice_scores_at_most_20_percent():
+    scores = []
+    for seed in SEEDS:
+        shown = _displayed(seed)
+        scores.append(_drill_percent(seed, [_first_choice(q) for q in shown], shown))
+    mean = sum(scores) / len(scores)
+    assert mean <= 20.0, f"always-first scores {mean:.1f} % (seeds {SEEDS}: {scores})"
+
+
+def test_always_the_longest_choice_scores_no_better_than_chance():
+    scores, chances = [], []
+    for seed in SEEDS:
+        shown = _displayed(seed)
+        scores.append(_drill_percent(seed, [_longest(q) for q in shown], shown))
+        chances.append(100 * sum(_chance(q) for q in shown) / len(shown))
+    mean, chance = sum(scores) / len(scores), sum(chances) / len(chances)
+    assert 0 < chance < 50  # the drills hold choice items, each with a real chance of a guess
+    assert mean <= chance + MARGIN_POINTS, (
+        f"always-longest scores {mean:.1f} % vs chance {chance:.1f} % on the same items "
+        f"(seeds {SEEDS}: {scores})")
