@@ -1,12 +1,13 @@
 # Two commands for a fresh machine (see README):
 #   make lab   - create .venv, install, provision the data, open chapter 1 in JupyterLab
-#   make test  - the same set-up, then every test (unit, science, notebooks under nbval)
+#   make test  - the same set-up plus a headless Chromium, then every test (unit, science,
+#                notebooks under nbval, the quiz in a real JupyterLab)
 PYTHON ?= python3.11
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: lab test setup assets clean-venv
+.PHONY: lab test setup assets browser clean-venv
 
 # Jupyter refuses to run as root unless told; containers and CI machines often are root.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
@@ -14,8 +15,8 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 lab: setup
 	$(BIN)/jupyter lab $(ROOT_FLAG) notebooks/01_scratch_vs_transfer.ipynb
 
-test: setup
-	$(BIN)/python -m pytest
+test: setup browser
+	$(BIN)/python -m pytest -n auto
 
 setup: $(STAMP) assets
 
@@ -28,6 +29,11 @@ $(STAMP): pyproject.toml
 
 assets: $(STAMP)
 	$(BIN)/tlcourse assets --provision
+
+# Chromium for tests/test_quiz_browser.py: the system's, or Debian's unpacked into datasets/
+# without root. If that fails, make goes on and the test is skipped, saying why.
+browser: $(STAMP)
+	-$(BIN)/python -m tlcourse.browser_assets
 
 clean-venv:
 	rm -rf $(VENV)

@@ -12,3 +12,4 @@ def _isolated_progress_db(tmp_path, monkeypatch):
     """Quiz progress written by any test goes to a temp file, never the learner's real store."""
     if "TLCOURSE_PROGRESS_DB" not in os.environ:
         monkeypatch.setenv("TLCOURSE_PROGRESS_DB", str(tmp_path / "progress.sqlite"))
+

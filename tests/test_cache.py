@@ -17,6 +17,7 @@ def fake(tmp_path, monkeypatch):
     """A registered toy experiment that counts its runs, with its cache in a temp data dir."""
     monkeypatch.setenv("TLCOURSE_DATA_DIR", str(tmp_path))
     monkeypatch.delenv("TLCOURSE_CACHE", raising=False)
+    monkeypatch.delenv("TLCOURSE_CACHE_DIR", raising=False)  # a learner's own cache stays out
     CALLS.clear()
 
     @register("toy", "counts its runs")
@@ -92,6 +93,7 @@ def test_features_are_reused_only_for_the_same_weights_preprocessing_and_images(
 
     monkeypatch.setenv("TLCOURSE_DATA_DIR", str(tmp_path))
     monkeypatch.delenv("TLCOURSE_CACHE", raising=False)
+    monkeypatch.delenv("TLCOURSE_CACHE_DIR", raising=False)
     data = ImageData(torch.randint(0, 256, (6, 3, 32, 32), dtype=torch.uint8),
                      torch.arange(6) % 3, ["a", "b", "c"], "tiny")
     torch.manual_seed(0)

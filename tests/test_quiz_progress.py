@@ -301,3 +301,26 @@ def test_a_store_from_a_newer_tlcourse_is_refused_and_left_alone(tmp_path):
     with pytest.raises(ProgressStoreError, match="newer tlcourse"):
         ProgressStore(db)
     assert _rows(db, "meta") == [("schema_version", "99")]
+
+
+def test_answers_from_other_threads_are_saved(tmp_path):
+    """In JupyterLab each widget click may arrive on another kernel thread (found by the
+    browser test): every answer must still be saved."""
+    import threading
+
+    store = ProgressStore(tmp_path / "p.sqlite", learner="ana")
+    errors: list[BaseException] = []
+
+    def click(answer: str) -> None:
+        try:
+            store.record_answer("ch01", "q1", answer, correct=answer == "A")
+        except BaseException as e:  # noqa: BLE001 - reported by the assert below
+            errors.append(e)
+
+    for answer in ("B", "A"):  # one click after the other, each on its own thread
+        t = threading.Thread(target=click, args=(answer,))
+        t.start()
+        t.join()
+    assert not errors, errors
+    assert [r.answer for r in store.answers(question_id="q1")] == ["B", "A"]
+    store.close()

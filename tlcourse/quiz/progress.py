@@ -237,7 +237,11 @@ class ProgressStore:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             # isolation_level=None: we issue BEGIN/COMMIT ourselves, one transaction per write.
-            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            # check_same_thread=False: in JupyterLab (ipykernel 7) each widget click may arrive
+            # on another thread; the kernel handles them one at a time, and SQLite is built
+            # serialized (sqlite3.threadsafety == 3), so one connection may serve them all.
+            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None,
+                                   check_same_thread=False)
         except (OSError, sqlite3.Error) as e:
             raise self._fail(f"it cannot be opened ({e})") from e
         try:

@@ -223,6 +223,17 @@ class QuestionCard:
         self.retry_button.disabled = True
 
 
+#: ipywidgets draws a radio or checkbox label on one fixed-height line: a long choice overflows
+#: onto the next one (its button drawn over the next choice's) or is cut off with "...". Let
+#: labels wrap, with the button at the start of the first line (found by the browser test).
+_CHOICE_CSS = ("<style>"
+               ".widget-radio-box label{height:auto;display:flex;align-items:flex-start}"
+               ".widget-radio-box label input{order:-1;float:none;flex:none}"
+               ".widget-checkbox label{white-space:normal;height:auto;overflow:visible}"
+               ".widget-checkbox{height:auto}"
+               "</style>")
+
+
 class QuizWidget:
     """A whole chapter quiz: a title, a score line and one card per question.
 
@@ -237,7 +248,7 @@ class QuizWidget:
         self.score_label = w.HTML()
         self.cards = [QuestionCard(q, i + 1, session, self._refresh)
                       for i, q in enumerate(session.questions)]
-        self.box = w.VBox([w.HTML(f"<h3>{html.escape(title)}</h3>"), self.score_label,
+        self.box = w.VBox([w.HTML(_CHOICE_CSS + f"<h3>{html.escape(title)}</h3>"), self.score_label,
                            *[c.box for c in self.cards]])
         self._refresh()
 

@@ -1,0 +1,52 @@
+"""Test-session set-up shared by ``tests/`` and the notebooks under nbval (``notebooks/``).
+
+It lives at the root because it must see both. ``tests/conftest.py`` holds the rest.
+"""
+
+import os
+from pathlib import Path
+
+import pytest
+
+# ------------------------------------------------------------------------------------------
+# Parallel runs (``make test`` uses pytest-xdist, ``-n auto``): a chapter's
+# science tests and its notebook run in one worker, one after the other, so the notebook reads
+# the results the tests just cached instead of computing them a second time in another worker.
+# Each worker runs torch on one thread: two single-threaded workers do more on 2 cores than one
+# worker on two threads (small networks barely use a second thread).
+# ------------------------------------------------------------------------------------------
+CHAPTER_OF = {
+    "test_scratch_vs_transfer": "ch01", "test_learning_curve": "ch01",
+    "01_scratch_vs_transfer": "ch01",
+    "test_feature_extraction": "ch02", "02_feature_extraction": "ch02",
+    "test_fine_tuning": "ch03", "03_fine_tuning": "ch03",
+    "test_mistakes": "ch03b", "03b_mistakes_lab": "ch03b",
+    "test_forgetting": "ch04", "test_layer_transfer": "ch04", "04_forgetting": "ch04",
+    "test_domain_shift": "ch05", "05_domain_shift": "ch05",
+    "05b_negative_transfer": "ch05",  # its experiments run in test_domain_shift
+}
+
+
+@pytest.hookimpl(optionalhook=True)  # a pytest-xdist hook: unknown without it
+def pytest_xdist_make_scheduler(config, log):
+    """Schedule whole chapters (tests and notebook), other files whole, across the workers.
+
+    (xdist's own ``--dist loadgroup`` would do this with marks, but with pytest 9.2 it no
+    longer groups: it renames node ids through an attribute pytest stopped reading.)
+    """
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ChapterScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return CHAPTER_OF.get(Path(path).stem, path)
+
+    return ChapterScheduling(config, log)
+
+
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ["OMP_NUM_THREADS"] = "1"  # read by notebook kernels, started later
+
+    import torch
+
+    torch.set_num_threads(1)
