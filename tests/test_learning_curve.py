@@ -65,6 +65,12 @@ def test_findings_name_the_crossing_the_records_show():
     text = " ".join(lc.findings(recs))
     assert "changed hands more than once" in text and "(1 seed: no spread measured)" in text
     assert lc.crossing(recs, FROZEN) == (None, None)
+    # scratch ahead on average but within seed noise: the curves meet, nobody overtook
+    recs = _records({SCRATCH: {1: [0.40, 0.42], 10: [0.73, 0.66]},
+                     FROZEN: {1: [0.50, 0.52], 10: [0.70, 0.68]}})
+    text = " ".join(lc.findings(recs))
+    assert "scratch drew level with the frozen ImageNet features between 1 and 10" in text
+    assert "overtook" not in text
 
 
 def test_plot_draws_every_arm_and_the_gap_to_scratch():

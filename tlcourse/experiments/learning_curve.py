@@ -336,7 +336,10 @@ def findings(records: list[dict]) -> list[str]:
         else:
             lead = compare(_SHORT[arm], "scratch", paired_gaps(recs, arm, after))
             tied = any(mean_sd(paired_gaps(recs, arm, k))[0] == 0 for k in arm_ks if k >= after)
-            verb, stay = ("caught up with", "level or ahead") if tied else ("overtook", "ahead")
+            m, sd = mean_sd(paired_gaps(recs, arm, after))
+            noisy = len(paired_gaps(recs, arm, after)) < 2 or abs(m) < sd  # not beyond noise
+            verb, stay = (("caught up with", "level or ahead") if tied else
+                          ("drew level with", "level or ahead") if noisy else ("overtook", "ahead"))
             then = f" and stayed {stay} up to {arm_ks[-1]}" if after < arm_ks[-1] else ""
             out.append(f"In this run, scratch {verb} {_NAMES[arm]} between {before} and {after} "
                        f"labels per class{then} (at {after}: {lead}).")
