@@ -2,7 +2,8 @@
 #   make lab   - create .venv, install, provision the data, open chapter 1 in JupyterLab
 #   make test  - the same set-up plus a headless Chromium, then every test (unit, science,
 #                notebooks under nbval, the quiz in a real JupyterLab)
-PYTHON ?= python3.11
+# Python 3.10-3.14 (CI tests 3.11): python3.11 if present, else python3.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
@@ -21,7 +22,7 @@ test: setup browser
 setup: $(STAMP) assets
 
 $(STAMP): pyproject.toml
-	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required ($(PYTHON) not found)."; exit 1; }
+	@command -v $(PYTHON) >/dev/null || { echo "Python 3.10-3.14 is required (CI tests 3.11); none found: set PYTHON=/path/to/python3."; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'

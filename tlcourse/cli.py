@@ -16,6 +16,8 @@ import sys
 def _cmd_assets(args: argparse.Namespace) -> int:
     from . import assets
 
+    if args.rebuild_objects:
+        print(assets.rebuild_objects(), file=sys.stderr)
     if args.provision:
         assets.provision(force=args.force)
     rows = assets.status(deep=args.verify)
@@ -116,6 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--provision", action="store_true", help="fetch, verify and unpack missing assets")
     a.add_argument("--force", action="store_true", help="with --provision: redo even present assets")
     a.add_argument("--verify", action="store_true", help="recompute every file's sha256")
+    a.add_argument("--rebuild-objects", action="store_true",
+                   help="rebuild the photos/clip art from Debian packages (apt-get, dpkg-deb) and "
+                        "check they reproduce datasets/objects-v2.zip on decoded pixels")
     a.set_defaults(func=_cmd_assets)
 
     ls = sub.add_parser("list", help="list experiments, datasets and backbones")

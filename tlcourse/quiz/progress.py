@@ -35,9 +35,8 @@ import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from pathlib import Path
-from typing import Self
 
 SCHEMA_VERSION = 2
 #: Sessions to wait before a question in box ``b`` is due again (box 1 = missed: next session).
@@ -175,7 +174,7 @@ def default_learner() -> str:
 
 
 def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 
 
 class ProgressStore:
@@ -287,7 +286,7 @@ class ProgressStore:
         """Close the connection (everything is already committed)."""
         self._conn.close()
 
-    def __enter__(self) -> Self:
+    def __enter__(self) -> ProgressStore:  # noqa: PYI034 - typing.Self needs Python 3.11
         return self
 
     def __exit__(self, *exc: object) -> None:
