@@ -338,7 +338,7 @@ class CorruptionsConfig:
     head_epochs: int = 10
     ft_epochs: int = 4  # fine-tuning all layers at 1e-3
     corruptions: tuple[str, ...] = tuple(list_corruptions())
-    seeds: tuple[int, ...] = (0,)
+    seeds: tuple[int, ...] = (0, 1)  # two seeds: every drop gets a spread
 
 
 PROFILES_CORRUPTIONS = {

@@ -64,7 +64,7 @@ class FineTuningConfig:
     sweep_rates: tuple[float, ...] = (1e-5, 1e-4, 1e-3, 1e-2, 1e-1)  # full profile: nine rates
     sweep_labels: int = 5  # labels per class in the rate sweep
     sweep_epochs: int = 5  # enough epochs to see validation accuracy turn
-    sweep_seeds: tuple[int, ...] = (0,)  # one seed in the quick profile: its sentences say so
+    sweep_seeds: tuple[int, ...] = (0, 1)  # two seeds: the gaps to the probe get a spread
     val_fraction: float = 0.3  # share of the non-training photos used for validation
     patience: int = 2  # early stopping: epochs without validation improvement
 

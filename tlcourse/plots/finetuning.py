@@ -88,7 +88,10 @@ def early_stopping(curves: dict, patience: int) -> plt.Figure:
     """Validation accuracy per epoch for each rate, the early-stopping epoch marked, and the test
     accuracy of the epoch kept (dot) and of the last epoch (cross)."""
     fig, ax = plt.subplots(figsize=(8, 4.5))
+    first = min(seed for _, seed in curves)  # one seed's curves: more would be unreadable
     for (lr, seed), epochs in curves.items():
+        if seed != first:
+            continue
         ep = [e["epoch"] for e in epochs]
         line, = ax.plot(ep, [e["val_acc"] for e in epochs], marker=".", label=f"val, lr {lr:g}")
         stop = early_stop_epoch([e["val_acc"] for e in epochs], patience)
@@ -100,7 +103,7 @@ def early_stopping(curves: dict, patience: int) -> plt.Figure:
     ax.plot([], [], "ko", label="test, epoch kept")
     ax.plot([], [], "kx", label="test, last epoch")
     ax.set(xlabel="epoch", ylabel="accuracy", ylim=(0, 1),
-           title=f"Early stopping (dotted: epoch kept with patience {patience})")
+           title=f"Early stopping, seed {first} (dotted: epoch kept with patience {patience})")
     ax.legend(fontsize=7, ncol=2)
     fig.tight_layout()
     return fig
