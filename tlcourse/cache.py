@@ -53,13 +53,17 @@ def cache_dir() -> Path:
     return Path(env).expanduser() if env else data_dir() / "cache"
 
 
+#: Library code that reads or shows results but never changes one: editing it keeps the cache.
+_NOT_RESULTS = {"quiz", "plots", "claims.py", "cli.py", "browser_assets.py"}
+
+
 @lru_cache(maxsize=1)
 def code_hash() -> str:
-    """sha256 of the library source that produces results (the quiz package excluded)."""
+    """sha256 of the library source that produces results (:data:`_NOT_RESULTS` excluded)."""
     h = hashlib.sha256()
     for path in sorted(_PACKAGE.rglob("*.py")):
         rel = path.relative_to(_PACKAGE)
-        if rel.parts[0] == "quiz":
+        if rel.parts[0] in _NOT_RESULTS:
             continue
         h.update(str(rel).encode() + b"\0" + path.read_bytes() + b"\0")
     return h.hexdigest()

@@ -3,6 +3,7 @@
 Examples:
     tlcourse assets --provision
     tlcourse run scratch-vs-transfer --profile quick --out results.json
+    tlcourse claims --run --out ledger
     tlcourse drill --count 10 --time-limit 15
 """
 
@@ -10,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-
 
 
 def _cmd_assets(args: argparse.Namespace) -> int:
@@ -109,6 +109,29 @@ def _cmd_cache(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_claims(args: argparse.Namespace) -> int:
+    from . import claims
+
+    try:
+        listed = claims.load_claims()
+    except claims.ClaimsError as e:
+        print(f"tlcourse claims: {e}", file=sys.stderr)
+        return 1
+    records = claims.collect(listed, args.profile, run=args.run, progress=not args.no_progress,
+                             jobs=args.jobs)
+    rows = claims.ledger(listed, records, args.profile)
+    if args.json:
+        import json
+
+        print(json.dumps(claims.to_json(rows, args.profile), indent=1, ensure_ascii=False))
+    else:
+        print(claims.to_text(rows))
+    if args.out:
+        print("wrote " + ", ".join(map(str, claims.write(rows, args.out, args.profile))),
+              file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser (subcommands included)."""
     p = argparse.ArgumentParser(prog="tlcourse", description="Transfer learning, taught by running it.")
@@ -143,6 +166,19 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("cache", help="show or clear the cache of finished runs")
     c.add_argument("action", choices=["info", "clear"], help="info: entries and size; clear: delete them")
     c.set_defaults(func=_cmd_cache)
+
+    cl = sub.add_parser("claims", help="the claims ledger: each claim's verdict from the saved results")
+    cl.add_argument("--profile", choices=["quick", "full"], default="quick",
+                    help="read (and with --run, make) the results of this profile")
+    cl.add_argument("--run", action="store_true",
+                    help="run the experiments with no saved results (quick: minutes on 2 CPU cores)")
+    cl.add_argument("--out", metavar="PATH", help="also write the ledger as PATH.md and PATH.json")
+    cl.add_argument("--jobs", type=int, metavar="N",
+                    help="with --run: experiments run at once, one thread each (default: one per "
+                         "CPU core, at most 4; 1 on a GPU)")
+    cl.add_argument("--json", action="store_true", help="print JSON instead of text")
+    cl.add_argument("--no-progress", action="store_true", help="no progress bars")
+    cl.set_defaults(func=_cmd_claims)
 
     from .quiz.cli import register
 

@@ -26,11 +26,11 @@ from typing import Any
 
 import yaml
 
+from ..claims import claim_numbers, claims_path
+
 #: Question types and what the learner gives as an answer.
 QUESTION_TYPES = ("single", "multiple", "truefalse", "numeric", "ordering")
 DIFFICULTIES = ("easy", "medium", "hard")
-#: Claims in CURRICULUM.md that a question may cite.
-CLAIM_NUMBERS = range(1, 16)
 
 _ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _BANK_KEYS = {"chapter", "title", "topics", "drill_weights", "grounded", "questions"}
@@ -438,8 +438,10 @@ def _parse_question(
         problems.append("misconceptions must be a list of tags")
         misconceptions = []
     claims = e.get("claims") or []
-    if not isinstance(claims, list) or not all(c in CLAIM_NUMBERS for c in claims):
-        problems.append("claims must be a list of claim numbers 1-15 from CURRICULUM.md")
+    known = claim_numbers()  # the claims ledger, claims.yaml
+    if not isinstance(claims, list) or not all(c in known for c in claims):
+        problems.append(f"claims must be a list of claim numbers {min(known)}-{max(known)} "
+                        f"from {claims_path().name}")
         claims = []
 
     common: tuple[WrongValue, ...] = ()

@@ -1,0 +1,325 @@
+"""The claims ledger: the claims file, each verdict function on synthetic records (the verdict
+must flip with the sign of the effect), and ``tlcourse claims`` on a synthetic results cache.
+
+No experiment runs here: every record is made up, so the tests take seconds.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tlcourse import claims
+from tlcourse.claims import HOLDS, MISSING, NOISE, OPPOSITE
+
+ROOT = Path(__file__).resolve().parents[1]
+SEEDS = (0, 1, 2)
+JITTER = {0: 0.01, 1: -0.01, 2: 0.0}  # seed noise, well below the effects tested
+
+
+def _rows(seeds, value: Callable[[int], float], metric: str = "test_accuracy",
+          **fields) -> list[dict]:
+    """One record per seed with ``metric = value(seed)`` and the given fields."""
+    return [{**fields, "seed": s, metric: round(value(s), 4)} for s in seeds]
+
+
+def _arms(seeds, e: float, field: str, better, worse, base: float = 0.6,
+          metric: str = "test_accuracy", **common) -> list[dict]:
+    """Two arms told apart by ``field``: ``better`` scores ``base + e`` (plus seed noise),
+    ``worse`` scores ``base``; both carry ``common``."""
+    return (_rows(seeds, lambda s: base + e + JITTER[s], metric, **common, **{field: better})
+            + _rows(seeds, lambda s: base, metric, **common, **{field: worse}))
+
+
+# Per verdict function: records in which the claim's effect is ``e`` (positive: as claimed).
+def _scratch_vs_transfer(seeds, e):
+    out = []
+    for k in (1, 5):
+        out += _arms(seeds, e, "method", "imagenet-frozen", "lite0-scratch", 0.5,
+                     dataset="photo", labels_per_class=k)
+        out += _rows(seeds, lambda s: 0.4, dataset="photo", method="small-cnn-scratch",
+                     labels_per_class=k)
+    return out
+
+
+def _layer_transfer(seeds, e):
+    out = []
+    for n in (1, 2, 3):
+        out += _rows(seeds, lambda s: 0.7, method="BnB", depth=n)
+        cost = {1: 0.0, 2: e / 2, 3: e}[n]
+        noise = n == 3
+        out += _rows(seeds, lambda s, c=cost, j=noise: 0.7 - c - JITTER[s] * j,
+                     method="AnB", depth=n)
+    return out
+
+
+def _lr_sweep(seeds, e):
+    return [r for lr in (1e-5, 1e-4, 1e-3, 1e-2, 1e-1)
+            for r in _rows(seeds, lambda s, lr=lr: 0.6 + (e + JITTER[s] if lr == 1e-4 else 0),
+                           lr=lr, val_accuracy=0.6, early_stop_test_accuracy=0.6)]
+
+
+def _early_stopping(seeds, e):
+    out = _rows(seeds, lambda s: 0.6, lr=1e-3, early_stop_epoch=2, epochs=5)
+    for r in out:
+        r["early_stop_test_accuracy"] = round(0.6 + e + JITTER[r["seed"]], 4)
+    return out
+
+
+def _data_scaling_overfit(seeds, e):
+    # train accuracy 100 % at both sizes; the test accuracy at 100/class is e higher than at 2
+    return [{**r, "train_accuracy": 1.0}
+            for r in _arms(seeds, e, "labels_per_class", 100, 2, method="imagenet-frozen")]
+
+
+def _data_scaling_catch_up(seeds, e):
+    return (_arms(seeds, e, "method", "small-cnn-scratch", "imagenet-frozen", labels_per_class=100)
+            + _arms(seeds, 0.1, "method", "imagenet-frozen", "small-cnn-scratch",
+                    labels_per_class=2))
+
+
+def _augment(seeds, e):
+    return [r for k in (1, 5) for r in _arms(
+        seeds, e if k == 1 else 0.0, "variant", "augmentation", "no augmentation",
+        mistake="few-shot-augment", labels_per_class=k)]
+
+
+def _preprocessing(seeds, e):
+    out = _arms(seeds, e, "variant", "correct", "no normalisation",
+                mistake="preprocessing", dataset="photo")
+    return [{**r, "correct": r["variant"] == "correct"} for r in out]
+
+
+CASES: dict[str, Callable[[tuple, float], list[dict]]] = {
+    "pretrained_beats_scratch": _scratch_vs_transfer,
+    "late_layers_more_specific": _layer_transfer,
+    "pretrained_backbone_matters": lambda seeds, e: _arms(
+        seeds, e, "method", "linear-head", "linear-head-random-weights", part="heads"),
+    "finetuning_beats_probe": lambda seeds, e: _arms(
+        seeds, e, "method", "top-2-stages", "linear-probe", labels_per_class=5),
+    "head_first_beats_random_head": lambda seeds, e: _arms(
+        seeds, e, "method", "all-stages (LP-FT)", "all-stages, random head", labels_per_class=5),
+    "low_rate_beats_scratch_rate": _lr_sweep,
+    "normalisation_matters": _preprocessing,
+    "augmentation_helps_few_shot": _augment,
+    "weighting_fixes_imbalance": lambda seeds, e: _arms(
+        seeds, e, "variant", "weighted loss", "plain loss", metric="minority_recall",
+        mistake="imbalance"),
+    "early_stopping_helps": _early_stopping,
+    "few_labels_overfit": _data_scaling_overfit,
+    "shift_costs_accuracy": lambda seeds, e: _arms(
+        seeds, e, "target", "photo", "clipart", study="cross-domain", source="photo",
+        method="source-only"),
+    "scratch_catches_up": _data_scaling_catch_up,
+}
+
+
+def test_every_verdict_function_has_a_case():
+    assert set(CASES) == set(claims.VERDICTS)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_verdict_flips_with_the_sign_of_the_effect(name):
+    fn, make = claims.VERDICTS[name], CASES[name]
+    held, opposite = fn(make(SEEDS, 0.2)), fn(make(SEEDS, -0.2))
+    assert (held.status, opposite.status) == (HOLDS, OPPOSITE), (held, opposite)
+    assert held.seeds == opposite.seeds == len(SEEDS)
+    assert "seeds" in held.measured  # the size comes with its noise
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_one_seed_never_holds(name):
+    v = claims.VERDICTS[name](CASES[name]((0,), 0.2))
+    assert v.status == NOISE and v.seeds == 1
+    assert "no spread measured" in v.measured
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_an_effect_inside_the_noise_is_within_noise(name):
+    make = CASES[name]
+    # the effect (1 point) is smaller than the seed noise (about 1 point either way, sd ~1)
+    v = claims.VERDICTS[name](make((0, 1), 0.001))
+    assert v.status == NOISE, v
+
+
+def test_judge_rules():
+    assert claims.judge([0.40, 0.44]) == HOLDS
+    assert claims.judge([-0.40, -0.44]) == OPPOSITE
+    assert claims.judge([0.05, -0.03]) == NOISE  # |mean| < sd
+    assert claims.judge([0.0, 0.0]) == claims.judge([1e-4, 1e-4]) == NOISE  # ties at 0.0 points
+    assert claims.judge([0.5]) == NOISE  # one seed: no spread, never "holds"
+    assert claims.judge([]) == MISSING
+
+
+def test_quoted_range_is_reported_next_to_the_measurement():
+    v = claims.pretrained_beats_scratch(_scratch_vs_transfer(SEEDS, 0.2))
+    assert "inside the quoted 10–30 range" in v.versus_quote
+    v = claims.normalisation_matters(_preprocessing(SEEDS, 0.02))
+    assert "less than the quoted 10 points" in v.versus_quote
+
+
+# ---------------------------------------------------------------------------------------------
+# The claims file
+# ---------------------------------------------------------------------------------------------
+def test_claims_file_lists_fifteen_claims_each_measured_or_pending():
+    from tlcourse.experiments import list_experiments
+
+    listed = claims.load_claims()
+    assert [c.number for c in listed] == list(range(1, 16))
+    known = list_experiments()
+    for c in listed:
+        assert c.claim and c.short and c.sources
+        if c.experiment:
+            assert c.experiment in known, c
+            assert (ROOT / "notebooks" / f"{c.notebook}.ipynb").is_file(), c
+        else:
+            assert c.pending, c
+    assert {c.number for c in listed if not c.experiment} == {13, 14}
+    assert {c.verdict for c in listed if c.verdict} == set(claims.VERDICTS)
+
+
+def test_malformed_claims_file_names_every_problem(tmp_path):
+    bad = tmp_path / "claims.yaml"
+    bad.write_text("claims:\n"
+                   "  - {number: 1, short: s, claim: c, sources: [tweet], experiment: x,\n"
+                   "     verdict: nope}\n"
+                   "  - {number: 3, short: s, claim: c, sources: [blog]}\n"
+                   "  - {number: 4, short: s, claim: c, sources: [blog], colour: red}\n")
+    with pytest.raises(claims.ClaimsError) as err:
+        claims.load_claims(bad)
+    text = str(err.value)
+    for fragment in ("unknown source kind 'tweet'", "unknown verdict function 'nope'",
+                     "needs 'pending'", "unexpected keyword argument 'colour'", "numbered 1, 2, 3"):
+        assert fragment in text
+    with pytest.raises(claims.ClaimsError, match="not found"):
+        claims.load_claims(tmp_path / "missing.yaml")
+
+
+def test_quiz_validator_checks_claims_against_the_ledger(tmp_path, monkeypatch):
+    from tlcourse.quiz.bank import validate_file
+
+    small = tmp_path / "claims.yaml"
+    small.write_text("claims:\n" + "".join(
+        f"  - {{number: {n}, short: s, claim: c, sources: [blog], pending: later}}\n"
+        for n in (1, 2, 3)))
+    monkeypatch.setenv("TLCOURSE_CLAIMS", str(small))
+    bank = tmp_path / "bank.yaml"
+    question = ("  - {id: t-q1, topic: t, difficulty: easy, type: truefalse, prompt: p, answer: T,"
+                " claims: [%d], choices: [{key: T, why: w}, {key: F, why: w}]}\n")
+    head = "chapter: tst\ntitle: T\ntopics: {t: x}\nquestions:\n"
+    bank.write_text(head + question % 3)
+    assert validate_file(bank) == []
+    bank.write_text(head + question % 5)
+    problems = validate_file(bank)
+    assert len(problems) == 1 and "claim numbers 1-3 from claims.yaml" in problems[0]
+
+
+# ---------------------------------------------------------------------------------------------
+# The ledger and the command
+# ---------------------------------------------------------------------------------------------
+def test_missing_and_malformed_records_read_not_measured_yet():
+    listed = claims.load_claims()
+    heads = CASES["pretrained_backbone_matters"](SEEDS, 0.2)
+    rows = claims.ledger(listed, {"feature-extraction": heads, "fine-tuning": [{"seed": 0}]})
+    by = {c.number: v for c, v in rows}
+    assert by[3].status == HOLDS
+    assert by[1].status == MISSING and "run: tlcourse run scratch-vs-transfer" in by[1].measured
+    assert by[4].status == MISSING  # records of another shape: no guess
+    assert by[13].status == MISSING and "pending" in by[13].measured
+    md = claims.to_markdown(rows, links="")
+    assert "[ch. 2](02_feature_extraction.ipynb)" in md and md.count("\n| ") == 15
+
+
+def _save(name: str, records: list[dict]) -> None:
+    from tlcourse import cache
+    from tlcourse.experiments import Results
+    from tlcourse.train import get_device
+
+    key = cache.results_key(name, "quick", None, str(get_device()))
+    cache.save_results(key, Results(name, "quick", {}, records=records))
+
+
+@pytest.fixture
+def synthetic_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("TLCOURSE_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("TLCOURSE_CACHE", raising=False)
+    _save("feature-extraction", CASES["pretrained_backbone_matters"](SEEDS, 0.2))
+    return tmp_path
+
+
+def test_cli_prints_and_writes_the_ledger_from_the_cache(synthetic_cache, capsys):
+    from tlcourse.cli import main
+
+    out = synthetic_cache / "ledger"
+    assert main(["claims", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "3. The recipe: pretrained backbone, frozen, new head: HOLDS" in text
+    assert "run: tlcourse run scratch-vs-transfer --profile quick" in text
+    assert "tlcourse claims --run" in text
+    data = json.loads((synthetic_cache / "ledger.json").read_text())
+    assert [c["number"] for c in data["claims"]] == list(range(1, 16))
+    assert data["claims"][2]["status"] == HOLDS and data["claims"][0]["status"] == MISSING
+    assert "| 3 | The recipe" in (synthetic_cache / "ledger.md").read_text()
+
+
+def test_cli_run_computes_only_the_missing_experiments(synthetic_cache, monkeypatch, capsys):
+    import tlcourse.experiments as ex
+    from tlcourse.cli import main
+
+    ran = []
+
+    def fake_run(name, profile="quick", **kw):
+        ran.append(name)
+        return ex.Results(name, profile, {}, records=[], seconds=0.0)
+
+    monkeypatch.setattr(ex, "run_experiment", fake_run)
+    assert main(["claims", "--run", "--json", "--no-progress", "--jobs", "1"]) == 0
+    needed = claims.experiments_needed(claims.load_claims())
+    assert ran == [n for n in needed if n != "feature-extraction"]  # the cached one is reused
+    data = json.loads(capsys.readouterr().out)
+    assert data["claims"][2]["status"] == HOLDS
+
+
+def test_run_in_worker_processes(synthetic_cache, monkeypatch, capsys):
+    import tlcourse.experiments as ex
+
+    def fake_run(name, profile="quick", **kw):  # inherited by the forked workers
+        records = CASES["finetuning_beats_probe"](SEEDS, 0.2) if name == "fine-tuning" else []
+        return ex.Results(name, profile, {}, records=records, seconds=0.0)
+
+    monkeypatch.setattr(ex, "run_experiment", fake_run)
+    monkeypatch.setattr(claims, "_START_METHOD", "fork")  # spawned workers would not see the fake
+    listed = claims.load_claims()
+    records = claims.collect(listed, run=True, jobs=2)
+    done = {line.split(":")[0].strip() for line in capsys.readouterr().err.splitlines()
+            if line.startswith("  ")}
+    assert done == set(claims.experiments_needed(listed)) - {"feature-extraction"}
+    by = {c.number: v for c, v in claims.ledger(listed, records)}
+    assert by[3].status == by[4].status == HOLDS  # one from the cache, one from a worker
+
+
+def test_verdicts_read_names_the_experiments_record():
+    """The verdicts match records by name: a renamed arm must fail here, not read 'missing'."""
+    import inspect
+
+    from tlcourse.experiments import (
+        domain_shift,
+        feature_extraction,
+        fine_tuning,
+        layer_transfer,
+        mistakes,
+    )
+
+    names = {fine_tuning: ('"top-2-stages"', '"early_stop_test_accuracy"', '"val_accuracy"'),
+             feature_extraction: ('"linear-head"', '"linear-head-random-weights"', '"heads"'),
+             mistakes: ('"no normalisation"', '"few-shot-augment"', '"augmentation"',
+                        '"no augmentation"', '"weighted loss"', '"plain loss"',
+                        '"minority_recall"'),
+             layer_transfer: ('"AnB"', '"BnB"', '"depth"'),
+             domain_shift: ('"cross-domain"', '"clipart"', '"source-only"')}
+    for module, expected in names.items():
+        source = inspect.getsource(module)
+        assert [n for n in expected if n not in source] == [], module.__name__
