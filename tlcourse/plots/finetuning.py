@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.ticker import MaxNLocator
 
 from ..diagnostics import early_stop_epoch
 from ..stats import band
@@ -102,6 +103,7 @@ def early_stopping(curves: dict, patience: int) -> plt.Figure:
                         marker="o" if e["epoch"] == stop else "x", markersize=8)
     ax.plot([], [], "ko", label="test, epoch kept")
     ax.plot([], [], "kx", label="test, last epoch")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole
     ax.set(xlabel="epoch", ylabel="accuracy", ylim=(0, 1),
            title=f"Early stopping, seed {first} (dotted: epoch kept with patience {patience})")
     ax.legend(fontsize=7, ncol=2)

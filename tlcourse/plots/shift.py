@@ -62,7 +62,7 @@ def adaptation_curves(records: list[dict], source: str, target: str,
                       metric: str = "test_accuracy") -> Figure:
     """Target accuracy vs labelled target images per class, per adaptation method; at k = 0
     the label-free AdaBN variants (and, where measured, their source-statistics baseline)."""
-    fig, ax = plt.subplots(figsize=(6.5, 4.2))
+    fig, ax = plt.subplots(figsize=(7, 5.2))
     rows = [r for r in records if r["source"] == source and r["target"] == target
             and r["study"] == "adaptation"]
     k0 = [r[metric] for r in rows if r["method"] == "source-only" and r["k"] == 0]
@@ -85,7 +85,7 @@ def adaptation_curves(records: list[dict], source: str, target: str,
     what = "balanced accuracy" if metric == "balanced_accuracy" else "accuracy"
     ax.set(xlabel=f"labelled {target} images per class (k)", ylabel=f"{what} on {target} (test)",
            title=f"Adapting a {source} model to {target} (mean ± sd over seeds)")
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=2)  # below
     fig.tight_layout()
     return fig
 
