@@ -34,7 +34,7 @@ from typing import TextIO
 
 import yaml
 
-from .stats import compare, mean_sd
+from .stats import compare, mean_sd, mean_sd_text
 
 HOLDS, OPPOSITE, NOISE, MISSING = "holds", "does not hold here", "within noise", "not measured yet"
 SOURCE_KINDS = ("exam guide", "study guide", "blog", "paper")
@@ -183,10 +183,7 @@ def _gaps(a: dict[int, float], b: dict[int, float]) -> list[float]:
 
 def _pct(by_seed: dict[int, float], unit: str = "%") -> str:
     """'85 ± 3 %' (or '12.0 ± 1.5 points'); the mean alone for one seed."""
-    m, s = mean_sd(by_seed.values())
-    d = 0 if unit == "%" else 1
-    spread = f" ± {s * 100:.{d}f}" if len(by_seed) > 1 else ""
-    return f"{m * 100:.{d}f}{spread} {unit}"
+    return mean_sd_text(by_seed.values(), unit, digits=0 if unit == "%" else 1)
 
 
 def _delta(gaps: list[float], up: str, down: str) -> str:

@@ -28,6 +28,15 @@ def mean_sd(values: Iterable[float]) -> tuple[float, float]:
     return statistics.fmean(v), sd(v)
 
 
+def mean_sd_text(values: Iterable[float], unit: str = "%", digits: int = 1) -> str:
+    """Fractions as '85.1 ± 2.0 %' (mean ± sample sd, x100), or '85.1 %' for a single value:
+    no spread is invented. ``unit="points"`` for gaps."""
+    v = list(values)
+    m, s = mean_sd(v)
+    spread = f" ± {100 * s:.{digits}f}" if len(v) > 1 else ""
+    return f"{100 * m:.{digits}f}{spread} {unit}"
+
+
 def band(values: Iterable[float]) -> float:
     """Half-width of a ±1 sd band or error bar to *draw*: the sample sd, 0 for a single value
     (nothing drawn, rather than a NaN that hides the point)."""

@@ -33,7 +33,7 @@ from ..corruptions import corrupt_data, drop_from_clean, list_corruptions
 from ..data import ImageData, few_shot_split, load_dataset, sample_per_class
 from ..features import HEAD_CONFIG, extract_features
 from ..methods import FINETUNE_CONFIG, SCRATCH_CONFIG
-from ..stats import compare, mean_sd
+from ..stats import compare, mean_sd, mean_sd_text
 from ..train import TrainConfig, evaluate, fit, get_device, seed_everything, smoke_rows
 from . import Results, register
 
@@ -489,9 +489,7 @@ def _pct(records, metric: str = "test_accuracy", unit: str = "%", **match) -> st
     v = list(_by_seed(records, metric, **match).values())
     if not v:
         return "n/a"
-    m, s = mean_sd(v)
-    d = 0 if unit == "%" else 1
-    return f"{100 * m:.{d}f} {unit}" if len(v) < 2 else f"{100 * m:.{d}f} ± {100 * s:.{d}f} {unit}"
+    return mean_sd_text(v, unit, digits=0 if unit == "%" else 1)
 
 
 def _seeds(records) -> str:

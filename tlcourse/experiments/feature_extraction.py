@@ -25,7 +25,7 @@ from .. import methods
 from ..backbones import create_backbone
 from ..data import ImageData, few_shot_split, load_dataset, sample_per_class
 from ..features import HEAD_CONFIG, extract_features, train_head
-from ..stats import compare, mean_sd
+from ..stats import compare, mean_sd, mean_sd_text
 from ..train import evaluate
 from . import Results, register
 
@@ -141,8 +141,7 @@ def relative_depth_accuracy(records: list[dict]) -> dict[str, dict[int, float]]:
 
 
 def _mean_sd_text(values: list[float], unit: str = "%") -> str:
-    m, s = mean_sd(values)
-    return f"{100 * m:.0f} {unit}" if len(values) < 2 else f"{100 * m:.0f} ± {100 * s:.0f} {unit}"
+    return mean_sd_text(values, unit, digits=0)
 
 
 def _within_noise(gaps: list[float]) -> bool:

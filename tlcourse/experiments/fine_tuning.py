@@ -45,6 +45,7 @@ from ..data import ImageData, few_shot_split, load_dataset, train_val_split
 from ..diagnostics import early_stop_epoch, snapshot, weight_distance
 from ..features import HEAD_CONFIG, extract_features, train_head
 from ..stats import compare, mean_sd
+from ..stats import mean_sd_text as _pct
 from ..train import TrainConfig, evaluate, fit, seed_everything
 from . import Results, register
 
@@ -170,11 +171,6 @@ def run(profile: str = "quick", seeds: tuple[int, ...] | None = None,
                 lr_decay=c.lr_decay, **steps,
                 optimizer_steps=steps["head_steps"] + steps["body_steps"]))
     return res
-
-
-def _pct(values: list[float]) -> str:
-    m, s = mean_sd(values)
-    return f"{m * 100:.1f} %" if np.isnan(s) else f"{m * 100:.1f} ± {s * 100:.1f} %"
 
 
 def table(records: list[dict]) -> list[dict]:

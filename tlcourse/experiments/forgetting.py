@@ -27,6 +27,7 @@ from ..backbones import create_backbone, imagenet_classifier, imagenet_preproces
 from ..continual import TwoHeadNet, class_split, ewc_loss, fisher_diagonal, lwf_loss, rehearsal_loss
 from ..data import ImageData, few_shot_split, load_dataset, sample_per_class
 from ..stats import compare, mean_sd
+from ..stats import mean_sd_text as _pct
 from ..train import TrainConfig, evaluate, fit, get_device, seed_everything
 from . import Results, register
 
@@ -269,12 +270,6 @@ def verdict(gaps: list[float]) -> int:
     if m == 0 or (len(gaps) >= 2 and abs(m) < s):
         return 0
     return 1 if m > 0 else -1
-
-
-def _pct(values: list[float]) -> str:
-    """'96.2 %' for one value, '96.2 ± 1.3 %' for several (the mean and its sample sd)."""
-    m, s = mean_sd(values)
-    return f"{m * 100:.1f} %" if len(values) < 2 else f"{m * 100:.1f} ± {s * 100:.1f} %"
 
 
 def _seeds_note(n: int) -> str:

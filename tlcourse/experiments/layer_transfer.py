@@ -30,6 +30,7 @@ from ..backbones import TransferNet, create_backbone
 from ..continual import class_split
 from ..data import ImageData, load_dataset, sample_per_class
 from ..stats import compare, mean_sd
+from ..stats import mean_sd_text as _pct
 from ..train import TrainConfig, evaluate, fit, seed_everything
 from . import Results, register
 from .forgetting import verdict
@@ -169,11 +170,6 @@ def largest_depth(by_depth: dict[int, list[float]]) -> tuple[int, bool]:
         verdict([round(x - y, 6) for x, y in zip(by_depth[n], by_depth[d])]) > 0
         for d in by_depth if d != n)
     return n, clear
-
-
-def _pct(values: list[float]) -> str:
-    m, s = mean_sd(values)
-    return f"{m * 100:.1f} %" if len(values) < 2 else f"{m * 100:.1f} ± {s * 100:.1f} %"
 
 
 _EFFECTS = {  # quantity: (a, b, what a - b measures)

@@ -17,7 +17,6 @@ its cost is a measured number, not a warning.
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, replace
 
 import torch
@@ -30,7 +29,8 @@ from ..data import ImageData, few_shot_split, load_dataset, sample_per_class
 from ..diagnostics import buffers_changed, snapshot
 from ..features import HEAD_CONFIG, extract_features
 from ..imbalance import make_imbalanced
-from ..stats import band, compare, mean_sd
+from ..stats import band, compare
+from ..stats import mean_sd_text as _pct
 from ..train import TrainConfig, evaluate, fit, seed_everything
 from . import Results, register
 from .fine_tuning import count_steps
@@ -263,11 +263,6 @@ def costs(records: list[dict]) -> list[dict]:
 def _setting(r: dict) -> str:
     k = r.get("labels_per_class")
     return " ".join(x for x in (r.get("dataset", ""), f"{k}/class" if k else "") if x)
-
-
-def _pct(values: list[float]) -> str:
-    m, s = mean_sd(values)
-    return f"{m * 100:.1f} %" if math.isnan(s) else f"{m * 100:.1f} ± {s * 100:.1f} %"
 
 
 def table(records: list[dict]) -> list[dict]:
