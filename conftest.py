@@ -24,6 +24,7 @@ CHAPTER_OF = {
     "test_forgetting": "ch04", "test_layer_transfer": "ch04", "04_forgetting": "ch04",
     "test_domain_shift": "ch05", "05_domain_shift": "ch05",
     "05b_negative_transfer": "ch05",  # its experiments run in test_domain_shift
+    "test_backbone_choice": "ch07", "test_classifier": "ch07", "07_your_own_images": "ch07",
 }
 
 

@@ -200,6 +200,31 @@ def _objects_status(deep: bool) -> AssetStatus:
     return AssetStatus("objects", True, f"{root} ({counts['photo']} photos, {counts['clipart']} clip art)")
 
 
+SAMPLE_IMAGES = "sample-images"
+"""Chapter 7's learner-style folder (``<data dir>/sample-images/<class>/*.jpg``), written from
+the object photos: ``tlcourse check / train`` run on it offline, as on your own photos."""
+
+
+def _sample_images_status() -> AssetStatus:
+    root = data_dir() / SAMPLE_IMAGES
+    try:
+        n_photos = sum(f["domain"] == "photo" for f in objects_manifest()["files"])
+    except AssetError as e:
+        return AssetStatus(SAMPLE_IMAGES, False, f"needs the object photos first: {e}")
+    n = sum(1 for _ in root.glob("*/*.jpg")) if root.is_dir() else 0
+    if n != n_photos:
+        return AssetStatus(SAMPLE_IMAGES, False, f"{root}: {n} of {n_photos} images")
+    return AssetStatus(SAMPLE_IMAGES, True, f"{root} ({n} JPEG photos in class folders)")
+
+
+def _provision_sample_images(work: Path) -> None:
+    from .folder import write_sample_folder
+
+    if not _objects_status(False).ok:
+        _provision_objects(work)
+    write_sample_folder(data_dir() / SAMPLE_IMAGES, data_dir() / "objects" / "photo")
+
+
 def status(deep: bool = False) -> list[AssetStatus]:
     """Check every asset; ``deep`` also recomputes every data file's sha256."""
     out = []
@@ -208,7 +233,8 @@ def status(deep: bool = False) -> list[AssetStatus]:
             out.append(AssetStatus(f"weights:{arch}", True, str(weights_path(arch))))
         except AssetError as e:
             out.append(AssetStatus(f"weights:{arch}", False, str(e)))
-    out += [_idx_status("FashionMNIST", deep), _idx_status("MNIST", deep), _objects_status(deep)]
+    out += [_idx_status("FashionMNIST", deep), _idx_status("MNIST", deep), _objects_status(deep),
+            _sample_images_status()]
     try:
         import sklearn.datasets
 
@@ -536,6 +562,7 @@ def provision(names: list[str] | None = None, force: bool = False) -> list[Asset
         "FashionMNIST": (_provision_fashion_mnist, lambda: _idx_status("FashionMNIST", False).ok),
         "MNIST": (_provision_mnist, lambda: _idx_status("MNIST", False).ok),
         "objects": (_provision_objects, lambda: _objects_status(False).ok),
+        "sample-images": (_provision_sample_images, lambda: _sample_images_status().ok),
     }
     offline: dict[str, str] = {}  # MNIST-family sets with neither package tools nor internet
     for name in names or list(steps):

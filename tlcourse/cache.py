@@ -54,7 +54,8 @@ def cache_dir() -> Path:
 
 
 #: Library code that reads or shows results but never changes one: editing it keeps the cache.
-_NOT_RESULTS = {"quiz", "plots", "claims.py", "cli.py", "browser_assets.py"}
+_NOT_RESULTS = {"quiz", "plots", "claims.py", "cli.py", "browser_assets.py", "classifier.py",
+                "custom_widgets.py", "folder.py", "metrics.py", "classroom", "exercises.py"}
 
 
 @lru_cache(maxsize=1)
@@ -183,8 +184,8 @@ def clear() -> int:
 def features_digest(net: torch.nn.Module, x: torch.Tensor, depth: int | None) -> str:
     """A key for the features of images ``x`` through ``net`` (read at stage ``depth``).
 
-    It hashes every weight and buffer (so a random-init backbone's seed is covered, and the
-    pretrained weights' checksum with it), the architecture (class and tensor names), the
+    It hashes every weight and buffer but the head's (so a random-init backbone's seed is
+    covered, and the pretrained weights' checksum with it), the architecture (class and tensor names), the
     preprocessing (size, mean, std, normalisation, gray handling), the images' bytes and the
     device type.
     """
@@ -195,6 +196,8 @@ def features_digest(net: torch.nn.Module, x: torch.Tensor, depth: int | None) ->
         h.update(repr((pre.size, pre.normalize, pre.gray, pre.mean.flatten().tolist(),
                        pre.std.flatten().tolist())).encode())
     for name, t in net.state_dict().items():
+        if name.startswith("head."):  # features do not depend on the head: another head (or
+            continue  # seed of its initialisation) on the same backbone reuses them
         h.update(name.encode() + b"\0" + t.detach().cpu().contiguous().numpy().tobytes())
     h.update(repr((tuple(x.shape), str(x.dtype))).encode())
     h.update(x.detach().cpu().contiguous().numpy().tobytes())

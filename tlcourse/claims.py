@@ -414,11 +414,30 @@ def scratch_catches_up(records: list[dict]) -> Verdict:
                     + (f"; at {ks[0]}: {said[ks[0]]}" if len(ks) > 1 else ""))
 
 
+def larger_backbone_more_accurate(records: list[dict]) -> Verdict:
+    """Claim 14: Lite2 vs Lite0, each at its own pretrained input size, same training photos;
+    the speed it costs is stated with it."""
+    size = {r["model"]: r for r in records if r.get("part") == "model"
+            and r.get("size_setting") == "own"}
+    if "lite0" not in size or "lite2" not in size:
+        return _missing("no Lite0 and Lite2 runs in the records")
+    big, small = size["lite2"], size["lite0"]
+    gaps = _gaps(_per_seed(records, model="lite2", input_size=big["input_size"], part="accuracy"),
+                 _per_seed(records, model="lite0", input_size=small["input_size"],
+                           part="accuracy"))
+    slower = small["images_per_second"] / big["images_per_second"]
+    said = compare(f"Lite2 ({big['input_size']} px)", f"Lite0 ({small['input_size']} px)", gaps)
+    return _verdict(gaps, f"{said}, frozen with a linear head; Lite2 ran {slower:.1f}x slower "
+                          f"on this CPU",
+                    "the speed half holds" if slower > 1 else "the speed half does not hold")
+
+
 VERDICTS: dict[str, Callable[[list[dict]], Verdict]] = {f.__name__: f for f in (
     pretrained_beats_scratch, late_layers_more_specific, pretrained_backbone_matters,
     finetuning_beats_probe, head_first_beats_random_head, low_rate_beats_scratch_rate,
     normalisation_matters, augmentation_helps_few_shot, weighting_fixes_imbalance,
-    early_stopping_helps, few_labels_overfit, shift_costs_accuracy, scratch_catches_up)}
+    early_stopping_helps, few_labels_overfit, shift_costs_accuracy,
+    larger_backbone_more_accurate, scratch_catches_up)}
 
 
 # ---------------------------------------------------------------------------------------------

@@ -5,6 +5,8 @@ Examples:
     tlcourse run scratch-vs-transfer --profile quick --out results.json
     tlcourse claims --run --out ledger
     tlcourse drill --count 10 --time-limit 15
+    tlcourse check my_photos && tlcourse train my_photos --out my_model
+    tlcourse predict my_model new.jpg && tlcourse export my_model --format onnx
 """
 
 from __future__ import annotations
@@ -132,6 +134,100 @@ def _cmd_claims(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------------------------------------
+# Your own images (chapter 7): check -> train -> iterations -> predict -> export
+# ---------------------------------------------------------------------------------------------
+def _cmd_check(args: argparse.Namespace) -> int:
+    import json
+
+    from .folder import check_folder
+
+    report = check_folder(args.folder)
+    print(json.dumps(report.to_json(), indent=1, ensure_ascii=False) if args.json
+          else report.format())
+    return 0 if report.ok else 1
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from .classifier import FolderError, ModelError, TrainSettings, train
+
+    try:
+        settings = TrainSettings(backbone=args.backbone, method=args.method, seed=args.seed,
+                                 holdout=args.holdout, threshold=args.threshold)
+        it = train(args.folder, args.out, settings, progress=not args.no_progress)
+    except FolderError as e:
+        print(e.report.format(), file=sys.stderr)
+        return 1
+    except (ModelError, ValueError) as e:
+        print(f"tlcourse train: {e}", file=sys.stderr)
+        return 1
+    print(it.report.format())
+    cached = " (features from the cache: the backbone did not run)" if it.features_cached else ""
+    print(f"\niteration {it.number} of {args.out}: {it.method} on {it.backbone} at "
+          f"{it.input_size} px ({it.method_reason}); scored on {it.n_eval} images by "
+          f"{it.evaluation}; threshold {it.threshold:.2f} ({it.threshold_reason}).\n"
+          f"time: features {it.seconds['features']:.1f} s{cached}, training "
+          f"{it.seconds['training']:.1f} s, total {it.seconds['total']:.1f} s")
+    return 0
+
+
+def _cmd_iterations(args: argparse.Namespace) -> int:
+    import json
+
+    from .classifier import ModelError, current_iteration, format_iterations, iterations
+
+    try:
+        rows = iterations(args.model)
+        current = current_iteration(args.model)
+    except ModelError as e:
+        print(f"tlcourse iterations: {e}", file=sys.stderr)
+        return 1
+    print(json.dumps(rows, indent=1) if args.json else format_iterations(rows, current))
+    return 0
+
+
+def _cmd_predict(args: argparse.Namespace) -> int:
+    from .classifier import ModelError, load_model, write_predictions_csv
+
+    try:
+        model = load_model(args.model, args.iteration)
+    except ModelError as e:
+        print(f"tlcourse predict: {e}", file=sys.stderr)
+        return 1
+    rows = model.predict(args.paths, top_k=args.top, threshold=args.threshold)
+    t = model.threshold if args.threshold is None else args.threshold
+    for r in rows:
+        if r.error:
+            print(f"{r.path}: cannot read ({r.error})", file=sys.stderr)
+        else:
+            tops = ", ".join(f"{c} {100 * p:.1f} %" for c, p in r.top)
+            print(f"{r.path}: {r.label}  [{tops}]")
+    if not rows:
+        print("tlcourse predict: no image files found in the given paths", file=sys.stderr)
+    print(f"{sum(not r.error for r in rows)} classified, {sum(bool(r.error) for r in rows)} "
+          f"unreadable; 'unknown' = top probability below {t:.2f}", file=sys.stderr)
+    if args.csv:
+        print(f"wrote {write_predictions_csv(rows, args.csv)}", file=sys.stderr)
+    return 1 if not rows or any(r.error for r in rows) else 0
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .classifier import ModelError, load_model
+    from .export import ExportError, export_onnx
+
+    try:
+        model = load_model(args.model, args.iteration)
+        out = Path(args.out) if args.out else Path(args.model) / "model.onnx"
+        rep = export_onnx(model.net, out, model.check_images(), model.classes)
+    except (ModelError, ExportError) as e:
+        print(f"tlcourse export: {e}", file=sys.stderr)
+        return 1
+    print(rep.format())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser (subcommands included)."""
     p = argparse.ArgumentParser(prog="tlcourse", description="Transfer learning, taught by running it.")
@@ -179,6 +275,52 @@ def build_parser() -> argparse.ArgumentParser:
     cl.add_argument("--json", action="store_true", help="print JSON instead of text")
     cl.add_argument("--no-progress", action="store_true", help="no progress bars")
     cl.set_defaults(func=_cmd_claims)
+
+    ck = sub.add_parser("check", help="check a folder of class subfolders before training on it")
+    ck.add_argument("folder", help="DIR with one subfolder of images per class")
+    ck.add_argument("--json", action="store_true", help="print the report as JSON")
+    ck.set_defaults(func=_cmd_check)
+
+    t = sub.add_parser("train", help="train a classifier on a folder of class subfolders; "
+                                     "each train is a new iteration of the model folder")
+    t.add_argument("folder", help="DIR with one subfolder of images per class")
+    t.add_argument("--out", required=True, metavar="MODEL", help="the model folder")
+    t.add_argument("--backbone", choices=["lite0", "lite1", "lite2"], default="lite0",
+                   help="EfficientNet-Lite with ImageNet weights (default lite0: the fastest)")
+    t.add_argument("--method", choices=["probe", "finetune", "auto"], default="auto",
+                   help="probe: frozen backbone + linear head; finetune: head, then the top "
+                        "stages; auto: finetune only with >= 50 training images in every class")
+    t.add_argument("--seed", type=int, default=0, help="seeds the split and the training")
+    t.add_argument("--holdout", type=float, default=0.2,
+                   help="share of each class held out for scoring (cross-validation when a "
+                        "class is too small to spare images)")
+    t.add_argument("--threshold", type=float,
+                   help="probability below which a prediction is 'unknown' (default: chosen "
+                        "on training images the model did not see)")
+    t.add_argument("--no-progress", action="store_true", help="no progress bars")
+    t.set_defaults(func=_cmd_train)
+
+    it = sub.add_parser("iterations", help="compare a model folder's iterations side by side")
+    it.add_argument("model", help="the model folder")
+    it.add_argument("--json", action="store_true", help="print every iteration's record as JSON")
+    it.set_defaults(func=_cmd_iterations)
+
+    pr = sub.add_parser("predict", help="classify image files or folders with a trained model")
+    pr.add_argument("model", help="the model folder")
+    pr.add_argument("paths", nargs="+", help="image files or folders (searched recursively)")
+    pr.add_argument("--threshold", type=float, help="override the model's threshold")
+    pr.add_argument("--top", type=int, default=3, help="classes shown per image (default 3)")
+    pr.add_argument("--iteration", type=int, help="use this iteration (default: the latest)")
+    pr.add_argument("--csv", metavar="FILE", help="also write the predictions as CSV")
+    pr.set_defaults(func=_cmd_predict)
+
+    ex = sub.add_parser("export", help="export a trained model to ONNX (preprocessing inside), "
+                                       "checked against PyTorch before it is written")
+    ex.add_argument("model", help="the model folder")
+    ex.add_argument("--format", choices=["onnx"], default="onnx", help="only ONNX for now")
+    ex.add_argument("--out", help="the .onnx file (default MODEL/model.onnx)")
+    ex.add_argument("--iteration", type=int, help="export this iteration (default: the latest)")
+    ex.set_defaults(func=_cmd_export)
 
     from .quiz.cli import register
 

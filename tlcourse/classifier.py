@@ -1,0 +1,527 @@
+"""Your own images: train, evaluate, keep and use a classifier, as Azure Custom Vision does it.
+
+The workflow behind ``tlcourse check / train / iterations / predict / export`` and chapter 7:
+
+1. :func:`tlcourse.folder.check_folder` reads a folder of class subfolders and blocks on what
+   cannot work (a class with fewer than 5 usable images, ...).
+2. :func:`train` splits it (a seeded, stratified holdout, or cross-validation when a class is too
+   small to spare holdout images), trains a head on the frozen backbone's cached features
+   (``probe``) or fine-tunes its top stages after the head (``finetune``, LP-FT), picks the
+   probability threshold on *training-side* predictions (never on the images it is scored on) and
+   scores the model on the held-out images with :mod:`tlcourse.metrics`.
+3. Every train is an *iteration* appended to the model folder::
+
+       MODEL/model.json                  format, current iteration
+       MODEL/iteration-001/weights.pt    head (probe) or the whole network (finetune)
+       MODEL/iteration-001/iteration.json  settings, classes, preprocessing, threshold,
+                                         metrics, the data's content hash, times
+       MODEL/iteration-001/evaluation.pt the held-out images' probabilities (for plots) and a
+                                         few images for the export's parity check
+
+4. :func:`load_model` / :meth:`Model.predict` classify new files ("unknown" below the threshold),
+   and :func:`tlcourse.export.export_onnx` writes one ONNX file with the preprocessing inside.
+
+Example:
+    >>> it = train("my_photos", "my_model", TrainSettings(backbone="lite0"))  # doctest: +SKIP
+    >>> print(it.report.format())                                              # doctest: +SKIP
+    >>> load_model("my_model").predict(["new.jpg"])                             # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from . import __version__
+from .backbones import TransferNet, create_backbone
+from .data import ImageData, train_val_split
+from .features import HEAD_CONFIG, extract_features, train_head
+from .folder import FolderReport, check_folder, load_folder, load_images
+from .methods import FINETUNE_CONFIG, fine_tune
+from .metrics import Report, choose_threshold, report
+from .train import predict as predict_logits
+from .train import seed_everything
+
+FORMAT = "tlcourse-model/1"
+"""The model folder's format; a folder of another format is refused with what to do."""
+
+BACKBONES = {"lite0": "lite0-imagenet", "lite1": "lite1-imagenet", "lite2": "lite2-imagenet"}
+METHODS = ("probe", "finetune", "auto")
+AUTO_FINETUNE_FROM = 50
+"""``--method auto`` fine-tunes only when every class has this many training images: with fewer,
+chapter 3 measured fine-tuning's gain over the probe within seed noise, at many times the cost."""
+CHECK_IMAGES = 8  # held-out images kept in the model folder for the export's parity check
+
+
+class ModelError(ValueError):
+    """A model folder that cannot be used (missing, another format); the message says what to do."""
+
+
+class FolderError(ValueError):
+    """A folder with blocking problems; ``report`` holds all of them."""
+
+    def __init__(self, report: FolderReport) -> None:
+        self.report = report
+        lines = [p.message for p in report.problems if p.blocking]
+        super().__init__("the folder cannot be trained on:\n" + "\n".join(lines))
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """One train's choices (stored with the iteration).
+
+    Attributes:
+        backbone: ``lite0`` (224 px), ``lite1`` (240 px) or ``lite2`` (260 px), ImageNet weights.
+        method: ``probe`` (frozen backbone, new linear head), ``finetune`` (head first, then the
+            top ``finetune_stages`` stages at a low rate) or ``auto`` (see :data:`AUTO_FINETUNE_FROM`).
+        seed: seeds the split, the head's initialisation and the batch order.
+        holdout: share of each class held out for evaluation.
+        threshold: probability below which a prediction is "unknown"; ``None`` chooses it on
+            out-of-fold predictions of the training images (macro F1).
+        input_size: pixels; ``None`` is the backbone's pretrained size.
+    """
+
+    backbone: str = "lite0"
+    method: str = "auto"
+    seed: int = 0
+    holdout: float = 0.2
+    threshold: float | None = None
+    input_size: int | None = None
+    finetune_stages: int = 2
+
+    def __post_init__(self) -> None:
+        if self.backbone not in BACKBONES:
+            raise ValueError(f"backbone must be one of {sorted(BACKBONES)}, not {self.backbone!r}")
+        if self.method not in METHODS:
+            raise ValueError(f"method must be one of {list(METHODS)}, not {self.method!r}")
+        if not 0 < self.holdout < 1:
+            raise ValueError(f"holdout must be a fraction between 0 and 1, not {self.holdout}")
+        if self.threshold is not None and not 0 <= self.threshold < 1:
+            raise ValueError(f"threshold must be a probability in [0, 1), not {self.threshold}")
+
+
+@dataclass
+class Iteration:
+    """One train, as stored in ``iteration.json`` (plus the arrays of ``evaluation.pt``)."""
+
+    number: int
+    created: str
+    settings: dict
+    method: str  # what ran ("probe" or "finetune"), after "auto" was resolved
+    method_reason: str
+    classes: list[str]
+    backbone: str  # registry name, e.g. "lite0-imagenet"
+    input_size: int
+    preprocessing: dict  # what the network is fed: letterbox to a white square, size, mean, std
+    threshold: float
+    threshold_reason: str
+    evaluation: str  # "holdout" or "cross-validation"
+    n_train: int
+    n_eval: int
+    data_root: str
+    data_hash: str
+    metrics: dict
+    seconds: dict  # features, training, total
+    features_cached: bool  # the backbone pass was skipped: the feature cache had these images
+    tlcourse: str = __version__
+    # arrays, not in the JSON
+    report: Report | None = field(default=None, repr=False)
+    eval_probs: torch.Tensor | None = field(default=None, repr=False)
+    eval_y: torch.Tensor | None = field(default=None, repr=False)
+    eval_images: torch.Tensor | None = field(default=None, repr=False)
+    eval_paths: list[str] = field(default_factory=list, repr=False)
+
+    def to_json(self) -> dict:
+        skip = {"report", "eval_probs", "eval_y", "eval_images", "eval_paths"}
+        return {k: v for k, v in asdict(self).items() if k not in skip}
+
+
+# ---------------------------------------------------------------------------------------------
+# Splits
+# ---------------------------------------------------------------------------------------------
+def _holdout_per_class(counts: list[int], fraction: float) -> list[int] | None:
+    """Held-out images per class, or None when a class cannot spare 2 and keep 3 to train."""
+    n_eval = [round(c * fraction) for c in counts]
+    if any(e < 2 or c - e < 3 for c, e in zip(counts, n_eval)):
+        return None
+    return n_eval
+
+
+def _folds(y: torch.Tensor, k: int, seed: int) -> np.ndarray:
+    """A fold number per image: each class dealt round-robin over ``k`` folds after a seeded
+    shuffle (stratified k-fold)."""
+    rng = np.random.default_rng(seed)
+    fold = np.empty(len(y), dtype=int)
+    for c in torch.unique(y).tolist():
+        idx = rng.permutation(np.flatnonzero(y.numpy() == c))
+        fold[idx] = np.arange(len(idx)) % k
+    return fold
+
+
+def _n_folds(y: torch.Tensor) -> int:
+    return int(max(2, min(5, torch.bincount(y).min().item())))
+
+
+# ---------------------------------------------------------------------------------------------
+# Training
+# ---------------------------------------------------------------------------------------------
+def _head_probs(train_x: ImageData, eval_x: ImageData, seed: int) -> torch.Tensor:
+    head, _ = train_head(train_x, replace(HEAD_CONFIG, seed=seed), seed=seed)
+    return predict_logits(head, eval_x).softmax(1)
+
+
+def _out_of_fold_probs(feats: ImageData, seed: int) -> torch.Tensor:
+    """Every image's probabilities from a head trained without it (stratified k-fold)."""
+    fold = _folds(feats.y, _n_folds(feats.y), seed)
+    probs = torch.zeros(len(feats), len(feats.classes))
+    for f in np.unique(fold):
+        inside, outside = np.flatnonzero(fold != f), np.flatnonzero(fold == f)
+        probs[outside] = _head_probs(feats.subset(inside), feats.subset(outside), seed)
+    return probs
+
+
+def _resolve_method(settings: TrainSettings, train_counts: list[int]) -> tuple[str, str]:
+    if settings.method != "auto":
+        return settings.method, f"--method {settings.method}"
+    smallest = min(train_counts)
+    if smallest >= AUTO_FINETUNE_FROM:
+        return "finetune", (f"auto: every class has >= {AUTO_FINETUNE_FROM} training images "
+                            f"(smallest {smallest}), enough for fine-tuning to pay")
+    return "probe", (f"auto: the smallest class has {smallest} training images (< "
+                     f"{AUTO_FINETUNE_FROM}); on so few, fine-tuning's gain over a frozen backbone "
+                     f"is within noise (chapter 3), so a linear head on frozen features")
+
+
+def _threshold(settings: TrainSettings, oof_probs: torch.Tensor, y: torch.Tensor) -> tuple[float, str]:
+    if settings.threshold is not None:
+        return settings.threshold, "--threshold"
+    t = choose_threshold(oof_probs, y)
+    return t, "best macro F1 on training images the model did not see (out-of-fold or validation)"
+
+
+def _finetune(name: str, size: int, data: ImageData, settings: TrainSettings) -> TransferNet:
+    """LP-FT on ``data``: the head on frozen features, then the top stages at a low rate."""
+    r = fine_tune(name, data, data.subset([0]), size, trainable_stages=settings.finetune_stages,
+                  cfg=replace(FINETUNE_CONFIG, progress=True), seed=settings.seed)
+    return r.model.eval()
+
+
+def _probs(model: torch.nn.Module, data: ImageData) -> torch.Tensor:
+    return predict_logits(model, data).softmax(1)
+
+
+def train(folder: str | Path, out: str | Path, settings: TrainSettings = TrainSettings(),
+          progress: bool = True) -> Iteration:
+    """Check ``folder``, train on it and append the result to the model folder ``out``.
+
+    Returns the new :class:`Iteration` (with its :class:`~tlcourse.metrics.Report` and the
+    evaluation images). Raises :class:`FolderError` for a folder with blocking problems and
+    :class:`ModelError` when ``out`` is a model folder of another format. ``folder`` is only read.
+    """
+    out = Path(out)
+    _read_index(out, must_exist=False)  # refuse another format before spending minutes
+    start = time.perf_counter()
+    checked = check_folder(folder, progress=progress)
+    if not checked.ok:
+        raise FolderError(checked)
+    name = BACKBONES[settings.backbone]
+    seed_everything(settings.seed)
+    net = create_backbone(name, len(checked.classes), input_size=settings.input_size,
+                          seed=settings.seed)
+    size = net.preprocess.size
+    data = load_folder(checked, size, progress=progress)
+
+    n_eval = _holdout_per_class(data.counts(), settings.holdout)
+    if n_eval is not None:
+        evaluation = "holdout"
+        rng = np.random.default_rng(settings.seed)
+        eval_idx = np.concatenate([rng.permutation(np.flatnonzero(data.y.numpy() == c))[:n]
+                                   for c, n in enumerate(n_eval)])
+        fold = np.zeros(len(data), dtype=int)
+        fold[eval_idx] = 1
+        splits = [(np.flatnonzero(fold == 0), np.sort(eval_idx))]
+    else:  # too few images to spare: every image is scored once by a model that did not see it
+        evaluation = "cross-validation"
+        fold = _folds(data.y, _n_folds(data.y), settings.seed)
+        splits = [(np.flatnonzero(fold != f), np.flatnonzero(fold == f)) for f in np.unique(fold)]
+    train_counts = torch.bincount(data.y[splits[0][0]], minlength=len(data.classes)).tolist()
+    method, method_reason = _resolve_method(settings, train_counts)
+
+    t0 = time.perf_counter()
+    digest_hit = _features_cached(net, data)
+    feats = extract_features(net.freeze(0), data, progress=progress)
+    feature_seconds = time.perf_counter() - t0
+
+    t1 = time.perf_counter()
+    eval_probs = torch.zeros(len(data), len(data.classes))
+    scored = np.concatenate([e for _, e in splits])
+    oof = []  # (probs, labels) of training-side images the model did not see: the threshold
+    tuned = None  # the fine-tuned network scored on the holdout: the one saved
+    for tr, ev in splits:
+        if method == "probe":
+            oof.append((_out_of_fold_probs(feats.subset(tr), settings.seed), feats.y[tr]))
+            eval_probs[ev] = _head_probs(feats.subset(tr), feats.subset(ev), settings.seed)
+        else:  # a validation part of the training images picks the threshold
+            fit_part, val = train_val_split(data.subset(tr), 0.2, settings.seed)
+            tuned = _finetune(name, size, fit_part, settings)
+            oof.append((_probs(tuned, val), val.y))
+            eval_probs[ev] = _probs(tuned, data.subset(ev))
+    threshold, threshold_reason = _threshold(settings, torch.cat([p for p, _ in oof]),
+                                             torch.cat([y for _, y in oof]))
+    # The saved model: trained on the training part (holdout), or on everything (cross-validation).
+    final_idx = splits[0][0] if evaluation == "holdout" else np.arange(len(data))
+    if method == "probe":
+        head, _ = train_head(feats.subset(final_idx), replace(HEAD_CONFIG, seed=settings.seed),
+                             seed=settings.seed)
+        net.head.load_state_dict(head.state_dict())
+        state = {"head": net.head.state_dict()}
+    else:
+        if evaluation == "cross-validation":
+            tuned = _finetune(name, size, data, settings)
+        net = tuned
+        state = {"net": net.state_dict()}
+    train_seconds = time.perf_counter() - t1
+
+    order = np.sort(scored)
+    probs, y = eval_probs[order], data.y[order]
+    rep = report(probs, y, data.classes, threshold)
+    it = Iteration(
+        number=0, created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        settings=asdict(settings), method=method, method_reason=method_reason,
+        classes=list(data.classes), backbone=name, input_size=size,
+        preprocessing=_preprocessing(net), threshold=threshold, threshold_reason=threshold_reason,
+        evaluation=evaluation, n_train=len(final_idx), n_eval=len(order),
+        data_root=str(Path(folder).resolve()), data_hash=checked.content_hash(),
+        metrics=rep.to_dict(),
+        seconds={"features": round(feature_seconds, 2), "training": round(train_seconds, 2),
+                 "total": round(time.perf_counter() - start, 2)},
+        features_cached=digest_hit, report=rep, eval_probs=probs, eval_y=y,
+        eval_images=data.x[order], eval_paths=[data.paths[i] for i in order])
+    check_x = data.x[order[:: max(1, len(order) // CHECK_IMAGES)][:CHECK_IMAGES]]
+    it.number = _save_iteration(out, it, state, check_x)
+    return it
+
+
+def _features_cached(net: TransferNet, data: ImageData) -> bool:
+    from . import cache
+
+    if not cache.enabled():
+        return False
+    digest = cache.features_digest(net.freeze(0), data.x, None)
+    return cache.load_features(digest) is not None
+
+
+def _preprocessing(net: TransferNet) -> dict:
+    pre = net.preprocess
+    return {"letterbox": "pad to a white square, then resize (bilinear)", "size": pre.size,
+            "scale": "uint8 / 255", "mean": pre.mean.flatten().tolist(),
+            "std": pre.std.flatten().tolist()}
+
+
+# ---------------------------------------------------------------------------------------------
+# The model folder
+# ---------------------------------------------------------------------------------------------
+def _read_index(out: Path, must_exist: bool = True) -> dict:
+    index = out / "model.json"
+    if not out.exists():
+        if must_exist:
+            raise ModelError(f"{out} does not exist: train a model first "
+                             f"(tlcourse train DIR --out {out})")
+        return {"format": FORMAT, "current": 0, "iterations": []}
+    if not out.is_dir():
+        raise ModelError(f"{out} is a file, not a model folder: give --out a folder name")
+    if not index.is_file():
+        if any(out.iterdir()):
+            raise ModelError(f"{out} is a folder but not a tlcourse model (no model.json): "
+                             f"choose an empty or new folder for --out")
+        if must_exist:
+            raise ModelError(f"{out} is empty: train a model first (tlcourse train DIR --out {out})")
+        return {"format": FORMAT, "current": 0, "iterations": []}
+    try:
+        meta = json.loads(index.read_text())
+    except (OSError, ValueError) as e:
+        raise ModelError(f"{index} is unreadable ({e}); retrain into a new folder") from None
+    if meta.get("format") != FORMAT:
+        raise ModelError(f"{out} was written by another version of tlcourse (format "
+                         f"{meta.get('format')!r}; this version reads {FORMAT!r}). Retrain: "
+                         f"tlcourse train DIR --out NEW_FOLDER")
+    return meta
+
+
+def _write_json(path: Path, obj: dict) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(obj, indent=1, ensure_ascii=False))
+    tmp.replace(path)
+
+
+def _save_iteration(out: Path, it: Iteration, state: dict, check_x: torch.Tensor) -> int:
+    """Write the iteration into a temporary folder, then rename it into place and update the
+    index last: a killed train leaves the model folder as it was."""
+    meta = _read_index(out, must_exist=False)
+    out.mkdir(parents=True, exist_ok=True)
+    number = max(meta["iterations"], default=0) + 1
+    it.number = number
+    with tempfile.TemporaryDirectory(dir=out, prefix=".tmp-") as tmp:
+        staged = Path(tmp) / "it"
+        staged.mkdir()
+        torch.save(state, staged / "weights.pt")
+        torch.save({"probs": it.eval_probs, "y": it.eval_y, "paths": it.eval_paths,
+                    "check_images": check_x}, staged / "evaluation.pt")
+        _write_json(staged / "iteration.json", it.to_json())
+        staged.rename(out / f"iteration-{number:03d}")
+    meta["iterations"] = sorted({*meta["iterations"], number})
+    meta["current"] = number
+    meta["tlcourse"] = __version__
+    _write_json(out / "model.json", meta)
+    return number
+
+
+def iterations(model_dir: str | Path) -> list[dict]:
+    """Every iteration's ``iteration.json``, oldest first."""
+    out = Path(model_dir)
+    meta = _read_index(out)
+    rows = []
+    for n in meta["iterations"]:
+        path = out / f"iteration-{n:03d}" / "iteration.json"
+        try:
+            rows.append(json.loads(path.read_text()))
+        except (OSError, ValueError) as e:
+            raise ModelError(f"{path} is missing or unreadable ({e})") from None
+    return rows
+
+
+def current_iteration(model_dir: str | Path) -> int:
+    """The iteration ``predict`` and ``export`` use (the latest train)."""
+    return _read_index(Path(model_dir))["current"]
+
+
+def format_iterations(rows: list[dict], current: int | None = None) -> str:
+    """Iterations side by side, as Custom Vision's Performance tab lists them."""
+    from .experiments import format_table
+
+    def pct(v: float | None) -> str:
+        return "-" if v is None else f"{100 * v:.1f}"
+
+    table = []
+    for r in rows:
+        m = r["metrics"]
+        table.append({
+            "it": f"{r['number']}{'*' if r['number'] == current else ''}",
+            "created": r["created"][:16].replace("T", " "), "backbone": r["backbone"].split("-")[0],
+            "method": r["method"], "size": r["input_size"], "seed": r["settings"]["seed"],
+            "images": f"{r['n_train']}+{r['n_eval']}", "scored by": r["evaluation"],
+            "threshold": f"{r['threshold']:.2f}",
+            "precision": pct(m["macro_precision"]), "recall": pct(m["macro_recall"]),
+            "mAP": pct(m["mean_ap"]), "accuracy": pct(m["accuracy"]),
+            "data": r["data_hash"][:8],
+            "seconds": f"{r['seconds']['total']:.0f}" + (" (cached)" if r["features_cached"] else ""),
+        })
+    return format_table(table) + ("\n* current iteration (used by predict and export)"
+                                  if current else "")
+
+
+@dataclass
+class Prediction:
+    """One file's result: the top classes with probabilities, or why it could not be read."""
+
+    path: str
+    top: list[tuple[str, float]] = field(default_factory=list)
+    label: str = ""  # the top class, or "unknown" below the threshold
+    error: str = ""
+
+
+@dataclass
+class Model:
+    """A trained iteration, ready to classify (``net`` includes the preprocessing)."""
+
+    net: TransferNet
+    classes: list[str]
+    threshold: float
+    info: dict  # the iteration.json
+    folder: Path
+
+    @torch.inference_mode()
+    def probabilities(self, x: torch.Tensor) -> torch.Tensor:
+        """Probabilities ``[N, C]`` for uint8 images ``[N, 3, S, S]`` (letterboxed)."""
+        self.net.eval()
+        return torch.cat([self.net(x[i:i + 32]).softmax(1) for i in range(0, len(x), 32)]) \
+            if len(x) else torch.zeros(0, len(self.classes))
+
+    def predict(self, paths: list[str | Path], top_k: int = 3,
+                threshold: float | None = None) -> list[Prediction]:
+        """Classify files or folders (recursed); a file that cannot be read gets its ``error``
+        and the rest go on."""
+        t = self.threshold if threshold is None else threshold
+        x, ok, failed = load_images([Path(p) for p in paths], self.net.preprocess.size)
+        probs = self.probabilities(x)
+        out = [Prediction(str(p), error=reason) for p, reason in failed]
+        for p, row in zip(ok, probs):
+            values, idx = row.topk(min(top_k, len(self.classes)))
+            top = [(self.classes[i], float(v)) for v, i in zip(values.tolist(), idx.tolist())]
+            out.append(Prediction(str(p), top, top[0][0] if top[0][1] >= t else "unknown"))
+        return sorted(out, key=lambda r: r.path)
+
+    def predict_bytes(self, files: list[bytes]) -> list[list[tuple[str, float]]]:
+        """Every class's probability for each image given as file bytes (an upload); raises
+        ``ValueError`` saying why when one is not a readable image."""
+        out = []
+        with tempfile.TemporaryDirectory(prefix="tlcourse-upload-") as tmp:
+            for i, data in enumerate(files):
+                path = Path(tmp) / f"upload-{i}"
+                path.write_bytes(data)
+                x, _, failed = load_images([path], self.net.preprocess.size)
+                if failed:
+                    raise ValueError(failed[0][1].replace(str(path), "the uploaded file"))
+                row = self.probabilities(x)[0].tolist()
+                out.append(list(zip(self.classes, row)))
+        return out
+
+    def check_images(self) -> torch.Tensor:
+        """The held-out images kept for the export's parity check."""
+        return torch.load(self.folder / "evaluation.pt", weights_only=True)["check_images"]
+
+    def evaluation(self) -> dict:
+        """The held-out images' probabilities, labels and paths of this iteration."""
+        return torch.load(self.folder / "evaluation.pt", weights_only=True)
+
+
+def load_model(model_dir: str | Path, iteration: int | None = None) -> Model:
+    """The current (or given) iteration of a model folder, ready to predict."""
+    out = Path(model_dir)
+    meta = _read_index(out)
+    number = iteration or meta["current"]
+    if number not in meta["iterations"]:
+        raise ModelError(f"{out} has no iteration {number}; it has {meta['iterations']}")
+    folder = out / f"iteration-{number:03d}"
+    info = json.loads((folder / "iteration.json").read_text())
+    net = create_backbone(info["backbone"], len(info["classes"]), input_size=info["input_size"])
+    state = torch.load(folder / "weights.pt", weights_only=True)
+    if "head" in state:
+        net.head.load_state_dict(state["head"])
+    else:
+        net.load_state_dict(state["net"])
+    return Model(net.eval(), info["classes"], info["threshold"], info, folder)
+
+
+def write_predictions_csv(rows: list[Prediction], path: str | Path) -> Path:
+    """One row per file: path, label, top classes with probabilities, error."""
+    import csv
+
+    path = Path(path)
+    k = max((len(r.top) for r in rows), default=0)
+    with path.open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["path", "label", *[c for i in range(1, k + 1)
+                                       for c in (f"class_{i}", f"probability_{i}")], "error"])
+        for r in rows:
+            tops = [v for c, p in r.top for v in (c, f"{p:.4f}")]
+            w.writerow([r.path, r.label, *tops, *[""] * (2 * k - len(tops)), r.error])
+    return path
+

@@ -1,0 +1,232 @@
+"""Claim 14: larger backbones are more accurate but slower; small ones trade a little accuracy
+for speed on phones and edge devices. Which one should you pick?
+
+EfficientNet-Lite0, -Lite1 and -Lite2 (ImageNet weights, frozen, a linear head on the same
+training photos) side by side, each at its own pretrained input size (224 / 240 / 260 px) and all
+at one shared size (224 px), which separates what the bigger network adds from what its larger
+input adds. The small CNN of chapter 1, trained from scratch, is the floor. For each model:
+accuracy over seeds, images per second on this machine at batch 32, parameters and the size of
+its exported ONNX file.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import asdict, dataclass, replace
+
+import torch
+from tqdm.auto import tqdm
+
+from .. import methods
+from ..backbones import create_backbone
+from ..data import few_shot_split, load_dataset
+from ..features import extract_features
+from ..stats import compare, mean_sd
+from . import Results, register
+
+
+@dataclass(frozen=True)
+class BackboneChoiceConfig:
+    """Settings of one run; ``PROFILES`` holds the quick and full variants."""
+
+    backbones: tuple[str, ...] = ("lite0", "lite1", "lite2")
+    shared_size: int = 224  # every Lite model is also run at this size
+    labels_per_class: int = 10  # training photos per class; the rest are the test set
+    seeds: tuple[int, ...] = (0, 1, 2)  # other training photos and head inits
+    small_cnn_size: int = 64  # the from-scratch floor, at chapter 1's size
+    small_cnn_steps: int = 200  # enough for it to fit its training photos
+    speed_batch: int = 32
+    speed_repeats: int = 2  # timed batches (after one warm-up); the median is kept
+    export: bool = True  # measure the exported ONNX file (needs tlcourse[export])
+
+
+PROFILES = {
+    "quick": BackboneChoiceConfig(),
+    "full": BackboneChoiceConfig(seeds=(0, 1, 2, 3, 4), speed_repeats=10),
+}
+
+
+@torch.inference_mode()
+def images_per_second(net: torch.nn.Module, size: int, batch: int = 32, repeats: int = 3) -> float:
+    """Inference throughput of ``net`` (preprocessing included) on this machine: a small warm-up
+    batch of uint8 images, then the median of ``repeats`` timed batches of ``batch``."""
+    net.eval()
+    x = torch.randint(0, 256, (batch, 3, size, size), dtype=torch.uint8)
+    net(x[:4])  # warm-up: allocations, kernel selection
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        net(x)
+        times.append(time.perf_counter() - start)
+    return batch / statistics.median(times)
+
+
+def _onnx_megabytes(net: torch.nn.Module, check: torch.Tensor, classes: list[str]) -> float | None:
+    """Size of the exported ONNX file (parity-checked), or None without ``tlcourse[export]``."""
+    import tempfile
+    from pathlib import Path
+
+    try:
+        from ..export import ExportError, export_onnx
+    except ImportError:
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            rep = export_onnx(net.eval(), Path(tmp) / "m.onnx", check, classes, benchmark=False,
+                              progress=False)
+        except ExportError:
+            return None
+        return rep.size_bytes / 1e6
+
+
+def _model_row(cfg: BackboneChoiceConfig, name: str, size: int, which: str, net, photos,
+               classes) -> dict:
+    return {"part": "model", "model": name, "input_size": size, "size_setting": which,
+            "params": net.total_params(),
+            "images_per_second": round(images_per_second(net, size, cfg.speed_batch,
+                                                         cfg.speed_repeats), 2),
+            "threads": torch.get_num_threads(),
+            # the file holds the weights: one export per model (its own size) says it
+            "onnx_mb": (_onnx_megabytes(net, photos.x[:4], classes)
+                        if cfg.export and which == "own" else None)}
+
+
+@register("backbone-choice", "Lite0 vs Lite1 vs Lite2 (and a small CNN): accuracy, speed, size")
+def run(profile: str = "quick", seeds: tuple[int, ...] | None = None,
+        progress: bool = True) -> Results:
+    cfg = PROFILES[profile]
+    if seeds:
+        cfg = replace(cfg, seeds=tuple(seeds))
+    res = Results("backbone-choice", profile, asdict(cfg))
+    photos = load_dataset("photo")
+    runs = [(b, s, w) for b in cfg.backbones
+            for s, w in (((None, "own"),) + (((cfg.shared_size, "shared"),)))]
+    for b, size, which in tqdm(runs, desc="backbones", disable=not progress):
+        net = create_backbone(f"{b}-imagenet", len(photos.classes), input_size=size)
+        size = net.preprocess.size
+        if which == "shared" and any(r["model"] == b and r["input_size"] == size
+                                     for r in res.records):
+            continue  # Lite0's own size is the shared size
+        start = time.perf_counter()
+        feats = extract_features(net.freeze(0), photos)
+        feature_seconds = time.perf_counter() - start
+        for seed in cfg.seeds:
+            train, test = few_shot_split(feats, cfg.labels_per_class, seed)
+            r = methods.linear_probe(train, test, seed)
+            res.records.append(r.record(part="accuracy", model=b, input_size=size,
+                                        size_setting=which, method="frozen + linear head",
+                                        labels_per_class=cfg.labels_per_class, seed=seed))
+        row = _model_row(cfg, b, size, which, net, photos, photos.classes)
+        row["feature_seconds"] = round(feature_seconds, 2)
+        res.records.append(row)
+    for size, which in ((cfg.small_cnn_size, "own"), (cfg.shared_size, "shared")):
+        net = create_backbone("small-cnn", len(photos.classes), input_size=size, seed=0)
+        if which == "own":
+            for seed in tqdm(cfg.seeds, desc="small CNN", disable=not progress):
+                train, test = few_shot_split(photos, cfg.labels_per_class, seed)
+                r = methods.scratch("small-cnn", train, test, size, seed=seed,
+                                    min_steps=cfg.small_cnn_steps)
+                res.records.append(r.record(part="accuracy", model="small-cnn", input_size=size,
+                                            size_setting=which, method="from scratch",
+                                            labels_per_class=cfg.labels_per_class, seed=seed,
+                                            train_accuracy=round(
+                                                r.history.epochs[-1]["train_acc"], 4)))
+        res.records.append(_model_row(cfg, "small-cnn", size, which, net, photos, photos.classes))
+    return res
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading the records
+# ---------------------------------------------------------------------------------------------
+def table(records: list[dict]) -> list[dict]:
+    """One row per model and input size: accuracy mean ± sd, speed, parameters, ONNX size."""
+    rows = []
+    models = [r for r in records if r.get("part") == "model"]
+    # one export per model: the file (weights, size-agnostic graph) is the same at any input size
+    onnx = {r["model"]: r["onnx_mb"] for r in models if r["onnx_mb"] is not None}
+    for m in models:
+        acc = [r["test_accuracy"] for r in records if r.get("part") == "accuracy"
+               and r["model"] == m["model"] and r["input_size"] == m["input_size"]]
+        bal = [r["balanced_accuracy"] for r in records if r.get("part") == "accuracy"
+               and r["model"] == m["model"] and r["input_size"] == m["input_size"]]
+        mean, sd = mean_sd(acc) if acc else (float("nan"), float("nan"))
+        rows.append({"model": m["model"], "input_size": m["input_size"],
+                     "size_setting": m["size_setting"], "accuracy": mean, "accuracy_sd": sd,
+                     "balanced_accuracy": statistics.fmean(bal) if bal else float("nan"),
+                     "seeds": len(acc), "images_per_second": m["images_per_second"],
+                     "params_m": m["params"] / 1e6, "onnx_mb": onnx.get(m["model"])})
+    return rows
+
+
+def _by_seed(records: list[dict], model: str, size: int) -> dict[int, float]:
+    return {r["seed"]: r["test_accuracy"] for r in records if r.get("part") == "accuracy"
+            and r["model"] == model and r["input_size"] == size}
+
+
+def findings(records: list[dict]) -> list[str]:
+    """Computed sentences: each larger Lite model against Lite0 (paired per seed, at its own size
+    and at the shared size), the speed it costs, and which one to pick.
+
+    The pick: the fastest pretrained model that no other beat beyond seed noise.
+    """
+    rows = [r for r in table(records) if r["model"] != "small-cnn"]
+    own = {r["model"]: r for r in rows if r["size_setting"] == "own"}
+    shared = {r["model"]: r for r in rows if r["input_size"] == min(r2["input_size"] for r2 in rows)}
+    lines = []
+    base = own.get("lite0")
+    if base is None:
+        return ["(no Lite0 run in these records)"]
+    for b in sorted(own):
+        if b == "lite0":
+            continue
+        for rows_at, label in ((own, "each at its own size"), (shared, "both at the shared size")):
+            if b not in rows_at or "lite0" not in rows_at:
+                continue
+            big, small = rows_at[b], rows_at["lite0"]
+            a, z = (_by_seed(records, b, big["input_size"]),
+                    _by_seed(records, "lite0", small["input_size"]))
+            gaps = [a[s] - z[s] for s in a if s in z]
+            slower = small["images_per_second"] / big["images_per_second"]
+            lines.append(f"{b} ({big['input_size']} px) vs lite0 ({small['input_size']} px), "
+                         f"{label}: {compare(b, 'lite0', gaps)}; {b} is {slower:.1f}x slower "
+                         f"({big['images_per_second']:.0f} vs {small['images_per_second']:.0f} "
+                         f"images/s at batch 32 on this machine).")
+    candidates = sorted(own.values(), key=lambda r: -r["images_per_second"])
+    pick = None
+    for c in candidates:  # fastest first: keep it unless another beats it beyond noise
+        beaten = []
+        for o in own.values():
+            if o is c:
+                continue
+            a, z = _by_seed(records, o["model"], o["input_size"]), \
+                _by_seed(records, c["model"], c["input_size"])
+            gaps = [a[s] - z[s] for s in a if s in z]
+            m, sd = mean_sd(gaps) if len(gaps) > 1 else (gaps[0] if gaps else 0.0, float("inf"))
+            if m > 0 and m > sd:
+                beaten.append(o["model"])
+        if not beaten:
+            pick = c
+            break
+    if pick is not None:
+        others = [o for o in own.values() if o is not pick]
+        lines.append(
+            f"Pick {pick['model']} ({pick['input_size']} px, {pick['params_m']:.1f} M parameters, "
+            f"{pick['images_per_second']:.0f} images/s): it is the fastest model that no other "
+            f"beat beyond seed noise here" + (
+                "; the larger ones cost " + ", ".join(
+                    f"{pick['images_per_second'] / o['images_per_second']:.1f}x the time "
+                    f"({o['model']})" for o in others if o["images_per_second"] < pick[
+                        "images_per_second"]) if others else "") + ".")
+    else:
+        best = max(own.values(), key=lambda r: r["accuracy"])
+        lines.append(f"Every model was beaten beyond noise by another; the most accurate is "
+                     f"{best['model']} ({100 * best['accuracy']:.1f} %).")
+    cnn = [r for r in table(records) if r["model"] == "small-cnn" and r["size_setting"] == "own"]
+    if cnn and base:
+        a, z = _by_seed(records, "lite0", base["input_size"]), \
+            _by_seed(records, "small-cnn", cnn[0]["input_size"])
+        lines.append(f"The small CNN trained from scratch runs {cnn[0]['images_per_second']:.0f} "
+                     f"images/s at {cnn[0]['input_size']} px; against it, "
+                     f"{compare('lite0', 'the small CNN', [a[s] - z[s] for s in a if s in z])}.")
+    return lines

@@ -1,0 +1,708 @@
+"""Your own images: check a folder of class subfolders, load it, and read loose files to predict.
+
+The folder follows the Keras / fastai convention, one subfolder per class; images may sit in
+nested folders, which belong to their top-level class::
+
+    my-photos/
+      cat/  IMG_0001.jpg  holiday/IMG_0002.jpg
+      dog/  ...
+
+:func:`check_folder` decodes every file in full (a header can look fine while the data is cut
+off) and reports what training would trip over: corrupt files, non-images, duplicates, the same
+file in two classes, classes too small to learn or to measure, and the conversions applied on
+load (colour modes, EXIF rotation, huge images). The folder is only ever read, never written.
+
+Example:
+    >>> report = check_folder("my-photos")      # doctest: +SKIP
+    >>> print(report.format())                  # doctest: +SKIP
+    >>> data = load_folder(report, size=224)    # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import io
+import json
+import os
+import shutil
+import stat
+import threading
+import warnings
+from collections import Counter, defaultdict
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
+from tqdm.auto import tqdm
+
+from .assets import PROVISION_CMD, AssetError, sha256_file
+from .data import ImageData
+
+MAX_SIDE = 4096            # longer sides are downscaled on load: no backbone here needs more
+MAX_PIXELS = 300_000_000   # larger images are refused (a 300 MP RGB image is ~900 MB decoded)
+TINY_SIDE = 32             # below this, a 224-px model sees mostly interpolation
+MIN_PER_CLASS = 5          # Custom Vision's minimum images per tag for classification
+FEW_PER_CLASS = 15         # fewer leave a 20 % holdout with 1-2 test images a class
+RECOMMENDED_PER_CLASS = 50  # Custom Vision's recommendation per tag
+IMBALANCE_WARN = 10.0      # largest / smallest class above this biases the model
+WHITE = (255, 255, 255)
+
+_IMAGE_SUFFIXES = {".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".gif", ".bmp", ".dib", ".tif",
+                   ".tiff", ".webp", ".ppm", ".pgm", ".pbm", ".pnm", ".ico", ".heic", ".heif",
+                   ".avif", ".jp2", ".tga"}
+_JUNK = {"__MACOSX", "Thumbs.db", "desktop.ini", "__pycache__"}  # OS litter, skipped silently
+_LOCK = threading.Lock()  # guards Pillow's global limits while they are changed
+
+
+class ImageReadError(ValueError):
+    """An image file cannot be used. ``str(e)`` is one line: the file, then the reason.
+
+    Attributes:
+        path: the file.
+        reason: what is wrong and what to do, for the learner.
+        kind: ``"not-an-image"``, ``"corrupt"``, ``"too-large"`` or ``"unreadable"``.
+    """
+
+    def __init__(self, path: str | Path, reason: str, kind: str = "corrupt"):
+        self.path, self.reason, self.kind = Path(path), reason, kind
+        super().__init__(f"{_show(path)}: {reason}")
+
+
+@dataclass
+class Problem:
+    """One finding of :func:`check_folder`; ``blocking`` ones stop training."""
+
+    kind: str          # e.g. "corrupt", "duplicate", "label-conflict", "too-few", "imbalance"
+    path: Path | None  # the file or class folder concerned (None: the folder as a whole)
+    message: str       # one line, saying what to do
+    blocking: bool = False
+
+
+@dataclass
+class FolderReport:
+    """What :func:`check_folder` found. ``files`` holds the usable images only."""
+
+    root: Path
+    classes: list[str] = field(default_factory=list)        # sorted class-folder names
+    files: dict[str, list[Path]] = field(default_factory=dict)  # usable, deduplicated, sorted
+    problems: list[Problem] = field(default_factory=list)
+    notes: dict[Path, list[str]] = field(default_factory=dict)  # conversions applied on load
+    sha256: dict[Path, str] = field(default_factory=dict)    # content of each usable file
+    min_per_class: int = MIN_PER_CLASS
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing blocks training (warnings allowed)."""
+        return not any(p.blocking for p in self.problems)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Usable images per class."""
+        return {c: len(self.files.get(c, [])) for c in self.classes}
+
+    @property
+    def imbalance(self) -> float | None:
+        """Largest class / smallest class (usable images); None without classes or images."""
+        n = list(self.counts.values())
+        return max(n) / min(n) if n and min(n) > 0 else None
+
+    def content_hash(self) -> str:
+        """sha256 over (class, relative path, file sha256) of every usable file, so a model
+        can record exactly which data it was trained on."""
+        h = hashlib.sha256()
+        for c in self.classes:
+            for p in self.files.get(c, []):
+                h.update(json.dumps([c, self._rel(p), self.sha256[p]]).encode())
+        return h.hexdigest()
+
+    def to_json(self) -> dict:
+        """A JSON-ready dict; paths are relative to ``root``."""
+        return {
+            "root": _show(self.root), "ok": self.ok, "classes": self.classes,
+            "counts": self.counts, "imbalance": self.imbalance,
+            "content_hash": self.content_hash(),
+            "files": {c: [self._rel(p) for p in fs] for c, fs in self.files.items()},
+            "problems": [{"kind": p.kind, "path": None if p.path is None else self._rel(p.path),
+                          "message": p.message, "blocking": p.blocking} for p in self.problems],
+            "notes": {self._rel(p): n for p, n in self.notes.items()},
+        }
+
+    def format(self) -> str:
+        """A human report: per-class counts, then blocking problems, warnings and a summary."""
+        lines = [f"Checked {_show(self.root)}"]
+        if self.classes:
+            width = max(len("class"), *(len(c) for c in self.classes))
+            lines.append(f"  {'class':<{width}}  images")
+            lines += [f"  {_show(c):<{width}}  {n:>6}" for c, n in self.counts.items()]
+            lines.append(f"  {'total':<{width}}  {sum(self.counts.values()):>6}")
+        errors = [p for p in self.problems if p.blocking]
+        warns = [p for p in self.problems if not p.blocking]
+        lines += [f"error: {p.message}" for p in errors]
+        lines += [f"warning: {p.message}" for p in warns]
+        conversions = self._conversion_summary()
+        if conversions:
+            lines.append(f"on load: {conversions}")
+        n, k = sum(self.counts.values()), len(self.classes)
+        ratio = f", imbalance {self.imbalance:.1f}:1" if self.imbalance else ""
+        if self.ok:
+            lines.append(f"READY: {n} images in {k} classes{ratio}; {len(warns)} warnings.")
+        else:
+            lines.append(f"NOT READY: {len(errors)} problem(s) to fix (lines starting 'error:'), "
+                         f"{len(warns)} warnings.")
+        return "\n".join(lines)
+
+    def _conversion_summary(self) -> str:
+        modes = Counter(n.removeprefix("converted from ") for ns in self.notes.values()
+                        for n in ns if n.startswith("converted from "))
+        rotated = sum(any(n.startswith("rotated by EXIF") for n in ns)
+                      for ns in self.notes.values())
+        huge = sum(any(n.startswith("downscaled") for n in ns) for ns in self.notes.values())
+        parts = []
+        if modes:
+            detail = ", ".join(f"{m} {c}" for m, c in sorted(modes.items()))
+            parts.append(f"{sum(modes.values())} converted to RGB ({detail})")
+        if rotated:
+            parts.append(f"{rotated} rotated by EXIF")
+        if huge:
+            parts.append(f"{huge} downscaled (longer side over {MAX_SIDE} px)")
+        return "; ".join(parts)
+
+    def _rel(self, p: Path) -> str:
+        try:
+            return _show(p.relative_to(self.root).as_posix())
+        except ValueError:
+            return _show(p)
+
+
+# ---------------------------------------------------------------------------------------------
+# One image
+# ---------------------------------------------------------------------------------------------
+def open_image(path: str | Path, max_side: int = MAX_SIDE) -> tuple[Image.Image, list[str]]:
+    """Decode one image in full, upright and as RGB.
+
+    Applies the EXIF orientation, converts every colour mode to RGB (transparency composited on
+    white, 16-bit data scaled to 8 bit rather than clipped) and downscales images whose longer
+    side exceeds ``max_side``. Images over ``MAX_PIXELS`` are refused.
+
+    Returns:
+        The image and notes on what was done, e.g. ``["converted from CMYK"]``.
+
+    Raises:
+        ImageReadError: the file is missing, not an image, corrupt, truncated or too large.
+
+    Example:
+        >>> im, notes = open_image("IMG_0001.jpg")  # doctest: +SKIP
+        >>> notes                                   # doctest: +SKIP
+        ['rotated by EXIF (orientation 6)']
+    """
+    return _decode(Path(path), Path(path), max_side, None)[:2]
+
+
+@contextmanager
+def _pillow_limits():
+    """Pillow's bomb check at our limit (we refuse above it ourselves) and no silent truncation."""
+    with _LOCK:
+        saved = Image.MAX_IMAGE_PIXELS, ImageFile.LOAD_TRUNCATED_IMAGES
+        Image.MAX_IMAGE_PIXELS, ImageFile.LOAD_TRUNCATED_IMAGES = MAX_PIXELS, False
+        try:
+            yield
+        finally:
+            Image.MAX_IMAGE_PIXELS, ImageFile.LOAD_TRUNCATED_IMAGES = saved
+
+
+def _decode(path: Path, source: Path | io.BytesIO, max_side: int,
+            draft_side: int | None) -> tuple[Image.Image, list[str], tuple[int, int]]:
+    """open_image's work; ``draft_side`` lets JPEG decode at a reduced scale (still reading all
+    the data) when only a small image is needed. Also returns the stored size."""
+    notes: list[str] = []
+    with _pillow_limits(), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            with Image.open(source) as src:
+                size = src.size
+                if size[0] * size[1] > MAX_PIXELS:
+                    raise _too_large(path, size)
+                # MPO: a camera JPEG with extra frames (previews, depth), not an animation
+                frames = getattr(src, "n_frames", 1) if src.format != "MPO" else 1
+                want = min(max_side, draft_side or max_side)
+                if src.format in ("JPEG", "MPO") and max(size) > want:
+                    src.draft(None, _fit(size, want))  # DCT scaling: 1/2, 1/4 or 1/8
+                src.load()  # the full decode: truncation and corruption surface here
+                im, orientation = _upright(src, notes)
+        except ImageReadError:
+            raise
+        except Image.DecompressionBombError:
+            raise _too_large(path, None) from None
+        except FileNotFoundError:
+            raise ImageReadError(path, "no such file", "unreadable") from None
+        except (PermissionError, IsADirectoryError) as e:
+            raise ImageReadError(path, f"cannot be read ({e.strerror})", "unreadable") from None
+        except UnidentifiedImageError:
+            raise ImageReadError(path, _not_image_reason(path, source), "not-an-image") from None
+        except Exception as e:  # noqa: BLE001 - any decoder failure means the file is unusable
+            raise ImageReadError(
+                path, f"corrupt or truncated ({_short(e)}); re-copy or re-export it",
+                "corrupt") from None
+    if frames > 1:
+        notes.append(f"first of {frames} frames used")
+    if orientation in range(2, 9):
+        notes.append(f"rotated by EXIF (orientation {orientation})")
+    if max(im.size) > max_side and im.mode in ("L", "RGB", "RGBA", "CMYK"):
+        im.thumbnail((max_side, max_side))  # shrink before converting: cheaper
+    im = _to_rgb(im, notes, path)
+    if max(im.size) > max_side:
+        im.thumbnail((max_side, max_side))
+    if max(size) > max_side:
+        notes.append(f"downscaled from {size[0]}x{size[1]}")
+    notes += [f"Pillow warned: {_short(w.message)}" for w in caught  # e.g. corrupt EXIF
+              if issubclass(w.category, UserWarning)]
+    return im, notes, size
+
+
+def _upright(src: Image.Image, notes: list[str]) -> tuple[Image.Image, int]:
+    """A copy of ``src`` turned as its EXIF orientation says, and that orientation."""
+    try:
+        orientation = src.getexif().get(0x0112, 1)
+        return ImageOps.exif_transpose(src), orientation  # always a copy, detached from the file
+    except Exception:  # noqa: BLE001 - broken EXIF must not cost the picture itself
+        notes.append("EXIF orientation unreadable; left as stored")
+        return src.copy(), 1
+
+
+def _to_rgb(im: Image.Image, notes: list[str], path: Path) -> Image.Image:
+    mode = im.mode
+    if mode == "RGB":
+        return im
+    notes.append(f"converted from {mode}")
+    if mode.startswith("I") or mode == "F":  # 16-bit, 32-bit integer or float samples
+        a = np.asarray(im.convert("I") if mode.startswith("I;16") else im)
+        return Image.fromarray(_scale_to_8bit(a, mode, notes)).convert("RGB")
+    if mode in ("P", "PA") and ("transparency" in im.info or mode == "PA"):
+        im = im.convert("RGBA")  # palette transparency becomes a real alpha channel
+    if im.mode in ("RGBA", "LA", "La", "RGBa", "PA"):
+        im = im.convert("RGBA")
+        if im.getchannel("A").getextrema()[0] < 255:
+            notes.append("transparency composited on white")
+            canvas = Image.new("RGBA", im.size, WHITE + (255,))
+            canvas.alpha_composite(im)
+            im = canvas
+        return im.convert("RGB")
+    if mode == "CMYK" and im.info.get("icc_profile"):
+        try:  # the embedded profile converts print colours faithfully; plain convert is naive
+            from PIL import ImageCms
+
+            src = ImageCms.ImageCmsProfile(io.BytesIO(im.info["icc_profile"]))
+            return ImageCms.profileToProfile(im, src, ImageCms.createProfile("sRGB"),
+                                             outputMode="RGB")
+        except Exception:  # noqa: BLE001 - a broken profile: fall back to the plain conversion
+            notes.append("its colour profile could not be used; converted without it")
+    try:
+        return im.convert("RGB")
+    except ValueError:
+        raise ImageReadError(path, f"colour mode {mode} cannot be converted to RGB; "
+                                   f"re-export it as an RGB JPEG or PNG", "corrupt") from None
+
+
+def _scale_to_8bit(a: np.ndarray, mode: str, notes: list[str]) -> np.ndarray:
+    """Scale high-bit-depth samples to 0-255 (Pillow's own conversion clips at 255)."""
+    a = np.nan_to_num(a.astype(np.float64))
+    lo, hi = float(a.min()), float(a.max())
+    if mode == "F" and lo >= 0 and hi <= 1:
+        scale, what = 255.0, "float scaled to 8-bit"
+    elif mode != "F" and lo >= 0 and hi <= 65535:
+        # 10-, 12- or 14-bit sensor data stored in 16 bits: scale by the bits actually used, so
+        # a 12-bit image is not shown almost black; 0 stays black either way.
+        bits = max(8, int(hi).bit_length())
+        scale = 255.0 / ((1 << bits) - 1)
+        what = "16-bit scaled to 8-bit" + (f" ({bits}-bit data)" if bits < 16 else "")
+    else:  # negative or beyond 16 bits: stretch the range that is there
+        a, scale = a - lo, 255.0 / max(hi - lo, 1e-12)
+        what = f"{mode} values {lo:g}..{hi:g} stretched to 8-bit"
+    notes.append(what)
+    return np.clip(np.round(a * scale), 0, 255).astype(np.uint8)
+
+
+def _fit(size: tuple[int, int], side: int) -> tuple[int, int]:
+    s = side / max(size)
+    return max(1, round(size[0] * s)), max(1, round(size[1] * s))
+
+
+def _too_large(path: Path, size: tuple[int, int] | None) -> ImageReadError:
+    what = f"{size[0]}x{size[1]} = {size[0] * size[1] / 1e6:.0f} MP" if size else "far too large"
+    return ImageReadError(path, f"{what}, over the {MAX_PIXELS // 1_000_000} MP limit; shrink it "
+                                f"first (e.g. to {MAX_SIDE} px on the longer side)", "too-large")
+
+
+def _not_image_reason(path: Path, source: Path | io.BytesIO) -> str:
+    suffix = path.suffix.lower()
+    if suffix in (".heic", ".heif"):
+        return ("a HEIC/HEIF photo, which this course cannot read; export it as JPEG (iPhone: "
+                "Settings > Camera > Formats > Most Compatible)")
+    try:
+        if isinstance(source, io.BytesIO):
+            head = source.getvalue()[:512]
+        else:
+            with open(source, "rb") as f:
+                head = f.read(512)
+    except OSError:
+        head = b""
+    if not head:
+        return "an empty file (0 bytes)"
+    try:
+        is_text = b"\0" not in head and bool(head.decode("utf-8", errors="strict"))
+    except UnicodeDecodeError:  # may also be a multi-byte character cut at byte 512
+        is_text = False
+    what = "a text file, not an image" if is_text else "not an image Pillow can read"
+    return what + (f" (despite its {suffix} name)" if suffix in _IMAGE_SUFFIXES else "")
+
+
+def _letterbox(im: Image.Image, size: int) -> np.ndarray:
+    """Pad to a white square and resize, as tlcourse.data does: [size, size, 3] uint8."""
+    side = max(im.size)
+    canvas = Image.new("RGB", (side, side), WHITE)
+    canvas.paste(im, ((side - im.width) // 2, (side - im.height) // 2))
+    canvas = canvas.resize((size, size), Image.Resampling.BILINEAR, reducing_gap=2.0)
+    return np.asarray(canvas)
+
+
+def _short(e: object) -> str:
+    text = " ".join(str(e).split()) or type(e).__name__
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+def _show(p: object) -> str:
+    """A printable path: undecodable bytes in a file name become escapes, never a crash."""
+    return str(p).encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+# ---------------------------------------------------------------------------------------------
+# Walking folders
+# ---------------------------------------------------------------------------------------------
+def _hidden(name: str) -> bool:
+    return name.startswith(".") or name in _JUNK
+
+
+def _walk(d: Path, ancestors: frozenset[str], files: list[Path],
+          problems: list[tuple[str, Path, str]]) -> None:
+    """Append the regular files under ``d`` (symlinks followed, loops refused), sorted."""
+    try:
+        entries = sorted(os.scandir(d), key=lambda e: e.name)
+    except OSError as e:
+        problems.append(("unreadable", d, f"{e.strerror or e}; skipped"))
+        return
+    for e in entries:
+        if _hidden(e.name):
+            continue
+        p = d / e.name
+        kind, msg = _classify(p, ancestors)
+        if kind == "dir":
+            _walk(p, ancestors | {_real(p)}, files, problems)
+        elif kind == "file":
+            files.append(p)
+        else:
+            problems.append((kind, p, msg))
+
+
+def _classify(p: Path, ancestors: frozenset[str]) -> tuple[str, str]:
+    """``("dir" | "file", "")`` for what to descend into or read, else a problem and why."""
+    try:
+        st = os.stat(p)  # follows symlinks
+    except OSError as err:
+        if err.errno == errno.ELOOP:
+            return "symlink-loop", "symlink loop; skipped"
+        return "broken-link", f"{err.strerror}; skipped"
+    if stat.S_ISDIR(st.st_mode):
+        if _real(p) in ancestors:
+            return "symlink-loop", "symlink loop (points back to a folder it is inside); skipped"
+        if len(ancestors) > 64:
+            return "too-deep", "more than 64 nested folders; skipped"
+        return "dir", ""
+    if stat.S_ISREG(st.st_mode):
+        return "file", ""
+    return "non-image", "not a regular file; ignored"  # a FIFO or device would block a read
+
+
+# ---------------------------------------------------------------------------------------------
+# A folder of class subfolders
+# ---------------------------------------------------------------------------------------------
+def check_folder(path: str | Path, min_per_class: int = MIN_PER_CLASS,
+                 progress: bool = True) -> FolderReport:
+    """Check a folder of class subfolders (``DIR/<class>/<images>``) before training on it.
+
+    Every file is decoded in full. Unusable files (corrupt, not images, duplicates, the same
+    image in two classes) are reported and left out of ``report.files``. Blocking problems: the
+    path is missing or not a folder, fewer than 2 class folders, a class with fewer than
+    ``min_per_class`` usable images. The folder is only read.
+
+    Example:
+        >>> report = check_folder("my-photos", progress=False)  # doctest: +SKIP
+        >>> report.ok, report.counts                              # doctest: +SKIP
+        (True, {'cat': 48, 'dog': 52})
+    """
+    if min_per_class < 1:
+        raise ValueError(f"min_per_class must be at least 1, not {min_per_class}")
+    root = Path(path).expanduser()
+    report = FolderReport(root=root, min_per_class=min_per_class)
+
+    def add(kind: str, p: Path | None, message: str, blocking: bool = False) -> None:
+        report.problems.append(Problem(kind, p, message, blocking))
+
+    if not root.exists():
+        add("missing", root, f"{_show(root)} does not exist; give the folder that holds one "
+                             f"subfolder per class", True)
+        return report
+    if not root.is_dir():
+        add("not-a-folder", root, f"{_show(root)} is a file, not a folder; give the folder that "
+                                  f"holds one subfolder per class (DIR/<class>/<image>)", True)
+        return report
+
+    # Phase 1: class folders, and files found in the wrong place.
+    found: list[tuple[str, Path]] = []
+    walk_problems: list[tuple[str, Path, str]] = []
+    top = _real(root)
+    try:
+        entries = sorted(os.scandir(root), key=lambda e: e.name)
+    except OSError as e:
+        add("unreadable", root, f"{_show(root)} cannot be read ({e.strerror})", True)
+        return report
+    for e in entries:
+        p = root / e.name
+        if _hidden(e.name):
+            continue
+        kind, msg = _classify(p, frozenset({top}))
+        if kind == "dir":
+            report.classes.append(e.name)
+            files: list[Path] = []
+            _walk(p, frozenset({top, _real(p)}), files, walk_problems)
+            found += [(e.name, f) for f in files]
+        elif kind == "file":
+            hint = (f" (move it into {_show(root)}/<class>/ to use it)"
+                    if p.suffix.lower() in _IMAGE_SUFFIXES else "")
+            add("loose-file", p, f"{_show(e.name)} is not inside a class folder; ignored{hint}")
+        else:
+            walk_problems.append((kind, p, msg))
+    for kind, p, msg in walk_problems:
+        add(kind, p, f"{report._rel(p)}: {msg}")
+
+    # Phase 2: decode every file in full (JPEG at a reduced DCT scale: still all the data).
+    decoded: dict[Path, tuple[str, tuple[int, int]]] = {}
+    for cls, p in tqdm(found, desc="checking images", disable=not progress, leave=False):
+        try:
+            _, notes, stored = _decode(p, p, MAX_SIDE, draft_side=512)
+            report.sha256[p] = sha256_file(p)
+        except ImageReadError as err:
+            if err.kind == "not-an-image" and p.suffix.lower() not in _IMAGE_SUFFIXES:
+                add("non-image", p, f"{report._rel(p)}: {err.reason}; ignored")
+            else:  # a file named like an image that is not one counts as corrupt
+                kind = "corrupt" if err.kind == "not-an-image" else err.kind
+                add(kind, p, f"{report._rel(p)}: {err.reason}; left out")
+            continue
+        except OSError as err:  # e.g. vanished or unreadable while hashing
+            add("unreadable", p, f"{report._rel(p)}: cannot be read ({err.strerror}); left out")
+            continue
+        decoded[p] = (cls, stored)
+        if notes:
+            report.notes[p] = notes
+
+    # Phase 3: exact duplicates (same bytes); across classes they are a label conflict.
+    by_hash: dict[str, list[Path]] = defaultdict(list)
+    for p in decoded:
+        by_hash[report.sha256[p]].append(p)
+    dropped: set[Path] = set()
+    for copies in by_hash.values():
+        copies.sort()
+        if len({decoded[p][0] for p in copies}) > 1:
+            dropped.update(copies)
+            names = ", ".join(report._rel(p) for p in copies)
+            add("label-conflict", copies[0],
+                f"the same image is in {len({decoded[p][0] for p in copies})} classes ({names}): "
+                f"a label conflict and a train/test leak; all copies left out. Keep it in one "
+                f"class only")
+        else:
+            for p in copies[1:]:
+                dropped.add(p)
+                add("duplicate", p, f"{report._rel(p)} is an exact copy of "
+                                    f"{report._rel(copies[0])}; only one is used")
+    for p in dropped:
+        report.sha256.pop(p)
+        report.notes.pop(p, None)
+    for p, (cls, size) in decoded.items():
+        if p in dropped:
+            continue
+        report.files.setdefault(cls, []).append(p)
+        if min(size) < TINY_SIDE:
+            add("tiny", p, f"{report._rel(p)} is tiny ({size[0]}x{size[1]} px); enlarged to "
+                           f"the model's input size it will be blurry")
+    report.files = {c: sorted(report.files.get(c, [])) for c in report.classes}
+
+    # Phase 4: is there enough to learn from and to measure?
+    _judge_counts(report, add)
+    return report
+
+
+def _judge_counts(report: FolderReport, add) -> None:
+    counts, root = report.counts, report.root
+    if not report.classes:
+        loose = sum(p.kind == "loose-file" for p in report.problems)
+        add("no-classes", root, f"{_show(root)} has no class folders"
+            + (f" ({loose} files lie directly in it)" if loose else "")
+            + f"; put each class's images in its own subfolder: {_show(root)}/<class>/<image>",
+            True)
+        return
+    if len(report.classes) == 1:
+        add("one-class", root, f"only one class folder ({_show(report.classes[0])}); a "
+                               f"classifier needs at least 2 classes to tell apart", True)
+    for c, n in counts.items():
+        where = _show(root / c)
+        if n < report.min_per_class:
+            add("too-few", root / c, f"class '{_show(c)}' has {n} usable images; at least "
+                                     f"{report.min_per_class} are needed (Custom Vision's "
+                                     f"minimum per tag is {MIN_PER_CLASS}). Add images to "
+                                     f"{where}/ or remove the folder", True)
+        elif n < FEW_PER_CLASS:
+            add("few-images", root / c, f"class '{_show(c)}' has {n} images: enough to train, "
+                                        f"too few to measure well; Custom Vision needs >= "
+                                        f"{MIN_PER_CLASS} per tag and recommends about "
+                                        f"{RECOMMENDED_PER_CLASS}")
+        elif n < RECOMMENDED_PER_CLASS:
+            add("few-images", root / c, f"class '{_show(c)}' has {n} images; Custom Vision "
+                                        f"recommends about {RECOMMENDED_PER_CLASS} per tag")
+    ratio = report.imbalance
+    if ratio is not None and ratio > IMBALANCE_WARN:
+        big, small = max(counts, key=counts.get), min(counts, key=counts.get)
+        add("imbalance", root, f"imbalance {ratio:.0f}:1 ('{_show(big)}' {counts[big]} images, "
+                               f"'{_show(small)}' {counts[small]}); the model will favour the "
+                               f"big class: add images to the small one or weight the loss")
+
+
+def _real(p: Path) -> str:
+    return os.path.realpath(p)
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading
+# ---------------------------------------------------------------------------------------------
+def load_folder(report: FolderReport, size: int, progress: bool = True) -> ImageData:
+    """Load the usable images of a checked folder as uint8 ``[N, 3, size, size]``, each padded
+    to a white square (no crop, no stretch). Labels follow ``report.classes``.
+
+    Raises:
+        ValueError: the report has blocking problems, or a file changed since the check.
+
+    Example:
+        >>> data = load_folder(check_folder("my-photos"), size=224)  # doctest: +SKIP
+        >>> data.x.shape                                              # doctest: +SKIP
+        torch.Size([100, 3, 224, 224])
+    """
+    if not report.ok:
+        first = next(p.message for p in report.problems if p.blocking)
+        raise ValueError(f"{_show(report.root)} is not ready to load: {first} (run "
+                         f"`tlcourse check {_show(report.root)}` for every problem)")
+    items = [(y, p) for y, c in enumerate(report.classes) for p in report.files[c]]
+    x = np.empty((len(items), size, size, 3), np.uint8)
+    for i, (_, p) in enumerate(tqdm(items, desc="loading images", disable=not progress)):
+        try:
+            data = p.read_bytes()
+        except OSError as e:
+            raise ValueError(f"{_show(p)} cannot be read any more ({e.strerror}); "
+                             f"check the folder again") from None
+        if hashlib.sha256(data).hexdigest() != report.sha256[p]:
+            raise ValueError(f"{_show(p)} changed since the folder was checked; check it again")
+        im = _decode(p, io.BytesIO(data), MAX_SIDE, draft_side=2 * size)[0]
+        x[i] = _letterbox(im, size)
+    return ImageData(torch.from_numpy(x).permute(0, 3, 1, 2).contiguous(),
+                     torch.tensor([y for y, _ in items], dtype=torch.long),
+                     list(report.classes), report.root.name or _show(report.root),
+                     [report._rel(p) for _, p in items])
+
+
+def load_images(paths: list[str | Path], size: int,
+                progress: bool = False) -> tuple[torch.Tensor, list[Path], list[tuple[Path, str]]]:
+    """Load files and folders (recursively) to predict on; a bad file never stops the rest.
+
+    Returns:
+        ``(x, loaded, failed)``: uint8 images ``[N, 3, size, size]``, the N paths that loaded,
+        and ``(path, reason)`` for every path that did not.
+
+    Example:
+        >>> x, ok, failed = load_images(["new-photos/"], size=224)  # doctest: +SKIP
+    """
+    files: list[Path] = []
+    failed: list[tuple[Path, str]] = []
+    for raw in paths:
+        p = Path(raw).expanduser()
+        if p.is_dir():
+            problems: list[tuple[str, Path, str]] = []
+            _walk(p, frozenset({_real(p)}), files, problems)
+            failed += [(q, msg) for _, q, msg in problems]
+        elif p.is_file():
+            files.append(p)
+        else:
+            failed.append((p, "no such file or folder" if not p.is_symlink()
+                           else "broken or looping symlink"))
+    arrays, loaded = [], []
+    for p in tqdm(files, desc="loading images", disable=not progress):
+        try:
+            im = _decode(p, p, MAX_SIDE, draft_side=2 * size)[0]
+        except ImageReadError as e:
+            failed.append((p, e.reason))
+            continue
+        arrays.append(_letterbox(im, size))
+        loaded.append(p)
+    x = np.stack(arrays) if arrays else np.empty((0, size, size, 3), np.uint8)
+    return torch.from_numpy(x).permute(0, 3, 1, 2).contiguous(), loaded, failed
+
+
+# ---------------------------------------------------------------------------------------------
+# The sample folder
+# ---------------------------------------------------------------------------------------------
+_SAMPLE_MARKER = ".tlcourse-sample.json"  # hidden, so check_folder ignores it
+
+
+def write_sample_folder(dest: str | Path, source: str | Path) -> Path:
+    """Write the course photos (``source/<class>/*.png``) as a learner-style folder of JPEGs,
+    ``dest/<class>/<name>.jpg`` (quality 92). Idempotent; atomic (built aside, then renamed).
+
+    Raises:
+        AssetError: ``source`` is missing, or ``dest`` exists and was not written by this.
+    """
+    dest, source = Path(dest), Path(source)
+    if not source.is_dir():
+        raise AssetError(f"The course photos are missing ({source}). Run: {PROVISION_CMD}")
+    wanted = sorted(f"{c.name}/{f.stem}.jpg" for c in source.iterdir() if c.is_dir()
+                    and not _hidden(c.name) for f in c.glob("*.png"))
+    marker = {"version": 1, "quality": 92, "files": wanted}
+    if dest.exists():
+        try:
+            done = json.loads((dest / _SAMPLE_MARKER).read_text())
+        except (OSError, ValueError):
+            raise AssetError(f"{dest} exists but was not written by write_sample_folder; "
+                             f"move it away or choose another destination") from None
+        if done == marker and all((dest / f).is_file() for f in wanted):
+            return dest
+    tmp = dest.with_name(f".{dest.name}.tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    for rel in wanted:
+        out = tmp / rel
+        out.parent.mkdir(parents=True, exist_ok=True)
+        im, _ = open_image(source / Path(rel).with_suffix(".png"))
+        im.save(out, "JPEG", quality=92)
+    (tmp / _SAMPLE_MARKER).write_text(json.dumps(marker, indent=1))
+    if dest.exists():  # an older or damaged copy of ours: swap, then delete it
+        old = dest.with_name(f".{dest.name}.old-{os.getpid()}")
+        os.replace(dest, old)
+        os.replace(tmp, dest)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.replace(tmp, dest)
+        except OSError:  # another process finished first: keep its copy
+            shutil.rmtree(tmp, ignore_errors=True)
+            if not (dest / _SAMPLE_MARKER).is_file():
+                raise
+    return dest

@@ -1,0 +1,63 @@
+"""Plot for the backbone-choice experiment (claim 14): accuracy against speed and size.
+
+Example:
+    >>> res = run_experiment("backbone-choice", "quick")   # doctest: +SKIP
+    >>> backbones.accuracy_vs_speed(res.records)          # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import math
+
+import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
+
+from ..experiments.backbone_choice import table
+
+COLORS = {"lite0": "#1f77b4", "lite1": "#2ca02c", "lite2": "#d62728", "small-cnn": "#7f7f7f"}
+
+
+def accuracy_vs_speed(records: list[dict]) -> Figure:
+    """Left: test accuracy (mean ± 1 sd over seeds) against images per second on this machine,
+    marker area by parameter count; filled = the model's own input size, hollow = the shared
+    size. Right: parameters and exported file size per model."""
+    rows = table(records)
+    fig, (ax, size_ax) = plt.subplots(1, 2, figsize=(12, 4.5),
+                                      gridspec_kw={"width_ratios": [3, 2]})
+    for r in rows:
+        color = COLORS.get(r["model"], "k")
+        own = r["size_setting"] == "own"
+        if math.isnan(r["accuracy"]):
+            continue  # a speed-only row (the small CNN at the shared size)
+        ax.errorbar(r["images_per_second"], r["accuracy"],
+                    yerr=0 if math.isnan(r["accuracy_sd"]) else r["accuracy_sd"],
+                    fmt="none", ecolor=color, alpha=0.6, capsize=3)
+        ax.scatter(r["images_per_second"], r["accuracy"], s=40 + 60 * r["params_m"],
+                   facecolors=color if own else "white", edgecolors=color, linewidths=2,
+                   zorder=3)
+        ax.annotate(f"{r['model']} {r['input_size']} px", (r["images_per_second"], r["accuracy"]),
+                    textcoords="offset points", xytext=(8, -4), fontsize=8)
+    ax.set_xscale("log")
+    ax.set_xlabel("images per second at batch 32 on this machine (log scale; right = faster)")
+    ax.set_ylabel("test accuracy")
+    ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.0%}"))
+    seeds = max((r["seeds"] for r in rows), default=0)
+    ax.set_title(f"accuracy vs speed ({seeds} seeds, bars ±1 sd; filled = own input size, "
+                 f"hollow = shared size; area ~ parameters)", fontsize=9)
+    ax.grid(alpha=0.3)
+
+    own = [r for r in rows if r["size_setting"] == "own"]
+    names = [f"{r['model']}\n{r['input_size']} px" for r in own]
+    xs = range(len(own))
+    size_ax.bar([x - 0.2 for x in xs], [r["params_m"] for r in own], width=0.4,
+                color=[COLORS.get(r["model"], "k") for r in own], label="parameters (M)")
+    if any(r["onnx_mb"] for r in own):
+        size_ax.bar([x + 0.2 for x in xs], [r["onnx_mb"] or 0 for r in own], width=0.4,
+                    color="white", edgecolor=[COLORS.get(r["model"], "k") for r in own],
+                    hatch="//", label="ONNX file (MB)")
+    size_ax.set_xticks(list(xs), names, fontsize=8)
+    size_ax.set_title("size: parameters and exported file", fontsize=9)
+    size_ax.legend(fontsize=8)
+    size_ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    return fig
