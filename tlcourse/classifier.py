@@ -32,6 +32,7 @@ from __future__ import annotations
 import json
 import tempfile
 import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -260,33 +261,35 @@ def train(folder: str | Path, out: str | Path, settings: TrainSettings = TrainSe
     feature_seconds = time.perf_counter() - t0
 
     t1 = time.perf_counter()
-    eval_probs = torch.zeros(len(data), len(data.classes))
-    scored = np.concatenate([e for _, e in splits])
-    oof = []  # (probs, labels) of training-side images the model did not see: the threshold
-    tuned = None  # the fine-tuned network scored on the holdout: the one saved
-    for tr, ev in splits:
+    with _threads(1 if method == "probe" else None):  # a head's steps are tiny:
+        # on more threads they only contend
+        eval_probs = torch.zeros(len(data), len(data.classes))
+        scored = np.concatenate([e for _, e in splits])
+        oof = []  # (probs, labels) of training-side images the model did not see: the threshold
+        tuned = None  # the fine-tuned network scored on the holdout: the one saved
+        for tr, ev in splits:
+            if method == "probe":
+                oof.append((_out_of_fold_probs(feats.subset(tr), settings.seed), feats.y[tr]))
+                eval_probs[ev] = _head_probs(feats.subset(tr), feats.subset(ev), settings.seed)
+            else:  # a validation part of the training images picks the threshold
+                fit_part, val = train_val_split(data.subset(tr), 0.2, settings.seed)
+                tuned = _finetune(name, size, fit_part, settings)
+                oof.append((_probs(tuned, val), val.y))
+                eval_probs[ev] = _probs(tuned, data.subset(ev))
+        threshold, threshold_reason = _threshold(settings, torch.cat([p for p, _ in oof]),
+                                                 torch.cat([y for _, y in oof]))
+        # The saved model: trained on the training part (holdout), or on all (cross-validation).
+        final_idx = splits[0][0] if evaluation == "holdout" else np.arange(len(data))
         if method == "probe":
-            oof.append((_out_of_fold_probs(feats.subset(tr), settings.seed), feats.y[tr]))
-            eval_probs[ev] = _head_probs(feats.subset(tr), feats.subset(ev), settings.seed)
-        else:  # a validation part of the training images picks the threshold
-            fit_part, val = train_val_split(data.subset(tr), 0.2, settings.seed)
-            tuned = _finetune(name, size, fit_part, settings)
-            oof.append((_probs(tuned, val), val.y))
-            eval_probs[ev] = _probs(tuned, data.subset(ev))
-    threshold, threshold_reason = _threshold(settings, torch.cat([p for p, _ in oof]),
-                                             torch.cat([y for _, y in oof]))
-    # The saved model: trained on the training part (holdout), or on everything (cross-validation).
-    final_idx = splits[0][0] if evaluation == "holdout" else np.arange(len(data))
-    if method == "probe":
-        head, _ = train_head(feats.subset(final_idx), replace(HEAD_CONFIG, seed=settings.seed),
-                             seed=settings.seed)
-        net.head.load_state_dict(head.state_dict())
-        state = {"head": net.head.state_dict()}
-    else:
-        if evaluation == "cross-validation":
-            tuned = _finetune(name, size, data, settings)
-        net = tuned
-        state = {"net": net.state_dict()}
+            head, _ = train_head(feats.subset(final_idx), replace(HEAD_CONFIG, seed=settings.seed),
+                                 seed=settings.seed)
+            net.head.load_state_dict(head.state_dict())
+            state = {"head": net.head.state_dict()}
+        else:
+            if evaluation == "cross-validation":
+                tuned = _finetune(name, size, data, settings)
+            net = tuned
+            state = {"net": net.state_dict()}
     train_seconds = time.perf_counter() - t1
 
     order = np.sort(scored)
@@ -307,6 +310,18 @@ def train(folder: str | Path, out: str | Path, settings: TrainSettings = TrainSe
     check_x = data.x[order[:: max(1, len(order) // CHECK_IMAGES)][:CHECK_IMAGES]]
     it.number = _save_iteration(out, it, state, check_x)
     return it
+
+
+@contextmanager
+def _threads(n: int | None):
+    """Run torch on ``n`` threads inside the block (``None``: unchanged)."""
+    before = torch.get_num_threads()
+    if n:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def _features_cached(net: TransferNet, data: ImageData) -> bool:
