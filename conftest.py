@@ -4,6 +4,7 @@ It lives at the root because it must see both. ``tests/conftest.py`` holds the r
 """
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,7 @@ CHAPTER_OF = {
     "test_domain_shift": "ch05", "05_domain_shift": "ch05",
     "05b_negative_transfer": "ch05",  # its experiments run in test_domain_shift
     "test_backbone_choice": "ch07", "test_classifier": "ch07", "07_your_own_images": "ch07",
+    "test_text": "ch08", "test_text_transfer": "ch08", "08_text_transfer": "ch08",
 }
 
 
@@ -44,6 +46,11 @@ def pytest_xdist_make_scheduler(config, log):
 
     return ChapterScheduling(config, log)
 
+
+# Notebooks under nbval answer quizzes and run exercise checks: their kernels (started later,
+# inheriting this environment) write to a throw-away progress store, never the developer's.
+os.environ["TLCOURSE_PROGRESS_DB"] = os.path.join(
+    tempfile.mkdtemp(prefix="tlcourse-test-progress-"), "progress.sqlite")
 
 if os.environ.get("PYTEST_XDIST_WORKER"):
     os.environ["OMP_NUM_THREADS"] = "1"  # read by notebook kernels, started later

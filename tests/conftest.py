@@ -10,6 +10,5 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 @pytest.fixture(autouse=True)
 def _isolated_progress_db(tmp_path, monkeypatch):
     """Quiz progress written by any test goes to a temp file, never the learner's real store."""
-    if "TLCOURSE_PROGRESS_DB" not in os.environ:
-        monkeypatch.setenv("TLCOURSE_PROGRESS_DB", str(tmp_path / "progress.sqlite"))
+    monkeypatch.setenv("TLCOURSE_PROGRESS_DB", str(tmp_path / "progress.sqlite"))
 

@@ -288,7 +288,7 @@ def test_a_schema_1_store_is_upgraded_in_place_and_keeps_every_row(tmp_path):
     assert len(after["answers"]) == 4
     with sqlite3.connect(db) as conn:
         version = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-    assert version == ("2",)
+    assert version == ("3",)
     with ProgressStore(db, learner="bob") as s:  # every learner's rows survive; reopening is a no-op
         assert [(a.answer, a.shown_answer) for a in s.answers()] == [("A", "A")]
 

@@ -325,6 +325,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .quiz.cli import register
 
     register(sub)
+    from .classroom.cli import register as register_classroom
+
+    register_classroom(sub)
     return p
 
 

@@ -18,6 +18,11 @@ before shuffling (schema 1) is upgraded in place when opened: the columns are ad
 is kept, and its old answers get ``shown_answer = answer`` (they were shown in bank order,
 which a NULL ``shown_order`` records).
 
+Exercise checks (:func:`tlcourse.exercises.check`) are kept in the same file, one row per run
+of a check cell, with the named checks as JSON (schema 3; an older store gains the empty table
+when opened, every row kept). :meth:`ProgressStore.pseudonym` gives each learner a random id,
+made on first use and stored in the file, for the submission an instructor collects.
+
 Example:
     >>> import tempfile, os
     >>> path = os.path.join(tempfile.mkdtemp(), "p.sqlite")
@@ -30,15 +35,17 @@ Example:
 from __future__ import annotations
 
 import getpass
+import json
 import os
+import secrets
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 #: Sessions to wait before a question in box ``b`` is due again (box 1 = missed: next session).
 LEITNER_INTERVALS = {1: 1, 2: 2, 3: 4, 4: 8, 5: 16}
 MAX_BOX = max(LEITNER_INTERVALS)
@@ -77,6 +84,16 @@ CREATE TABLE IF NOT EXISTS leitner (
     updated_at TEXT NOT NULL,
     PRIMARY KEY (learner, question_id)
 );
+CREATE TABLE IF NOT EXISTS exercise_checks (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    learner TEXT NOT NULL,
+    exercise_id TEXT NOT NULL,       -- 'ch01-ex-freeze' (schema 3)
+    chapter TEXT NOT NULL,           -- the id's prefix before the first '-': 'ch01'
+    passed INTEGER NOT NULL,         -- 1 when every named check passed
+    details TEXT NOT NULL,           -- JSON {check name: true/false}, in the order given
+    checked_at TEXT NOT NULL         -- ISO 8601, UTC
+);
+CREATE INDEX IF NOT EXISTS checks_by_learner ON exercise_checks (learner, exercise_id);
 """
 
 
@@ -100,6 +117,18 @@ class AnswerRecord:
     shown_order: str | None = None  # bank keys in display order; None = bank order
 
 
+@dataclass(frozen=True)
+class CheckRecord:
+    """One stored run of an exercise's checks."""
+
+    learner: str
+    exercise_id: str
+    chapter: str
+    passed: bool
+    details: dict[str, bool]  # check name -> passed, in the order the exercise gave them
+    checked_at: str
+
+
 #: Columns added by each schema version: (version, table, column, SQL type).
 _ADDED_COLUMNS = [
     (2, "answers", "shown_answer", "TEXT"),
@@ -111,6 +140,7 @@ def _migrate(conn: sqlite3.Connection, version: int) -> None:
     """Upgrade a store written by an older tlcourse, inside the caller's transaction.
 
     Only adds columns and fills them from existing data: no row is deleted or rewritten.
+    New tables (schema 3: ``exercise_checks``) were already created by ``_SCHEMA``.
     """
     for added_in, table, column, sql_type in _ADDED_COLUMNS:
         columns = {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
@@ -390,6 +420,48 @@ class ProgressStore:
     def attempts(self, question_id: str) -> int:
         """How many times this learner has answered ``question_id``."""
         return len(self.answers(question_id=question_id))
+
+    # ------------------------------------------------------------------ exercise checks
+    def record_check(self, exercise_id: str, checks: Mapping[str, bool]) -> CheckRecord:
+        """Commit one run of an exercise's checks; ``passed`` = every check passed.
+
+        Args:
+            exercise_id: ``chNN-ex-<slug>``; its chapter is the part before the first ``-``.
+            checks: Check name -> whether it passed.
+        """
+        details = {str(name): bool(ok) for name, ok in checks.items()}
+        passed = bool(details) and all(details.values())
+        chapter = exercise_id.split("-", 1)[0]
+        when = _now()
+        self._write(
+            "INSERT INTO exercise_checks (learner, exercise_id, chapter, passed, details,"
+            " checked_at) VALUES (?, ?, ?, ?, ?, ?)",
+            (self.learner, exercise_id, chapter, int(passed), json.dumps(details), when),
+        )
+        return CheckRecord(self.learner, exercise_id, chapter, passed, details, when)
+
+    def checks(self, exercise_id: str | None = None) -> list[CheckRecord]:
+        """This learner's exercise check runs, oldest first, optionally for one exercise."""
+        sql = ("SELECT learner, exercise_id, chapter, passed, details, checked_at "
+               "FROM exercise_checks WHERE learner = ?")
+        params: list = [self.learner]
+        if exercise_id is not None:
+            sql, params = sql + " AND exercise_id = ?", params + [exercise_id]
+        rows = self._conn.execute(sql + " ORDER BY id", params).fetchall()
+        return [CheckRecord(r[0], r[1], r[2], bool(r[3]), json.loads(r[4]), r[5]) for r in rows]
+
+    # ------------------------------------------------------------------ pseudonym
+    def pseudonym(self) -> str:
+        """This learner's random id, e.g. ``learner-7f3a9c2e``: made once, kept in the file.
+
+        It replaces the learner's name in anything that leaves the machine (a submission);
+        only this file links the two.
+        """
+        key = f"pseudonym:{self.learner}"
+        with self._transaction() as conn:
+            conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)",
+                         (key, f"learner-{secrets.token_hex(4)}"))
+            return conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()[0]
 
     # ------------------------------------------------------------------ Leitner boxes
     @staticmethod
