@@ -23,7 +23,7 @@ from tlcourse.quiz.cli import main
 from tlcourse.quiz.grading import answer_text, grade, parse_answer
 from tlcourse.quiz.grounded import grounded_questions
 
-EXPECTED_BANKS = ["ch01", "ch02", "ch03", "ch04", "ch05", "ch07", "exam"]
+EXPECTED_BANKS = ["ch01", "ch02", "ch03", "ch04", "ch05", "ch07", "ch08", "exam"]
 CURRICULUM_MISCONCEPTIONS = {
     "needs-more-data", "images-only", "pretrained-frozen-forever", "always-helps",
     "no-training-needed", "fine-tuning-is-from-scratch",

@@ -85,10 +85,17 @@ def results_key(experiment: str, profile: str, seeds: tuple[int, ...] | None,
 
 
 def _versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
     import numpy
     import timm
 
-    return {"torch": torch.__version__, "timm": timm.__version__, "numpy": numpy.__version__}
+    try:  # read from the metadata: importing transformers takes seconds
+        transformers = version("transformers")
+    except PackageNotFoundError:
+        transformers = "none"
+    return {"torch": torch.__version__, "timm": timm.__version__, "numpy": numpy.__version__,
+            "transformers": transformers}
 
 
 def _digest(key: dict[str, Any]) -> str:

