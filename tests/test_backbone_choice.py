@@ -26,11 +26,12 @@ def test_every_model_is_measured_at_its_own_and_the_shared_size(records):
     assert params["small-cnn"] < params["lite0"] < params["lite1"] < params["lite2"]
 
 
-def test_the_exported_file_holds_the_weights(records):
-    pytest.importorskip("onnxruntime", reason="pip install 'tlcourse[export]' (make setup does)")
-    for r in table(records):
-        # float32 weights: 4 bytes a parameter, plus the graph
-        assert 0.9 * 4 * r["params_m"] < r["onnx_mb"] < 1.5 * 4 * r["params_m"] + 0.5, r
+def test_sizes_and_speeds_are_measured(records):
+    rows = table(records)
+    for r in rows:
+        assert r["weights_mb"] == pytest.approx(4 * r["params_m"]) and r["images_per_second"] > 0
+        if r["onnx_mb"] is not None:  # exported (full profile): the weights plus the graph
+            assert r["weights_mb"] < r["onnx_mb"] < 1.2 * r["weights_mb"] + 0.5, r
 
 
 def test_pretrained_features_beat_the_fitted_small_cnn_beyond_noise(records):

@@ -18,11 +18,12 @@ from dataclasses import asdict, dataclass, replace
 import torch
 from tqdm.auto import tqdm
 
-from .. import methods
-from ..backbones import create_backbone
-from ..data import few_shot_split, load_dataset
+from .. import methods, smoke
+from ..backbones import TransferNet, create_backbone
+from ..data import ImageData, few_shot_split, load_dataset
 from ..features import extract_features
 from ..stats import compare, mean_sd
+from ..train import get_device
 from . import Results, register
 
 
@@ -36,22 +37,24 @@ class BackboneChoiceConfig:
     seeds: tuple[int, ...] = (0, 1, 2)  # other training photos and head inits
     small_cnn_size: int = 64  # the from-scratch floor, at chapter 1's size
     small_cnn_steps: int = 200  # enough for it to fit its training photos
-    speed_batch: int = 32
-    speed_repeats: int = 2  # timed batches (after one warm-up); the median is kept
-    export: bool = True  # measure the exported ONNX file (needs tlcourse[export])
+    speed_batch: int = 32  # images per pass: the features are computed, and timed, this way
+    export: bool = False  # also export each model and measure its ONNX file (tlcourse[export]);
+    # the file is the float32 weights plus a few kB of graph (chapter 7 exports Lite0 and shows it)
 
 
 PROFILES = {
     "quick": BackboneChoiceConfig(),
-    "full": BackboneChoiceConfig(seeds=(0, 1, 2, 3, 4), speed_repeats=10),
+    "full": BackboneChoiceConfig(seeds=(0, 1, 2, 3, 4), export=True),
 }
 
 
 @torch.inference_mode()
-def images_per_second(net: torch.nn.Module, size: int, batch: int = 32, repeats: int = 3) -> float:
+def images_per_second(net: torch.nn.Module, size: int, batch: int = 32, repeats: int = 2) -> float:
     """Inference throughput of ``net`` (preprocessing included) on this machine: a small warm-up
     batch of uint8 images, then the median of ``repeats`` timed batches of ``batch``."""
     net.eval()
+    if smoke.active():  # a smoke run proves the code path; its timings mean nothing
+        batch, repeats = 2, 1
     x = torch.randint(0, 256, (batch, 3, size, size), dtype=torch.uint8)
     net(x[:4])  # warm-up: allocations, kernel selection
     times = []
@@ -60,6 +63,27 @@ def images_per_second(net: torch.nn.Module, size: int, batch: int = 32, repeats:
         net(x)
         times.append(time.perf_counter() - start)
     return batch / statistics.median(times)
+
+
+@torch.inference_mode()
+def timed_features(net: TransferNet, data: ImageData, batch: int = 32) -> tuple[ImageData, float]:
+    """Every image's pooled features, computed ``batch`` images a pass, and the speed of those
+    passes: images per second from the median full batch after the first (a warm-up). The
+    features are needed anyway, so the speed costs no extra pass."""
+    if smoke.active():  # one sliver of work; the speed of a sliver means nothing
+        return extract_features(net, data), images_per_second(net, net.preprocess.size)
+    device = get_device()
+    net.to(device).eval()
+    chunks, times = [], []
+    for i in range(0, len(data), batch):
+        x = data.x[i:i + batch].to(device)
+        start = time.perf_counter()
+        chunks.append(net.forward_features(x).float().cpu())
+        if len(x) == batch:
+            times.append(time.perf_counter() - start)
+    speed = batch / statistics.median(times[1:] or times)
+    return ImageData(torch.cat(chunks), data.y, data.classes, f"{data.name}:features",
+                     data.paths), speed
 
 
 def _onnx_megabytes(net: torch.nn.Module, check: torch.Tensor, classes: list[str]) -> float | None:
@@ -80,16 +104,16 @@ def _onnx_megabytes(net: torch.nn.Module, check: torch.Tensor, classes: list[str
         return rep.size_bytes / 1e6
 
 
-def _model_row(cfg: BackboneChoiceConfig, name: str, size: int, which: str, net, photos,
-               classes) -> dict:
+def _model_row(cfg: BackboneChoiceConfig, name: str, size: int, which: str, net, speed: float,
+               photos) -> dict:
     return {"part": "model", "model": name, "input_size": size, "size_setting": which,
-            "params": net.total_params(),
-            "images_per_second": round(images_per_second(net, size, cfg.speed_batch,
-                                                         cfg.speed_repeats), 2),
+            "params": net.total_params(), "images_per_second": round(speed, 2),
             "threads": torch.get_num_threads(),
             # the file holds the weights: one export per model (its own size) says it
-            "onnx_mb": (_onnx_megabytes(net, photos.x[:4], classes)
-                        if cfg.export and which == "own" else None)}
+            # (a smoke run proves the path on the small CNN alone: a Lite export takes ~15 s)
+            "onnx_mb": (_onnx_megabytes(net, photos.x[:4], photos.classes)
+                        if cfg.export and which == "own"
+                        and not (smoke.active() and name != "small-cnn") else None)}
 
 
 @register("backbone-choice", "Lite0 vs Lite1 vs Lite2 (and a small CNN): accuracy, speed, size")
@@ -109,7 +133,7 @@ def run(profile: str = "quick", seeds: tuple[int, ...] | None = None,
                                      for r in res.records):
             continue  # Lite0's own size is the shared size
         start = time.perf_counter()
-        feats = extract_features(net.freeze(0), photos)
+        feats, speed = timed_features(net.freeze(0), photos, cfg.speed_batch)
         feature_seconds = time.perf_counter() - start
         for seed in cfg.seeds:
             train, test = few_shot_split(feats, cfg.labels_per_class, seed)
@@ -117,7 +141,7 @@ def run(profile: str = "quick", seeds: tuple[int, ...] | None = None,
             res.records.append(r.record(part="accuracy", model=b, input_size=size,
                                         size_setting=which, method="frozen + linear head",
                                         labels_per_class=cfg.labels_per_class, seed=seed))
-        row = _model_row(cfg, b, size, which, net, photos, photos.classes)
+        row = _model_row(cfg, b, size, which, net, speed, photos)
         row["feature_seconds"] = round(feature_seconds, 2)
         res.records.append(row)
     for size, which in ((cfg.small_cnn_size, "own"), (cfg.shared_size, "shared")):
@@ -132,7 +156,8 @@ def run(profile: str = "quick", seeds: tuple[int, ...] | None = None,
                                             labels_per_class=cfg.labels_per_class, seed=seed,
                                             train_accuracy=round(
                                                 r.history.epochs[-1]["train_acc"], 4)))
-        res.records.append(_model_row(cfg, "small-cnn", size, which, net, photos, photos.classes))
+        speed = images_per_second(net, size, cfg.speed_batch)  # not trained at this size: time
+        res.records.append(_model_row(cfg, "small-cnn", size, which, net, speed, photos))
     return res
 
 
@@ -140,7 +165,8 @@ def run(profile: str = "quick", seeds: tuple[int, ...] | None = None,
 # Reading the records
 # ---------------------------------------------------------------------------------------------
 def table(records: list[dict]) -> list[dict]:
-    """One row per model and input size: accuracy mean ± sd, speed, parameters, ONNX size."""
+    """One row per model and input size: accuracy mean ± sd, speed, parameters, the float32
+    weights' size and (when exported) the ONNX file's."""
     rows = []
     models = [r for r in records if r.get("part") == "model"]
     # one export per model: the file (weights, size-agnostic graph) is the same at any input size
@@ -155,7 +181,8 @@ def table(records: list[dict]) -> list[dict]:
                      "size_setting": m["size_setting"], "accuracy": mean, "accuracy_sd": sd,
                      "balanced_accuracy": statistics.fmean(bal) if bal else float("nan"),
                      "seeds": len(acc), "images_per_second": m["images_per_second"],
-                     "params_m": m["params"] / 1e6, "onnx_mb": onnx.get(m["model"])})
+                     "params_m": m["params"] / 1e6, "weights_mb": 4 * m["params"] / 1e6,
+                     "onnx_mb": onnx.get(m["model"])})
     return rows
 
 

@@ -51,12 +51,14 @@ def accuracy_vs_speed(records: list[dict]) -> Figure:
     xs = range(len(own))
     size_ax.bar([x - 0.2 for x in xs], [r["params_m"] for r in own], width=0.4,
                 color=[COLORS.get(r["model"], "k") for r in own], label="parameters (M)")
-    if any(r["onnx_mb"] for r in own):
-        size_ax.bar([x + 0.2 for x in xs], [r["onnx_mb"] or 0 for r in own], width=0.4,
-                    color="white", edgecolor=[COLORS.get(r["model"], "k") for r in own],
-                    hatch="//", label="ONNX file (MB)")
+    exported = any(r["onnx_mb"] for r in own)
+    size_ax.bar([x + 0.2 for x in xs], [(r["onnx_mb"] or 0) if exported else r["weights_mb"]
+                                        for r in own], width=0.4, color="white",
+                edgecolor=[COLORS.get(r["model"], "k") for r in own], hatch="//",
+                label="ONNX file (MB)" if exported else "float32 weights (MB)")
     size_ax.set_xticks(list(xs), names, fontsize=8)
-    size_ax.set_title("size: parameters and exported file", fontsize=9)
+    size_ax.set_title("size: parameters and " + ("exported file" if exported else "weights"),
+                      fontsize=9)
     size_ax.legend(fontsize=8)
     size_ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
