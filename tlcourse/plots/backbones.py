@@ -34,16 +34,16 @@ def accuracy_vs_speed(records: list[dict]) -> Figure:
                     fmt="none", ecolor=color, alpha=0.6, capsize=3)
         ax.scatter(r["images_per_second"], r["accuracy"], s=40 + 60 * r["params_m"],
                    facecolors=color if own else "white", edgecolors=color, linewidths=2,
-                   zorder=3)
-        ax.annotate(f"{r['model']} {r['input_size']} px", (r["images_per_second"], r["accuracy"]),
-                    textcoords="offset points", xytext=(8, -4), fontsize=8)
+                   zorder=3, label=f"{r['model']} {r['input_size']} px "
+                                   f"({100 * r['accuracy']:.0f} %, {r['images_per_second']:.0f}/s)")
     ax.set_xscale("log")
     ax.set_xlabel("images per second at batch 32 on this machine (log scale; right = faster)")
     ax.set_ylabel("test accuracy")
     ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.0%}"))
     seeds = max((r["seeds"] for r in rows), default=0)
-    ax.set_title(f"accuracy vs speed ({seeds} seeds, bars ±1 sd; filled = own input size, "
-                 f"hollow = shared size; area ~ parameters)", fontsize=9)
+    ax.set_title(f"accuracy vs speed ({seeds} seeds, bars ±1 sd)\nfilled = own input size, "
+                 f"hollow = shared size, area ~ parameters", fontsize=9)
+    ax.legend(fontsize=7, loc="center right", markerscale=0.5)
     ax.grid(alpha=0.3)
 
     own = [r for r in rows if r["size_setting"] == "own"]
