@@ -2,7 +2,9 @@
 
 1. Head training on cached features vs recomputing the frozen backbone every epoch.
 2. ``fit()`` overhead vs a bare torch loop on the same model, data and batch order.
-3. (``--chapters``) each chapter notebook executed top to bottom twice: cold (an empty results
+3. Memory layout: a training step and a feature pass with contiguous (NCHW) weights vs the
+   channels-last weights ``create_backbone`` returns.
+4. (``--chapters``) each chapter notebook executed top to bottom twice: cold (an empty results
    and features cache) and warm (the cache its first run filled) - a learner's "restart and
    run all".
 
@@ -84,6 +86,39 @@ def bench_fit_overhead(epochs: int, repeats: int) -> None:
           f"overhead: {100 * (t_fit - t_bare) / t_bare:+.1f} % (median {100 * (statistics.median(times_fit) - statistics.median(times_bare)) / statistics.median(times_bare):+.1f} %)")
 
 
+def bench_memory_format(size: int, repeats: int) -> None:
+    """Contiguous vs channels-last weights: a training step (batch 16) and a feature pass."""
+    x = torch.rand(16, 3, size, size)
+    y = torch.randint(0, 10, (16,))
+    images = torch.randint(0, 256, (128, 3, size, size), dtype=torch.uint8)
+    print(f"[3] memory layout at {size}px (best of {repeats}; create_backbone returns channels-last):")
+    for name, frozen in (("lite0-random", None), ("lite0-imagenet", 6), ("small-cnn", None)):
+        row = []
+        for layout in (torch.contiguous_format, torch.channels_last):
+            net = create_backbone(name, 10, input_size=size, seed=0).to(memory_format=layout)
+            if frozen is not None:
+                net.freeze(frozen)
+            opt = torch.optim.Adam([p for p in net.parameters() if p.requires_grad], 1e-3)
+
+            def step(net=net, opt=opt):
+                net.train()
+                opt.zero_grad(set_to_none=True)
+                F.cross_entropy(net(x), y).backward()
+                opt.step()
+
+            def features(net=net):
+                net.eval()
+                with torch.no_grad():
+                    net.forward_features(images)
+
+            step()  # warm-up: oneDNN picks its kernels on the first call
+            row.append((_best(lambda: [step() for _ in range(3)], repeats) / 3 * 1000,
+                        _best(features, repeats) / len(images) * 1000))
+        (s0, f0), (s1, f1) = row
+        print(f"    {name:15s} train step {s0:6.0f} -> {s1:6.0f} ms   "
+              f"features {f0:5.2f} -> {f1:5.2f} ms/image   (contiguous -> channels-last)")
+
+
 def bench_chapters() -> None:
     """Cold and warm wall time of every chapter notebook (executed with nbclient)."""
     import os
@@ -94,7 +129,7 @@ def bench_chapters() -> None:
     from nbclient import NotebookClient
 
     root = Path(__file__).resolve().parent.parent / "notebooks"
-    print("[3] chapter notebooks, executed top to bottom (quick profile):")
+    print("[4] chapter notebooks, executed top to bottom (quick profile):")
     with tempfile.TemporaryDirectory(prefix="tlcourse-bench-cache-") as tmp:
         os.environ["TLCOURSE_CACHE_DIR"] = tmp  # the kernels inherit it: an empty cache
         os.environ.setdefault("TLCOURSE_PROGRESS_DB", str(Path(tmp) / "progress.sqlite"))
@@ -118,6 +153,7 @@ def main() -> None:
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
     bench_cached_features(a.epochs, a.size, a.repeats)
     bench_fit_overhead(max(2, a.epochs // 4), a.repeats)
+    bench_memory_format(a.size, a.repeats)
     if a.chapters:
         bench_chapters()
 
