@@ -16,7 +16,9 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 lab: setup
 	$(BIN)/jupyter lab $(ROOT_FLAG) notebooks/01_scratch_vs_transfer.ipynb
 
-test: setup browser
+# The browser download needs only the standard library: it runs beside the install (-j2).
+test:
+	@$(MAKE) --no-print-directory -j2 setup browser
 	$(BIN)/python -m pytest -n auto
 
 setup: $(STAMP) assets
@@ -33,8 +35,8 @@ assets: $(STAMP)
 
 # Chromium for tests/test_quiz_browser.py: the system's, or Debian's unpacked into datasets/
 # without root. If that fails, make goes on and the test is skipped, saying why.
-browser: $(STAMP)
-	-$(BIN)/python -m tlcourse.browser_assets
+browser:
+	-$(PYTHON) -m tlcourse.browser_assets
 
 clean-venv:
 	rm -rf $(VENV)
