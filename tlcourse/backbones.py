@@ -319,9 +319,8 @@ def create_backbone(name: str, num_classes: int, input_size: int | None = None,
     pre = Preprocess(input_size or default_size, mean, std, normalize=normalize, gray=gray)
     net = TransferNet(body, pre, num_classes, name=name, stages=stages)
     # Channels-last convolution weights: the same arithmetic in another memory layout, which
-    # oneDNN (CPU) and cuDNN (with mixed precision) run faster. On one CPU core a Lite0 training
-    # step at 96 px takes 262 ms instead of 474, a feature pass 7.5 ms per image instead of 11.2
-    # (scripts/benchmark.py, section 3).
+    # oneDNN (CPU) and cuDNN (with mixed precision) run faster; scripts/benchmark.py (section 3)
+    # measures both layouts on this machine.
     return net.to(memory_format=torch.channels_last)
 
 
