@@ -226,3 +226,24 @@ def test_two_experiments_of_one_chapter_get_their_own_grounded_ids():
     lab = ids(results=SimpleNamespace(records=records, experiment="mistakes-lab"))
     assert plain and lab and not plain & lab  # 03 and 03b both show "ch03"
     assert lab == ids(results=records, experiment="mistakes-lab")
+
+
+def _ordering_card():
+    bank = next(b for b in ["ch01", "ch02", "ch03", "ch04", "ch05", "exam"]
+                if any(q.type == "ordering" for q in load_bank(b).questions))
+    return _first(build_quiz(bank, seed=0), "ordering")
+
+
+def test_ordering_slots_show_a_dash_until_the_learner_picks_and_again_after_retry():
+    card = _ordering_card()
+    # What the dropdown displays is its label; a value of None selects nothing (a blank box).
+    assert [s.label for s in card._slots] == ["—"] * len(card._slots)
+    assert card.check() is None and "every item exactly once" in card.feedback.value
+    card.select(card.shown.question.answer[:1])  # one slot set, the others still "—"
+    assert card.check() is None
+    card.select(_wrong(card.shown.question))
+    assert card.check().correct is False
+    card.retry()
+    assert [s.label for s in card._slots] == ["—"] * len(card._slots)
+    card.select(_right(card))
+    assert card.check().correct is True

@@ -28,7 +28,9 @@ from tlcourse.quiz.progress import ProgressStore
 from tlcourse.quiz.session import QuizSession
 from tlcourse.quiz.shuffle import new_seed, show_question
 
-_NO_CHOICE = "—"
+#: An ordering slot before the learner picks: shown as a dash, its value no choice's key. (A
+#: value of None would select no option at all, and the dropdown would show up blank.)
+_NO_CHOICE = ("—", "")
 
 
 def question_text(q: Question, number: int | None = None) -> str:
@@ -109,8 +111,8 @@ class QuestionCard:
             self._input = w.Text(placeholder="a number" + (f" ({q.unit})" if q.unit else ""))
             inputs = [self._input]
         else:  # ordering: one dropdown per position
-            self._slots = [w.Dropdown(options=[(_NO_CHOICE, None), *self._options()],
-                                      value=None, description=f"{i + 1}.",
+            self._slots = [w.Dropdown(options=[_NO_CHOICE, *self._options()],
+                                      value=_NO_CHOICE[1], description=f"{i + 1}.",
                                       layout=w.Layout(width="95%"))
                            for i in range(len(q.choices))]
             inputs = list(self._slots)
@@ -137,7 +139,8 @@ class QuestionCard:
                 self._boxes[key].description = text
         elif self.question.type == "ordering":
             for slot in self._slots:
-                slot.options = [(_NO_CHOICE, None), *self._options()]
+                slot.options = [_NO_CHOICE, *self._options()]
+                slot.value = _NO_CHOICE[1]
 
     # ------------------------------------------------------------------ learner actions
     def select(self, answer: str | Response) -> None:
@@ -170,7 +173,7 @@ class QuestionCard:
         if q.type == "numeric":
             return parse_answer(q, self._input.value)
         order = [s.value for s in self._slots]
-        if None in order or len(set(order)) != len(order):
+        if _NO_CHOICE[1] in order or len(set(order)) != len(order):
             raise ValueError("Use every item exactly once.")
         return tuple(order)
 
@@ -213,7 +216,7 @@ class QuestionCard:
             self._input.value = ""
         else:
             for s in self._slots:
-                s.value = None
+                s.value = _NO_CHOICE[1]
         self.attempt += 1
         self._reshuffle()
         for i in self._inputs:
