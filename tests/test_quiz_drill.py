@@ -159,6 +159,25 @@ def test_report_arithmetic_per_topic_and_review():
     assert not build_report(qs, grades, 0, pass_mark=0.7).passed
 
 
+def test_the_review_wraps_long_text_between_words():
+    from tlcourse.quiz.bank import Choice
+
+    words = ("A data scientist wants full control over a transfer-learning pipeline with "
+             "custom code, automated ML and a visual designer. Which Azure service fits?")
+    long = Question("t-long", "tst", "scratch-vs-transfer", "easy", "single", words, ("A",),
+                    (Choice("A", "Azure Machine Learning, " + words, "Right. " + words + " " + words),
+                     Choice("B", "Azure Functions", "Functions runs code on events. " + words)))
+    text = build_report([long], {"t-long": grade(long, ("B",))}, elapsed=60).render()
+    review = text[text.index("Review of missed"):].splitlines()
+    too_long = [line for line in review if len(line) > 88]
+    assert not too_long, f"{len(too_long)} review lines wider than 88 characters: {too_long}"
+    flat = " ".join(text.split())  # every word intact, in order: wrapped only at spaces
+    for part in (words, "Right. " + words + " " + words, "Functions runs code on events. " + words):
+        assert " ".join(part.split()) in flat
+    assert "   you answered B; correct: A" in review
+    assert any(line.startswith("   + A) Azure Machine Learning") for line in review)
+
+
 # ----------------------------------------------------------------------------- CLI
 def _args(*argv):
     import argparse

@@ -22,6 +22,7 @@ Example:
 from __future__ import annotations
 
 import random
+import textwrap
 import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping
@@ -110,16 +111,27 @@ class ExamReport:
         return "\n".join(lines)
 
 
+#: Characters per line of the review: fits a terminal and the exam widget at a common width.
+REVIEW_WIDTH = 88
+
+
+def _wrap(text: str, indent: str, hang: str) -> list[str]:
+    """``text`` in lines of at most REVIEW_WIDTH, broken between words only (hyphens too)."""
+    return textwrap.wrap(text, REVIEW_WIDTH, initial_indent=indent, subsequent_indent=hang,
+                         break_long_words=False, break_on_hyphens=False) or [indent]
+
+
 def _review_lines(number: int, m: Missed) -> list[str]:
     q = m.question
     given = "no answer" if m.answer is None else f"you answered {m.answer}"
     right = (f"{float(q.answer):g}" if q.type == "numeric"  # type: ignore[arg-type]
              else ("-" if q.type == "ordering" else "").join(q.answer))  # type: ignore[arg-type]
-    lines = [f"{number}. [{q.topic}] {q.prompt}", f"   {given}; correct: {right}"]
+    lines = _wrap(f"{number}. [{q.topic}] {q.prompt}", "", "   ")
+    lines += _wrap(f"{given}; correct: {right}", "   ", "   ")
     for f in answer_feedback(q):
         mark = "+" if f.correct else "-"
-        lines.append(f"   {mark} {f.key}) {f.text}")
-        lines.append(f"        {f.why}")
+        lines += _wrap(f"{mark} {f.key}) {f.text}", "   ", "      ")
+        lines += _wrap(f.why, "        ", "        ")
     return lines
 
 

@@ -22,6 +22,11 @@ from tlcourse.quiz.progress import ProgressStore, ProgressStoreError, default_db
 from tlcourse.quiz.shuffle import Shown
 from tlcourse.quiz.widgets import QuestionCard, quiz_text
 
+#: JupyterLab styles output ``<pre>`` with ``word-break: break-all``: a review line wider than the
+#: page was cut mid-word ("automate|d ML"). The report is wrapped between words already; this
+#: keeps any further wrap (a narrow window) between words too.
+_REPORT_STYLE = "white-space:pre-wrap;word-break:normal;overflow-wrap:break-word"
+
 
 class _ExamSession:
     """Adapts a MockExam to what QuestionCard expects of a session."""
@@ -84,7 +89,8 @@ class ExamWidget:
         for card in self.cards:
             card.check_button.disabled = True
         self.finish_button.disabled = True
-        self.report_view.value = f"{unsaved}<pre>{html.escape(self.report.render())}</pre>"
+        self.report_view.value = (f"{unsaved}<pre style='{_REPORT_STYLE}'>"
+                                  f"{html.escape(self.report.render())}</pre>")
         self._refresh()
         return self.report
 
