@@ -164,15 +164,16 @@ def test_the_review_wraps_long_text_between_words():
 
     words = ("A data scientist wants full control over a transfer-learning pipeline with "
              "custom code, automated ML and a visual designer. Which Azure service fits?")
+    right = "Right. " + words + " " + words
     long = Question("t-long", "tst", "scratch-vs-transfer", "easy", "single", words, ("A",),
-                    (Choice("A", "Azure Machine Learning, " + words, "Right. " + words + " " + words),
+                    (Choice("A", "Azure Machine Learning, " + words, right),
                      Choice("B", "Azure Functions", "Functions runs code on events. " + words)))
     text = build_report([long], {"t-long": grade(long, ("B",))}, elapsed=60).render()
     review = text[text.index("Review of missed"):].splitlines()
     too_long = [line for line in review if len(line) > 88]
     assert not too_long, f"{len(too_long)} review lines wider than 88 characters: {too_long}"
     flat = " ".join(text.split())  # every word intact, in order: wrapped only at spaces
-    for part in (words, "Right. " + words + " " + words, "Functions runs code on events. " + words):
+    for part in (words, right, "Functions runs code on events. " + words):
         assert " ".join(part.split()) in flat
     assert "   you answered B; correct: A" in review
     assert any(line.startswith("   + A) Azure Machine Learning") for line in review)
@@ -293,6 +294,14 @@ def test_drill_full_disk_prints_not_saved_and_still_reports(pool, _db, monkeypat
     assert text.count("Correct.") == 3  # every answer was still graded...
     assert re.search(r"^TOTAL\s+3\s+3\s+100\.0$", text, re.MULTILINE)  # ...and reported
     assert "not saved" in err.getvalue()
+
+
+def test_drill_counts_of_one_are_singular(capsys):
+    argv = ["drill", "--count", "1", "--seed", "0", "--no-save", "--answers", "A,A"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "Mock exam: 1 question," in out and "(1 extra answer ignored)" in out
+    assert "1 questions" not in out and "answer(s)" not in out
 
 
 def test_drill_ambiguous_number_is_a_parse_error(monkeypatch):

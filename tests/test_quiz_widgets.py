@@ -247,3 +247,19 @@ def test_ordering_slots_show_a_dash_until_the_learner_picks_and_again_after_retr
     assert [s.label for s in card._slots] == ["—"] * len(card._slots)
     card.select(_right(card))
     assert card.check().correct is True
+
+
+def test_counts_of_one_are_singular(_db):
+    from tlcourse.quiz.drill_widget import build_exam, review_status
+    from tlcourse.quiz.grounded import grounded_questions
+
+    exam = build_exam(count=1, seed=0, time_limit=0, banks=["exam"])
+    assert "Mock exam: 1 question" in repr(exam) and "1 questions" not in repr(exam)
+    exam.cards[0].select(_wrong(exam.cards[0].shown.question))
+    exam.cards[0].check_button.click()
+    assert "box 1:   1 question " in review_status() + " "
+    records = [{"dataset": "photo", "method": m, "labels_per_class": 1, "seed": 0,
+                "test_accuracy": a, "seconds": t}
+               for m, a, t in [("scratch", 0.2, 5.0), ("imagenet-frozen", 0.6, 1.0)]]
+    prompts = [q.prompt for q in grounded_questions(records, chapter="ch01")]
+    assert prompts and all("with 1 label per class" in p for p in prompts), prompts

@@ -19,7 +19,7 @@ from typing import TextIO
 
 from tlcourse.quiz.bank import BankError, bank_summary, list_banks, validate_bank, validate_files
 from tlcourse.quiz.drill import ExamConfig, ExamReport, MockExam, load_pool
-from tlcourse.quiz.grading import Grade, Response, parse_answer
+from tlcourse.quiz.grading import Grade, Response, counted, parse_answer
 from tlcourse.quiz.progress import ProgressStore, ProgressStoreError, resolve_db_path
 from tlcourse.quiz.widgets import question_text
 
@@ -100,10 +100,10 @@ def validate_command(args: argparse.Namespace) -> int:
     for p in problems:
         print(p, file=sys.stderr)
     if problems:
-        print(f"{len(problems)} problem(s) found.", file=sys.stderr)
+        print(f"{counted(len(problems), 'problem')} found.", file=sys.stderr)
         return 1
     names = args.files or list_banks()
-    print(f"OK: {len(names)} bank file(s) valid.")
+    print(f"OK: {counted(len(names), 'bank file')} valid.")
     return 0
 
 
@@ -116,8 +116,8 @@ def stats_command(args: argparse.Namespace) -> int:
     print(bank_summary())
     problems = validate_bank(None)
     if problems:
-        print(f"{len(problems)} problem(s) in the banks: run `tlcourse quiz validate` to list "
-              "them.", file=sys.stderr)
+        print(f"{counted(len(problems), 'problem')} in the banks: run `tlcourse quiz validate` "
+              "to list them.", file=sys.stderr)
         return 1
     return 0
 
@@ -135,7 +135,8 @@ def drill_command(args: argparse.Namespace, stdin: TextIO | None = None,
     if args.list_topics:
         counts = Counter(q.topic for q in pool)
         for topic in sorted(counts):
-            print(f"{topic:<24} {counts[topic]:>4} questions", file=out)
+            print(f"{topic:<24} {counts[topic]:>4} question{'' if counts[topic] == 1 else 's'}",
+                  file=out)
         return 0
     weights |= dict(args.weights)
     minutes = args.count if args.time_limit is None else args.time_limit
@@ -198,7 +199,8 @@ def _run(exam: MockExam, args: argparse.Namespace, stdin: TextIO, out: TextIO) -
     interactive = scripted is None and stdin.isatty()
     n = len(exam.questions)
     limit = exam.config.time_limit
-    print(f"Mock exam: {n} questions" + (f", {limit / 60:g} minutes" if limit else ", untimed")
+    print(f"Mock exam: {counted(n, 'question')}"
+          + (f", {limit / 60:g} minutes" if limit else ", untimed")
           + f", seed {exam.seed}" + (". Empty answer skips, q quits." if interactive else "."),
           file=out)
     for i, shown in enumerate(exam.shown, 1):
@@ -248,7 +250,7 @@ def _run(exam: MockExam, args: argparse.Namespace, stdin: TextIO, out: TextIO) -
             for f in g.feedback:
                 print(f"   {f.key}) {f.why}", file=out)
     if scripted:
-        print(f"\n({len(scripted)} extra answer(s) ignored)", file=out)
+        print(f"\n({counted(len(scripted), 'extra answer')} ignored)", file=out)
     print(_finish(exam, out, unsaved).render(), file=out)
     return unsaved
 

@@ -29,7 +29,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 
 from tlcourse.quiz.bank import Question
-from tlcourse.quiz.grading import Grade, Response, answer_feedback, answer_text
+from tlcourse.quiz.grading import Grade, Response, answer_feedback, answer_text, counted
 from tlcourse.quiz.progress import ProgressStore
 from tlcourse.quiz.shuffle import Shown, new_seed, show_question
 
@@ -270,7 +270,7 @@ class MockExam:
 
     def _label(self) -> str:
         topics = ",".join(self.config.topics) if self.config.topics else "all topics"
-        return f"{self.config.count} questions, {topics}, seed={self.config.seed}"
+        return f"{counted(self.config.count, 'question')}, {topics}, seed={self.config.seed}"
 
     def time_left(self) -> float | None:
         """Seconds left (None if untimed); never negative."""

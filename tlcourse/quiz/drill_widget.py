@@ -17,7 +17,7 @@ import html
 from typing import Any
 
 from tlcourse.quiz.drill import ExamConfig, ExamReport, MockExam, load_pool
-from tlcourse.quiz.grading import Grade, Response
+from tlcourse.quiz.grading import Grade, Response, counted
 from tlcourse.quiz.progress import ProgressStore, ProgressStoreError, default_db_path
 from tlcourse.quiz.shuffle import Shown
 from tlcourse.quiz.widgets import QuestionCard, quiz_text
@@ -120,7 +120,7 @@ def build_exam(count: int = 20, topics: list[str] | None = None,
             def factory() -> ProgressStore:
                 return ProgressStore(learner=learner)
     exam = MockExam(pool, config, store=store, bank_of=bank_of, store_factory=factory)
-    return ExamWidget(exam, title=f"Mock exam: {len(exam.questions)} questions")
+    return ExamWidget(exam, title=f"Mock exam: {counted(len(exam.questions), 'question')}")
 
 
 def show_exam(count: int = 20, topics: list[str] | None = None,
@@ -161,7 +161,8 @@ def review_status(learner: str | None = None) -> str:
         return str(e)
     counts = [sum(1 for b in boxes.values() if b == k) for k in range(1, 6)]
     lines = [f"Progress of {who!r} in {path}:"]
-    lines += [f"  box {k}: {n:>3} question(s)" + ("  <- missed last time" if k == 1 else "")
+    lines += [f"  box {k}: {n:>3} question{'' if n == 1 else 's'}"
+              + ("  <- missed last time" if k == 1 else "")
               for k, n in zip(range(1, 6), counts)]
     lines.append(f"  due in your next drill: {len(due)}")
     return "\n".join(lines)

@@ -75,6 +75,17 @@ class Grade:
         return 1.0 if self.correct else 0.0
 
 
+
+def counted(n: object, noun: str, plural: str | None = None) -> str:
+    """``n`` and the noun, singular for one: "1 question", "3 questions".
+
+    Example:
+        >>> counted(1, "question"), counted(3, "answer"), counted(1, "label per class",
+        ...                                                         "labels per class")
+        ('1 question', '3 answers', '1 label per class')
+    """
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"
+
 def parse_answer(question: Question, text: str) -> Response:
     """Parse the text form of an answer for ``question``.
 

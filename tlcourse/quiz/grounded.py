@@ -36,6 +36,7 @@ from statistics import mean
 from typing import Any
 
 from tlcourse.quiz.bank import Choice, Question
+from tlcourse.quiz.grading import counted
 
 Record = Mapping[str, Any]
 
@@ -66,6 +67,10 @@ def _experiment_of(records: Iterable[Record]) -> str:
     names = {str(r["experiment"]) for r in records
              if isinstance(r, Mapping) and r.get("experiment") is not None}
     return "+".join(sorted(names))
+
+
+def _per_class(k: object) -> str:
+    return counted(k, "label per class", "labels per class")
 
 
 def _usable(records: Iterable[Record], *keys: str) -> list[Record]:
@@ -129,7 +134,7 @@ def best_method(records: Iterable[Record], chapter: str = "results",
             continue
         out.append(_choice_question(
             _qid("best", chapter, experiment, (dataset, k), values),
-            f"In your run on {dataset} with {k} labels per class, which method reached the "
+            f"In your run on {dataset} with {_per_class(k)}, which method reached the "
             "highest mean test accuracy?",
             values, best, lambda a: f"{100 * a:.1f}% test accuracy", chapter))
     return out[-MAX_PER_TEMPLATE:]
@@ -146,7 +151,7 @@ def fastest_method(records: Iterable[Record], chapter: str = "results",
             continue
         out.append(_choice_question(
             _qid("fastest", chapter, experiment, (dataset, k), values),
-            f"In your run on {dataset} with {k} labels per class, which method was fastest "
+            f"In your run on {dataset} with {_per_class(k)}, which method was fastest "
             "(least mean wall time)?",
             values, fastest, lambda s: f"{s:.2f} s", chapter))
     return out[-MAX_PER_TEMPLATE:]
@@ -167,7 +172,7 @@ def gap_points(records: Iterable[Record], chapter: str = "results",
             id=_qid("gap", chapter, experiment, (dataset, k), values), chapter=chapter,
             topic=_TOPIC,
             difficulty="hard", type="numeric",
-            prompt=(f"In your run on {dataset} with {k} labels per class, by how many "
+            prompt=(f"In your run on {dataset} with {_per_class(k)}, by how many "
                     f"percentage points did {best} beat {worst} (mean test accuracy)?"),
             answer=gap, tolerance=1.0, unit="points",
             explanation=(f"{best}: {100 * values[best][0]:.1f}%, {worst}: "
@@ -195,13 +200,13 @@ def more_labels_help(records: Iterable[Record], chapter: str = "results",
             continue
         lo, hi, rose = by_k[ks[0]], by_k[ks[-1]], by_k[ks[-1]] > by_k[ks[0]]
         fact = (f"In your run {method} on {dataset} went from {100 * lo:.1f}% with {ks[0]} "
-                f"to {100 * hi:.1f}% with {ks[-1]} labels per class.")
+                f"to {100 * hi:.1f}% with {_per_class(ks[-1])}.")
         out.append(Question(
             id=_qid("trend", chapter, experiment, (dataset, method, ks[0], ks[-1]), [method]),
             chapter=chapter, topic=_TOPIC,
             difficulty="easy", type="truefalse",
             prompt=(f"True or false: in your run, {method} on {dataset} was more accurate with "
-                    f"{ks[-1]} labels per class than with {ks[0]}."),
+                    f"{_per_class(ks[-1])} than with {ks[0]}."),
             answer=("T" if rose else "F",),
             choices=(Choice("T", "True", fact), Choice("F", "False", fact)),
             explanation=fact,
