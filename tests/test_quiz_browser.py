@@ -5,7 +5,9 @@ temporary progress file) opens a one-cell notebook that shows the ch01 quiz; Chr
 cell, picks a wrong choice, clicks "Check", reads the feedback, clicks "Retry", picks the right
 choice and checks again. Each answer must be in the progress file with the bank key, the letter
 displayed and the display order. Screenshots are saved in the test's tmp_path. Choices drawn so
-that a learner cannot read or click them in place fail the test.
+that a learner cannot read or click them in place fail the test. A second test opens a mock
+exam: its ordering dropdowns must show "—" before a pick, and its review must wrap between
+words (JupyterLab styles output ``<pre>`` with ``word-break: break-all``), at 1200 and 700 px.
 
 Needs Playwright (the ``test`` extras) and a Chromium: a system ``chromium`` or the one that
 ``make test`` unpacks from Debian's packages (:mod:`tlcourse.browser_assets`). Without either
@@ -32,6 +34,7 @@ import pytest
 
 from tlcourse.browser_assets import PROVISION_CMD, chromium_path
 from tlcourse.quiz.bank import Question, load_bank
+from tlcourse.quiz.drill import ExamConfig, draw, load_pool
 from tlcourse.quiz.shuffle import Shown, show_question
 
 BANK, SEED, LEARNER = "ch01", 0, "browser-tester"
@@ -144,11 +147,11 @@ def _jupyter_lab(folder: Path, db: Path) -> Iterator[tuple[str, str]]:
 
 
 # ------------------------------------------------------------------ the notebook and the quiz
-def _write_notebook(folder: Path) -> Path:
-    """A one-cell notebook that shows the quiz (nbformat 4, Python 3 kernel)."""
+def _write_notebook(folder: Path, source: str = QUIZ_CELL) -> Path:
+    """A one-cell notebook that runs ``source`` (nbformat 4, Python 3 kernel)."""
     notebook = {
         "cells": [{"cell_type": "code", "execution_count": None, "id": "quiz", "metadata": {},
-                   "outputs": [], "source": QUIZ_CELL}],
+                   "outputs": [], "source": source}],
         "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python",
                                     "name": "python3"}},
         "nbformat": 4, "nbformat_minor": 5,
@@ -192,6 +195,27 @@ _LAYOUT_PROBLEMS_JS = """() => {
     if (label.scrollWidth > label.clientWidth) bad.push('text cut off: ' + label.textContent);
   return bad;
 }"""
+
+
+# Words drawn across two lines (a break inside the word): one client rectangle per line.
+_SPLIT_WORDS_JS = """(pre) => {
+  const split = [];
+  const walker = document.createTreeWalker(pre, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    for (const m of node.data.matchAll(/\\S+/g)) {
+      const range = document.createRange();
+      range.setStart(node, m.index);
+      range.setEnd(node, m.index + m[0].length);
+      const tops = new Set([...range.getClientRects()].map(r => Math.round(r.top)));
+      if (tops.size > 1) split.push(m[0]);
+    }
+  }
+  return split;
+}"""
+
+# What each dropdown of a card displays (its selected option's text; "" if none is selected).
+_DROPDOWN_TEXTS_JS = """(card) => [...card.querySelectorAll('select')].map(
+  s => s.selectedIndex < 0 ? '' : s.options[s.selectedIndex].text)"""
 
 
 def _answer_rows(db: Path) -> list[tuple]:
@@ -279,3 +303,66 @@ def test_learner_answers_the_quiz_in_jupyterlab(tmp_path: Path, chromium: Path) 
         (LEARNER, BANK, question.id, second.to_bank_key[right_key], right_key,
          second.order_text, 1, 2),
     ]
+
+
+# ------------------------------------------------------------------ the mock exam
+EXAM_COUNT = 4
+
+
+def _exam_seed() -> tuple[int, Question]:
+    """A seed whose exam holds an ordering question and the long 'automated ML' one."""
+    pool, _, weights = load_pool(["exam"])
+    for seed in range(1000):
+        drawn = draw(pool, ExamConfig(count=EXAM_COUNT, seed=seed, weights=weights))
+        ordering = [q for q in drawn if q.type == "ordering"]
+        if ordering and any("automated ML" in q.prompt for q in drawn):
+            return seed, ordering[0]
+    pytest.fail("no seed below 1000 draws an ordering question beside 'automated ML'")
+
+
+def test_exam_dropdowns_and_review_read_right_in_jupyterlab(tmp_path: Path,
+                                                            chromium: Path) -> None:
+    """Ordering slots show "—" before a pick; the review wraps between words, even when narrow."""
+    from playwright.sync_api import expect, sync_playwright
+
+    folder, db = tmp_path / "lab", tmp_path / "progress.sqlite"
+    folder.mkdir()
+    seed, ordering = _exam_seed()
+    _write_notebook(folder, "from tlcourse import quiz\n"
+                            f"quiz.show_exam(count={EXAM_COUNT}, seed={seed}, time_limit=0, "
+                            "banks=['exam'])")
+    split: dict[int, list[str]] = {}
+    with _jupyter_lab(folder, db) as (url, token), sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1200, "height": 1000})
+            page.set_default_timeout(TIMEOUT_MS)
+            page.goto(f"{url}/lab/tree/quiz.ipynb?token={token}")
+            try:
+                page.locator("[title^='Change kernel for']", has_text="| Idle").wait_for()
+                page.locator(".jp-Notebook .jp-Cell .cm-content").first.click()
+                page.keyboard.press("Shift+Enter")
+                finish = page.get_by_role("button", name="Finish exam", exact=True)
+                expect(finish).to_be_visible()
+                card = page.locator(".widget-vbox").filter(has_text=ordering.prompt[:60]).last
+                expect(card.locator("select")).to_have_count(len(ordering.choices))
+                slots = card.element_handle().evaluate(_DROPDOWN_TEXTS_JS)
+                card.screenshot(path=tmp_path / "exam-ordering.png")
+                finish.click()  # nothing answered: every question is reviewed
+                review = page.locator("pre").filter(has_text="Review of missed questions")
+                expect(review).to_contain_text("automated ML")
+                for width in (1200, 700):  # at 700 px even 88-character lines must wrap
+                    page.set_viewport_size({"width": width, "height": 1000})
+                    page.wait_for_timeout(300)  # let JupyterLab lay the page out again
+                    split[width] = review.element_handle().evaluate(_SPLIT_WORDS_JS)
+                    review.screenshot(path=tmp_path / f"exam-review-{width}.png")
+            except Exception:
+                page.screenshot(path=tmp_path / "failure.png")
+                print(f"screenshot of the failure: {tmp_path / 'failure.png'}")
+                raise
+        finally:
+            browser.close()
+    print(f"screenshots: {sorted(str(p) for p in tmp_path.glob('exam-*.png'))}")
+    assert slots == ["—"] * len(ordering.choices), f"ordering slots displayed {slots}"
+    for width, words in split.items():
+        assert not words, f"at {width} px the review breaks {len(words)} words: {words[:10]}"
