@@ -16,6 +16,7 @@ from tlcourse.stats import (
     Verdict,
     by_seed,
     fitted,
+    interval,
     judge,
     paired_gaps,
 )
@@ -45,6 +46,27 @@ def test_with_no_true_effect_it_decides_in_at_most_5_percent_of_draws(n_seeds):
     # the rule it replaces (|mean| >= sd) decides in 39 / 22 / 9 % (issue 24)
     old = np.mean(np.abs(gaps.mean(1)) >= gaps.std(1, ddof=1))
     assert old > rate + 0.03
+
+
+def test_calibrated_on_a_small_test_set_redrawn_each_seed():
+    # claims 3 and 7: 126 test photos drawn anew each seed, so each seed's gap carries its own
+    # sample's error (binomial, discrete) on top of the training randomness
+    draws, rng = 1500, np.random.default_rng(4)
+    verdicts = []
+    for _ in range(draws):
+        recs = {"a": [], "b": []}
+        for s in range(3):
+            p = np.clip(0.7 + rng.normal(0, 0.03), 0, 1)  # this seed's draw of training photos
+            for arm in "ab":
+                correct = (rng.random(126) < p).astype(int).tolist()
+                recs[arm].append({"seed": s, "test_accuracy": float(np.mean(correct)),
+                                  "correct": correct, "test_set": "resampled"})
+        verdicts.append(judge(recs["a"], recs["b"]))
+    rate = _decide_rate(verdicts)
+    print(f"126 photos redrawn each seed, no effect, 3 seeds: decided in {100 * rate:.1f} % of "
+          f"{draws} draws")
+    assert rate <= 0.05 + _mc_slack(0.05, draws)
+    assert not verdicts[0].items_counted and verdicts[0].n_items == 126
 
 
 def test_a_true_effect_of_2_seed_sd_is_decided_in_at_least_80_percent_at_5_seeds():
@@ -145,8 +167,10 @@ def test_one_seed_is_never_a_verdict_even_with_items():
 
 
 def test_identical_gaps_in_every_seed_do_not_fake_a_zero_spread_win():
-    assert not judge([0.02, 0.02, 0.02]).decided
-    assert "spread is unmeasured" in judge([0.02, 0.02, 0.02]).need
+    same = judge([0.02, 0.02, 0.02])
+    assert not same.decided and same.text("a", "b") == (
+        "a ahead by 2.0 points, inconclusive at 3 seeds (every seed gave the same gap, so its "
+        "spread is unmeasured)")
 
 
 def test_sign_decides_the_word_and_the_winner_is_named_first():
@@ -204,14 +228,14 @@ def test_equivalence_within_a_margin():
     close = judge([0.004, -0.003, 0.001, 0.0, -0.002], margin=0.02)
     assert close.word == EQUIVALENT and close.level == 0.90 and -0.02 < close.low
     assert close.text("LoRA", "full fine-tuning").startswith(
-        "LoRA and full fine-tuning equivalent within 2.0 points (")
+        "LoRA and full fine-tuning equivalent within 2 points (tied; 90 % interval")
     worse = judge([-0.08, -0.07, -0.09], margin=0.02)
     assert worse.word == WORSE and worse.high < -0.02
-    assert worse.text("LoRA", "full").startswith("LoRA worse than full by more than 2.0 points")
+    assert worse.text("LoRA", "full").startswith("LoRA worse than full by more than 2 points (full ahead by 8")
     assert judge([0.08, 0.07, 0.09], margin=0.02).word == "better"
     unsure = judge([0.03, -0.02, 0.01], margin=0.02)
     assert unsure.word == "inconclusive at 3 seeds" and unsure.seeds_needed
-    assert "equivalence within 2.0 points inconclusive at 3 seeds" in unsure.text("a", "b")
+    assert "equivalence within 2 points inconclusive at 3 seeds" in unsure.text("a", "b")
 
 
 def test_equivalence_is_calibrated_at_the_margin():
@@ -280,3 +304,23 @@ def test_a_fixed_test_set_scored_on_different_items_is_refused():
 
 def test_fitted_is_one_threshold():
     assert fitted(FITTED) and not fitted(FITTED - 0.01) and 0.9 < FITTED < 1
+
+
+def test_gaps_of_gaps_keep_their_paired_items():
+    # claim 2's shape: (BnB - AnB) at the top minus at the first stage, all on one test set
+    def arm(acc_items):
+        return by_seed([{"seed": s, "test_accuracy": sum(c) / len(c), "correct": c,
+                         "test_set": "fixed"} for s, c in enumerate(acc_items)])
+
+    top = paired_gaps(arm([[1, 1, 0, 1], [1, 1, 1, 1]]), arm([[0, 1, 0, 0], [1, 0, 0, 1]]))
+    first = paired_gaps(arm([[1, 0, 0, 1], [1, 1, 0, 1]]), arm([[1, 0, 0, 1], [1, 0, 0, 1]]))
+    g = paired_gaps(top, first)
+    assert g == {0: 0.5, 1: 0.25} and g.outcomes[0] == (1, 0, 0, 1) and g.test_set == "fixed"
+    assert judge(g).items_counted and judge(g).n_items == 4
+
+
+def test_an_arms_own_interval_uses_the_same_method():
+    mean, low, high = interval([0.70, 0.74, 0.72])
+    assert low < mean < high and (low, high) == (judge([0.70, 0.74, 0.72]).low,
+                                                 judge([0.70, 0.74, 0.72]).high)
+    assert math.isnan(interval([0.7])[1])

@@ -283,28 +283,31 @@ class Verdict:
         flip = self.gap < 0
         win, lose = (b, a) if flip else (a, b)
         lo, hi = (-self.high, -self.low) if flip else (self.low, self.high)
-        d = 0 if not math.isfinite(lo) or (hi - lo) * 50 >= 2 else 1
+        half = (hi - lo) * 50 if math.isfinite(lo) else math.inf  # in points
+        d = 0 if half >= 2 else 1 if half >= 0.2 or not half else 2  # digits it vouches for
         while d < 3 and self.gap and round(abs(self.gap) * 100, d) == 0:
             d += 1
         size = _pts(abs(self.gap), d)
         pts = "point" if size == "1" else "points"
+        tied = size.strip("0.") == ""
         counts = (f"{self.n_seeds} seed{'s' if self.n_seeds != 1 else ''}"
                   + (f", {self.n_items:,} {items}" if self.n_items else ""))
-        span = f"{_pts(lo, d)} to {_pts(hi, d)}" if math.isfinite(lo) else ""
+        span = f"{_pts(lo, d)} to {_pts(hi, d)}" if 0 < half < math.inf else ""
         interval = f"{round(self.level * 100)} % interval {span}; {counts}"
-        lead = (f"{a} and {b} tied" if size.strip("0.") == "" else f"{win} ahead by {size} {pts}")
+        lead = f"{a} and {b} tied" if tied else f"{win} ahead by {size} {pts}"
+        m = _pts(self.margin, 0 if round(self.margin * 100, 6) % 1 == 0 else 1) \
+            if self.margin is not None else ""
         if not self.decided:
             ask = ("; ".join(x for x in (span, self.need) if x)).replace(" items", f" {items}")
             if self.margin is None:
                 return f"{lead}, {self.word} ({ask})"
-            return (f"{lead}; equivalence within {_pts(self.margin, 1)} points {self.word} "
-                    f"({ask})")
+            return f"{lead}; equivalence within {m} points {self.word} ({ask})"
         if self.margin is None:
             return f"{win} beat {lose} by {size} {pts} ({interval})"
-        m = _pts(self.margin, 1)
         said = {EQUIVALENT: f"{a} and {b} equivalent within {m} points",
                 WORSE: f"{a} worse than {b} by more than {m} points",
                 BETTER: f"{a} better than {b} by more than {m} points"}[self.word]
+        lead = "tied" if tied else lead
         return f"{said} ({lead}; {interval})"
 
     def to_dict(self) -> dict:
@@ -389,6 +392,19 @@ def judge(a: Sequence[float] | Mapping[int, float] | Sequence[dict],
     dist = abs(mean) if margin is None else abs(margin - abs(mean))
     plan = _plan(dist, level, n, seed_var, item_var, item_df, m)
     return Verdict(word, low=low, high=high, df=df, **base, **plan)
+
+
+def interval(values: Sequence[float] | Mapping[int, float]) -> tuple[float, float, float]:
+    """``(mean, low, high)``: one arm's 95 % interval, the judge's method around its mean
+    (per-seed values, with per-item outcomes from :func:`by_seed` where the test set is fixed),
+    for error bars and "each arm's own interval". NaN bounds for one seed: draw no bar.
+
+    Example:
+        >>> [round(x, 3) for x in interval([0.70, 0.74, 0.72])]
+        [0.72, 0.67, 0.77]
+    """
+    v = judge(values)
+    return v.gap, v.low, v.high
 
 
 def _as_gaps(a, b, metric: str) -> PerSeed:
