@@ -266,6 +266,11 @@ def test_by_seed_filters_and_keeps_the_per_item_outcomes():
     assert by_seed(RECS, "test_accuracy", method="b", lr=0.01) == {0: 0.6}
 
 
+def test_the_metric_passed_by_name_is_not_mistaken_for_a_filter():
+    with pytest.raises(TypeError, match="positionally"):
+        by_seed(RECS, metric="test_accuracy")
+
+
 def test_two_records_for_one_seed_is_an_error_that_names_the_difference():
     with pytest.raises(ValueError, match=r"seed 0 has two records.*lr \(0.1 vs 0.01\)"):
         by_seed(RECS, "test_accuracy", method="b")

@@ -159,6 +159,9 @@ def by_seed(records: Iterable[dict], metric: str = "test_accuracy", /, **match) 
         >>> v = by_seed(recs, "test_accuracy", method="a"); v, v.outcomes
         ({0: 0.8}, {0: (1, 1, 1, 0, 1)})
     """
+    if "metric" in match:  # by_seed(recs, metric="x") would silently filter on a field
+        raise TypeError(f"give the metric positionally: by_seed(records, {match['metric']!r}, "
+                        "key=value, ...)")
     found: dict[int, dict] = {}
     for r in records:
         if r.get(metric) is None or not all(r.get(k) == v for k, v in match.items()):
@@ -244,8 +247,7 @@ def paired_gaps(a: Mapping[int, float], b: Mapping[int, float]) -> PerSeed:
 class Verdict:
     """The judge's decision on a paired gap a - b and the numbers behind it (fractions)."""
 
-    word: str  # "holds", "does not hold here", "inconclusive at 3 seeds"; with a margin
-    #            "equivalent within the margin", "worse", "better" or "inconclusive at ..."
+    word: str  # holds, does not hold here, inconclusive at 3 seeds; (margin) equivalent ..., worse
     gap: float  # mean paired gap a - b over the seeds
     low: float  # the interval on a - b (NaN with one seed)
     high: float
@@ -350,8 +352,7 @@ def judge(a: Sequence[float] | Mapping[int, float] | Sequence[dict],
         ('holds', 0.407, (0, 1, 2))
     """
     if margin is not None and not 0 < margin < 1:
-        raise ValueError(f"margin={margin!r}: give it as a fraction between 0 and 1 "
-                         "(0.02 for 2 points)")
+        raise ValueError(f"margin={margin!r}: give a fraction between 0 and 1 (0.02 for 2 points)")
     gaps = _as_gaps(a, b, metric)
     if not gaps:
         raise ValueError("no paired seeds: the two arms share no seed (check the filters, "
@@ -364,8 +365,7 @@ def judge(a: Sequence[float] | Mapping[int, float] | Sequence[dict],
     n, mean = len(g), float(g.mean())
     seed_var = float(g.var(ddof=1)) if n > 1 else math.nan
     items, m = _item_term(gaps, n)
-    n_items = m or n_items or (len(next(iter(gaps.outcomes.values()))) if gaps.outcomes
-                               else None)
+    n_items = m or n_items or next((len(o) for o in gaps.outcomes.values()), None)
     base = {"gap": mean, "n_seeds": n, "seeds": seeds, "n_items": n_items,
             "test_set": gaps.test_set, "items_counted": items is not None, "level": level,
             "margin": margin, "seed_sd": math.sqrt(seed_var) if n > 1 else math.nan,
