@@ -82,6 +82,11 @@ def test_train_predict_and_iterations_on_a_small_folder(small_folder, tmp_path, 
     # a threshold of 0.99 leaves most images unknown
     rows = load_model(out).predict([mixed], threshold=0.99)
     assert {r.label for r in rows if not r.error} <= {"unknown", "bird", "vehicle", "flower"}
+    # the library refuses what the command line refuses: no top-0 list, no iteration 0
+    with pytest.raises(ValueError, match="top_k must be at least 1"):
+        load_model(out).predict([mixed], top_k=0)
+    with pytest.raises(ModelError, match="no iteration 0"):
+        load_model(out, iteration=0)
 
 
 def test_a_folder_with_blocking_problems_is_refused_with_every_reason(tmp_path, capsys):

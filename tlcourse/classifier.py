@@ -473,6 +473,10 @@ class Model:
                 threshold: float | None = None) -> list[Prediction]:
         """Classify files or folders (recursed); a file that cannot be read gets its ``error``
         and the rest go on."""
+        if top_k < 1:
+            raise ValueError(f"top_k must be at least 1, not {top_k}")
+        if threshold is not None and not 0 <= threshold < 1:
+            raise ValueError(f"threshold must be a probability in [0, 1), not {threshold}")
         t = self.threshold if threshold is None else threshold
         x, ok, failed = load_images([Path(p) for p in paths], self.net.preprocess.size)
         probs = self.probabilities(x)
@@ -511,7 +515,7 @@ def load_model(model_dir: str | Path, iteration: int | None = None) -> Model:
     """The current (or given) iteration of a model folder, ready to predict."""
     out = Path(model_dir)
     meta = _read_index(out)
-    number = iteration or meta["current"]
+    number = meta["current"] if iteration is None else iteration
     if number not in meta["iterations"]:
         raise ModelError(f"{out} has no iteration {number}; it has {meta['iterations']}")
     folder = out / f"iteration-{number:03d}"

@@ -138,6 +138,61 @@ def _cmd_claims(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------------------------------------
 # Your own images (chapter 7): check -> train -> iterations -> predict -> export
 # ---------------------------------------------------------------------------------------------
+# Argument types: a bad value is a usage error (exit 2) naming the valid range, before any work.
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = None
+    if value is None or value < 1:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1, not {text}")
+    return value
+
+
+def _probability(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 <= value < 1:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"must be a probability in [0, 1), e.g. 0.5; not {text}")
+    return value
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"must be a fraction between 0 and 1 (exclusive), e.g. "
+                                         f"0.2; not {text}")
+    return value
+
+
+def _new_file(text: str) -> str:
+    """A file to write: not a folder, and in a folder that exists (checked before the work, so a
+    long run never ends in an error that loses its output)."""
+    from pathlib import Path
+
+    path = Path(text).expanduser()
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is a folder; give a file name inside it, "
+                                         f"e.g. {path / 'out'}")
+    if not path.parent.is_dir():
+        raise argparse.ArgumentTypeError(f"the folder {path.parent} does not exist; create it "
+                                         f"first or write elsewhere")
+    return text
+
+
+def _onnx_file(text: str) -> str:
+    from pathlib import Path
+
+    path = Path(text).expanduser()
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is a folder; give the .onnx file to write, "
+                                         f"e.g. {path / 'model.onnx'}")
+    return text
 def _cmd_check(args: argparse.Namespace) -> int:
     import json
 
@@ -292,10 +347,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="probe: frozen backbone + linear head; finetune: head, then the top "
                         "stages; auto: finetune only with >= 50 training images in every class")
     t.add_argument("--seed", type=int, default=0, help="seeds the split and the training")
-    t.add_argument("--holdout", type=float, default=0.2,
+    t.add_argument("--holdout", type=_fraction, default=0.2,
                    help="share of each class held out for scoring (cross-validation when a "
                         "class is too small to spare images)")
-    t.add_argument("--threshold", type=float,
+    t.add_argument("--threshold", type=_probability,
                    help="probability below which a prediction is 'unknown' (default: chosen "
                         "on training images the model did not see)")
     t.add_argument("--no-progress", action="store_true", help="no progress bars")
@@ -309,18 +364,19 @@ def build_parser() -> argparse.ArgumentParser:
     pr = sub.add_parser("predict", help="classify image files or folders with a trained model")
     pr.add_argument("model", help="the model folder")
     pr.add_argument("paths", nargs="+", help="image files or folders (searched recursively)")
-    pr.add_argument("--threshold", type=float, help="override the model's threshold")
-    pr.add_argument("--top", type=int, default=3, help="classes shown per image (default 3)")
-    pr.add_argument("--iteration", type=int, help="use this iteration (default: the latest)")
-    pr.add_argument("--csv", metavar="FILE", help="also write the predictions as CSV")
+    pr.add_argument("--threshold", type=_probability,
+                    help="override the model's threshold (a probability in [0, 1))")
+    pr.add_argument("--top", type=_positive_int, default=3, help="classes shown per image (default 3)")
+    pr.add_argument("--iteration", type=_positive_int, help="use this iteration (default: the latest)")
+    pr.add_argument("--csv", metavar="FILE", type=_new_file, help="also write the predictions as CSV")
     pr.set_defaults(func=_cmd_predict)
 
     ex = sub.add_parser("export", help="export a trained model to ONNX (preprocessing inside), "
                                        "checked against PyTorch before it is written")
     ex.add_argument("model", help="the model folder")
     ex.add_argument("--format", choices=["onnx"], default="onnx", help="only ONNX for now")
-    ex.add_argument("--out", help="the .onnx file (default MODEL/model.onnx)")
-    ex.add_argument("--iteration", type=int, help="export this iteration (default: the latest)")
+    ex.add_argument("--out", type=_onnx_file, help="the .onnx file (default MODEL/model.onnx)")
+    ex.add_argument("--iteration", type=_positive_int, help="export this iteration (default: the latest)")
     ex.set_defaults(func=_cmd_export)
 
     from .quiz.cli import register
