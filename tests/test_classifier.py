@@ -147,3 +147,17 @@ def test_check_train_predict_export_on_the_sample_folder(tmp_path, capsys):
     assert main(["export", str(model), "--format", "onnx"]) == 0
     out = capsys.readouterr().out
     assert (model / "model.onnx").is_file() and "parity: max" in out
+
+
+def test_a_model_folder_inside_the_photo_folder_is_refused_before_any_work(tmp_path, capsys):
+    photos = tmp_path / "photos"
+    (photos / "cats").mkdir(parents=True)
+    (photos / "cats" / "a.jpg").write_bytes(b"not checked: the refusal comes first")
+    (tmp_path / "link").symlink_to(photos)
+    for out in (photos / "model", photos / "cats" / "m", tmp_path / "link" / "model", photos):
+        with pytest.raises(ModelError, match="inside the photo folder"):
+            train(photos, out, progress=False)
+        assert main(["train", str(photos), "--out", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert "inside the photo folder" in err and "only read" in err
+    assert sorted(p.name for p in photos.rglob("*")) == ["a.jpg", "cats"]  # nothing written

@@ -44,7 +44,7 @@ from . import __version__
 from .backbones import TransferNet, create_backbone
 from .data import ImageData, train_val_split
 from .features import HEAD_CONFIG, extract_features, train_head
-from .folder import FolderReport, check_folder, load_folder, load_images
+from .folder import FolderReport, _show, check_folder, load_folder, load_images
 from .methods import FINETUNE_CONFIG, fine_tune
 from .metrics import Report, choose_threshold, report
 from .train import predict as predict_logits
@@ -227,6 +227,9 @@ def train(folder: str | Path, out: str | Path, settings: TrainSettings = TrainSe
     :class:`ModelError` when ``out`` is a model folder of another format. ``folder`` is only read.
     """
     out = Path(out)
+    problem = out_folder_problem(folder, out)
+    if problem:
+        raise ModelError(problem)
     _read_index(out, must_exist=False)  # refuse another format before spending minutes
     start = time.perf_counter()
     checked = check_folder(folder, progress=progress)
@@ -310,6 +313,18 @@ def train(folder: str | Path, out: str | Path, settings: TrainSettings = TrainSe
     check_x = data.x[order[:: max(1, len(order) // CHECK_IMAGES)][:CHECK_IMAGES]]
     it.number = _save_iteration(out, it, state, check_x)
     return it
+
+
+def out_folder_problem(folder: str | Path, out: str | Path) -> str | None:
+    """Why ``out`` cannot hold the model trained on ``folder`` (it lies inside it, symlinks
+    followed), or None. The photo folder is only read; a model folder inside it would also be
+    taken for a class by the next check."""
+    data, model = Path(folder).expanduser().resolve(), Path(out).expanduser().resolve()
+    if model == data or data in model.parents:
+        return (f"--out {_show(out)} is inside the photo folder {_show(folder)}, which tlcourse "
+                f"only reads (a model folder there would become a class of the next train); "
+                f"choose a model folder outside it, e.g. {_show(data.parent / (data.name + '-model'))}")
+    return None
 
 
 @contextmanager

@@ -205,8 +205,12 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from .classifier import FolderError, ModelError, TrainSettings, train
+    from .classifier import FolderError, ModelError, TrainSettings, out_folder_problem, train
 
+    problem = out_folder_problem(args.folder, args.out)
+    if problem:  # a usage error, refused before the folder is even read
+        print(f"tlcourse train: error: {problem}", file=sys.stderr)
+        return 2
     try:
         settings = TrainSettings(backbone=args.backbone, method=args.method, seed=args.seed,
                                  holdout=args.holdout, threshold=args.threshold)
