@@ -30,6 +30,8 @@ Example:
 from __future__ import annotations
 
 import json
+import os
+import re
 import tempfile
 import time
 from contextlib import contextmanager
@@ -59,6 +61,7 @@ AUTO_FINETUNE_FROM = 50
 """``--method auto`` fine-tunes only when every class has this many training images: with fewer,
 chapter 3 measured fine-tuning's gain over the probe within seed noise, at many times the cost."""
 CHECK_IMAGES = 8  # held-out images kept in the model folder for the export's parity check
+_SURROGATE = re.compile("[\ud800-\udfff]")  # what an undecodable byte of a file name becomes
 
 
 class ModelError(ValueError):
@@ -375,7 +378,7 @@ def _read_index(out: Path, must_exist: bool = True) -> dict:
             raise ModelError(f"{out} is empty: train a model first (tlcourse train DIR --out {out})")
         return {"format": FORMAT, "current": 0, "iterations": []}
     try:
-        meta = json.loads(index.read_text())
+        meta = json.loads(index.read_text(encoding="utf-8"))
     except (OSError, ValueError) as e:
         raise ModelError(f"{index} is unreadable ({e}); retrain into a new folder") from None
     if meta.get("format") != FORMAT:
@@ -386,8 +389,13 @@ def _read_index(out: Path, must_exist: bool = True) -> dict:
 
 
 def _write_json(path: Path, obj: dict) -> None:
+    """UTF-8 JSON, readable names kept as they are. A name that is not UTF-8 (a class folder
+    ``ni\\xf1o`` holds a lone surrogate once decoded) is written as a ``\\udcf1`` escape: valid
+    JSON and UTF-8, and ``json.loads`` gives the exact name back."""
+    text = json.dumps(obj, indent=1, ensure_ascii=False)
+    text = _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)  # only inside strings
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(obj, indent=1, ensure_ascii=False))
+    tmp.write_text(text, encoding="utf-8")
     tmp.replace(path)
 
 
@@ -421,7 +429,7 @@ def iterations(model_dir: str | Path) -> list[dict]:
     for n in meta["iterations"]:
         path = out / f"iteration-{n:03d}" / "iteration.json"
         try:
-            rows.append(json.loads(path.read_text()))
+            rows.append(json.loads(path.read_text(encoding="utf-8")))
         except (OSError, ValueError) as e:
             raise ModelError(f"{path} is missing or unreadable ({e})") from None
     return rows
@@ -534,7 +542,7 @@ def load_model(model_dir: str | Path, iteration: int | None = None) -> Model:
     if number not in meta["iterations"]:
         raise ModelError(f"{out} has no iteration {number}; it has {meta['iterations']}")
     folder = out / f"iteration-{number:03d}"
-    info = json.loads((folder / "iteration.json").read_text())
+    info = json.loads((folder / "iteration.json").read_text(encoding="utf-8"))
     net = create_backbone(info["backbone"], len(info["classes"]), input_size=info["input_size"])
     state = torch.load(folder / "weights.pt", weights_only=True)
     if "head" in state:
@@ -545,17 +553,26 @@ def load_model(model_dir: str | Path, iteration: int | None = None) -> Model:
 
 
 def write_predictions_csv(rows: list[Prediction], path: str | Path) -> Path:
-    """One row per file: path, label, top classes with probabilities, error."""
+    """One row per file: path, label, top classes with probabilities, error.
+
+    UTF-8; bytes of a name that are not UTF-8 appear as escapes (``ni\\xf1o``). Written aside
+    and renamed into place, so a failure never leaves a truncated file."""
     import csv
 
     path = Path(path)
     k = max((len(r.top) for r in rows), default=0)
-    with path.open("w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
-        w.writerow(["path", "label", *[c for i in range(1, k + 1)
-                                       for c in (f"class_{i}", f"probability_{i}")], "error"])
-        for r in rows:
-            tops = [v for c, p in r.top for v in (c, f"{p:.4f}")]
-            w.writerow([r.path, r.label, *tops, *[""] * (2 * k - len(tops)), r.error])
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with tmp.open("w", newline="", encoding="utf-8", errors="backslashreplace") as f:
+            w = csv.writer(f)
+            w.writerow(["path", "label", *[c for i in range(1, k + 1)
+                                           for c in (f"class_{i}", f"probability_{i}")], "error"])
+            for r in rows:
+                tops = [v for c, p in r.top for v in (_show(c), f"{p:.4f}")]
+                w.writerow([_show(r.path), _show(r.label), *tops, *[""] * (2 * k - len(tops)),
+                            r.error])
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
     return path
 

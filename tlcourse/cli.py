@@ -396,6 +396,10 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``tlcourse`` console script."""
     from .assets import AssetError
 
+    for stream in (sys.stdout, sys.stderr):  # a name that is not UTF-8, or a terminal that
+        # takes only ASCII, prints as escapes instead of ending the command with a traceback
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

@@ -122,8 +122,8 @@ class FolderReport:
     def to_json(self) -> dict:
         """A JSON-ready dict; paths are relative to ``root``."""
         return {
-            "root": _show(self.root), "ok": self.ok, "classes": self.classes,
-            "counts": self.counts, "imbalance": self.imbalance,
+            "root": _show(self.root), "ok": self.ok, "classes": [_show(c) for c in self.classes],
+            "counts": {_show(c): n for c, n in self.counts.items()}, "imbalance": self.imbalance,
             "content_hash": self.content_hash(),
             "files": {c: [self._rel(p) for p in fs] for c, fs in self.files.items()},
             "problems": [{"kind": p.kind, "path": None if p.path is None else self._rel(p.path),
@@ -135,7 +135,7 @@ class FolderReport:
         """A human report: per-class counts, then blocking problems, warnings and a summary."""
         lines = [f"Checked {_show(self.root)}"]
         if self.classes:
-            width = max(len("class"), *(len(c) for c in self.classes))
+            width = max(len("class"), *(len(_show(c)) for c in self.classes))
             lines.append(f"  {'class':<{width}}  images")
             lines += [f"  {_show(c):<{width}}  {n:>6}" for c, n in self.counts.items()]
             lines.append(f"  {'total':<{width}}  {sum(self.counts.values()):>6}")
@@ -375,8 +375,14 @@ def _short(e: object) -> str:
 
 
 def _show(p: object) -> str:
-    """A printable path: undecodable bytes in a file name become escapes, never a crash."""
-    return str(p).encode("utf-8", "backslashreplace").decode("utf-8")
+    """A printable path: bytes of a name that are not UTF-8 become escapes of those bytes
+    (``ni\\xf1o`` for a Latin-1 "niño"), never a crash; valid names are unchanged."""
+    text = str(p)
+    try:  # file names decode with surrogateescape: this gives the original bytes back
+        raw = text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a surrogate that is not an escaped byte
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return raw.decode("utf-8", "backslashreplace")
 
 
 # ---------------------------------------------------------------------------------------------
