@@ -255,3 +255,29 @@ def test_upload_widget_classifies_what_is_uploaded():
                      "last_modified": datetime.datetime(2026, 1, 1),
                      "content": memoryview(b"\x89PNG...")},)
     assert "kitty.png</b>: <b>cat</b>" in result.value
+
+
+def test_per_image_thresholds_pool_the_counts_of_each_group():
+    """Cross-validation scores each fold at its own threshold: the pooled report's confusion and
+    per-class counts are the sums of the folds' reports; threshold-free numbers use every image."""
+    rng = np.random.default_rng(0)
+    probs = rng.dirichlet(np.ones(3), size=30)
+    y = rng.integers(0, 3, size=30)
+    fold = np.arange(30) % 3
+    per_fold_t = np.array([0.4, 0.5, 0.6])
+    pooled = report(probs, y, ["a", "b", "c"], threshold=per_fold_t[fold])
+    parts = [report(probs[fold == f], y[fold == f], ["a", "b", "c"], t)
+             for f, t in enumerate(per_fold_t)]
+    assert np.array_equal(np.asarray(pooled.confusion), sum(np.asarray(r.confusion) for r in parts))
+    for c in range(3):
+        assert pooled.per_class[c].true_positives == sum(r.per_class[c].true_positives for r in parts)
+        assert pooled.per_class[c].predicted == sum(r.per_class[c].predicted for r in parts)
+    assert pooled.accuracy == report(probs, y, ["a", "b", "c"]).accuracy  # no threshold in it
+    assert pooled.threshold is None and "40 % to 60 %" in pooled.format()
+    assert json.loads(json.dumps(pooled.to_dict()))["thresholds"] == [0.4, 0.5, 0.6]
+    from tlcourse.plots import custom
+
+    fig = custom.confusion(pooled)  # the plots name the thresholds instead of crashing
+    assert "40 % to 60 %" in fig.axes[0].get_title()
+    with pytest.raises(ValueError, match="one threshold per image"):
+        report(probs, y, ["a", "b", "c"], threshold=[0.5, 0.5])

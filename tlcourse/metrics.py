@@ -70,13 +70,15 @@ class ClassMetrics:
 
 @dataclass
 class Report:
-    """A classifier's performance on one labelled set, at one probability threshold.
+    """A classifier's performance on one labelled set, at one probability threshold (or at a
+    threshold per image, as cross-validation scores each fold at its own: ``threshold`` is then
+    ``None`` and ``image_thresholds`` holds them).
 
     ``format()`` prints it as a table like Custom Vision's performance tab; ``to_dict()`` gives
     JSON-safe numbers. ``probs`` and ``y`` are kept (out of ``to_dict``) so plots can redraw it.
     """
 
-    threshold: float
+    threshold: float | None  # None: a threshold per image (see image_thresholds)
     per_class: list[ClassMetrics]
     mean_ap: float | None  # mean AP over the classes with an AP
     accuracy: float  # top-1, no threshold
@@ -87,6 +89,14 @@ class Report:
     notes: list[str] = field(default_factory=list)
     probs: np.ndarray | None = field(default=None, repr=False, compare=False)
     y: np.ndarray | None = field(default=None, repr=False, compare=False)
+    image_thresholds: np.ndarray | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def threshold_text(self) -> str:
+        """The threshold as a learner reads it: '50 %', or '40 % to 60 % (per image)'."""
+        if self.threshold is not None:
+            return _thr(self.threshold)
+        return _thr(self.image_thresholds)
 
     @property
     def n_images(self) -> int:
@@ -109,7 +119,10 @@ class Report:
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe numbers (undefined values are ``None``), without the raw probabilities."""
         return {
-            "threshold": self.threshold, "n_images": self.n_images, "classes": list(self.classes),
+            "threshold": self.threshold,
+            **({} if self.image_thresholds is None
+               else {"thresholds": sorted({float(t) for t in self.image_thresholds})}),
+            "n_images": self.n_images, "classes": list(self.classes),
             "accuracy": self.accuracy, "balanced_accuracy": self.balanced_accuracy,
             "macro_precision": self.macro_precision, "macro_recall": self.macro_recall,
             "macro_f1": self.macro_f1, "mean_ap": self.mean_ap,
@@ -122,17 +135,17 @@ class Report:
 
     def format(self) -> str:
         """The report as text: overall line, one row per class, then the notes."""
-        t, n, n_cls = self.threshold, self.n_images, len(self.classes)
+        t, n, n_cls = self.threshold_text, self.n_images, len(self.classes)
         unknown = round(self.unknown_share * n)
         majority = max(sum(r) for r in self.confusion) / n
         lines = [
-            f"Probability threshold {_thr(t)} · {n} images · {n_cls} classes",
+            f"Probability threshold {t} · {n} images · {n_cls} classes",
             (f"Precision {_pct(self.macro_precision)}   Recall {_pct(self.macro_recall)}   "
              f"mAP {_pct(self.mean_ap)}   (means over classes)"),
             (f"Accuracy {_pct(self.accuracy)} (top-1, no threshold; vs chance {_pct(1 / n_cls)},"
              f" majority class {_pct(majority)}) · balanced accuracy "
              f"{_pct(self.balanced_accuracy)}"),
-            f"Left unknown at {_thr(t)}: {unknown} of {n} images ({_pct(self.unknown_share)})",
+            f"Left unknown at {t}: {unknown} of {n} images ({_pct(self.unknown_share)})",
             "",
         ]
         w = max(5, *(len(c) for c in self.classes))
@@ -193,9 +206,13 @@ def _arrays(probs: Any, y: Any, classes: Sequence[str] | None = None
     return p, t.astype(np.int64)
 
 
-def _thr(t: float) -> str:
-    """A threshold as a learner sets it: '50 %', '62.5 %'."""
-    return f"{100 * t:.4g} %"
+def _thr(t: float | np.ndarray) -> str:
+    """A threshold as a learner sets it: '50 %', '62.5 %'; per-image thresholds as their range,
+    '40 % to 60 % (per image)'."""
+    if np.ndim(t) == 0:
+        return f"{100 * float(t):.4g} %"
+    lo, hi = float(np.min(t)), float(np.max(t))
+    return _thr(lo) if lo == hi else f"{_thr(lo)} to {_thr(hi)} (per image)"
 
 
 def _check_threshold(t: float) -> float:
@@ -204,12 +221,25 @@ def _check_threshold(t: float) -> float:
     return float(t)
 
 
-def _predict_at(p: np.ndarray, t: float) -> np.ndarray:
-    """Top class where its probability is >= t, else -1 (unknown)."""
+def _check_thresholds(t: Any, n: int) -> float | np.ndarray:
+    """One threshold, or one per image (``[n]``), each a probability."""
+    if np.ndim(t) == 0:
+        return _check_threshold(t)
+    a = np.asarray(t, dtype=np.float64)
+    if a.shape != (n,):
+        raise ValueError(f"give one threshold, or one threshold per image ({n}); got shape "
+                         f"{a.shape}")
+    if not np.all((a >= 0) & (a <= 1)):
+        raise ValueError("every threshold must be a probability between 0 and 1")
+    return a
+
+
+def _predict_at(p: np.ndarray, t: float | np.ndarray) -> np.ndarray:
+    """Top class where its probability is >= t (one t, or one per image), else -1 (unknown)."""
     return np.where(p.max(1) >= t, p.argmax(1), -1)
 
 
-def _counts(p: np.ndarray, y: np.ndarray, t: float) -> tuple[np.ndarray, ...]:
+def _counts(p: np.ndarray, y: np.ndarray, t: float | np.ndarray) -> tuple[np.ndarray, ...]:
     """Per-class (true positives, predicted, support) at threshold t, and the predictions."""
     n_cls = p.shape[1]
     pred = _predict_at(p, t)
@@ -228,22 +258,24 @@ def _f1(tp: int, predicted: int, support: int) -> float | None:
 # Public API
 # ---------------------------------------------------------------------------------------------
 def report(probs: Any, y: Any, classes: Sequence[str],
-           threshold: float = DEFAULT_THRESHOLD) -> Report:
+           threshold: float | Sequence[float] = DEFAULT_THRESHOLD) -> Report:
     """Per-class precision, recall, F1 and AP at ``threshold``; mAP, accuracy, confusion.
 
     Args:
         probs: ``[N, C]`` probabilities (numpy or torch; softmax of the logits).
         y: ``[N]`` true class indices.
         classes: the C class names.
-        threshold: the probability below which an image is "unknown" (Custom Vision: 50 %).
+        threshold: the probability below which an image is "unknown" (Custom Vision: 50 %),
+            or one per image (cross-validation: each fold at the threshold chosen on its own
+            training folds); counts then pool over the images, each judged at its own.
 
     Example:
         >>> r = report([[0.7, 0.3], [0.45, 0.55]], [0, 1], ["cat", "dog"], threshold=0.6)
         >>> r.per_class[1].recall, r.unknown_share
         (0.0, 0.5)
     """
-    t = _check_threshold(threshold)
     p, y = _arrays(probs, y, classes)
+    t = _check_thresholds(threshold, len(y))
     n_cls = p.shape[1]
     tp, predicted, support, pred = _counts(p, y, t)
     per_class, notes = [], []
@@ -266,12 +298,13 @@ def report(probs: Any, y: Any, classes: Sequence[str],
     np.add.at(confusion, (y, np.where(pred >= 0, pred, n_cls)), 1)
     recall1 = np.bincount(y[top1 == y], minlength=n_cls)[present] / support[present]
     return Report(
-        threshold=t, per_class=per_class,
+        threshold=t if np.ndim(t) == 0 else None, per_class=per_class,
         mean_ap=_mean(c.ap for c in per_class),
         accuracy=float((top1 == y).mean()),
         balanced_accuracy=float(recall1.mean()),
         unknown_share=float((pred < 0).mean()),
-        confusion=confusion.tolist(), classes=list(classes), notes=notes, probs=p, y=y)
+        confusion=confusion.tolist(), classes=list(classes), notes=notes, probs=p, y=y,
+        image_thresholds=None if np.ndim(t) == 0 else t)
 
 
 def pr_curves(probs: Any, y: Any) -> dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]]:

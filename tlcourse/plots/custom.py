@@ -64,13 +64,13 @@ def pr_curves(source: Report | Any, y: Any = None, classes: Sequence[str] | None
         ax.step(rec, prec, where="post", color=color, lw=2, label=f"{m.name} (AP {m.ap:.0%})")
         if m.precision is not None and m.recall is not None:
             ax.plot(m.recall, m.precision, "o", color=color, ms=8, mec="k")
-    ax.plot([], [], "o", color="w", mec="k", label=f"at threshold {metrics._thr(r.threshold)}")
+    ax.plot([], [], "o", color="w", mec="k", label=f"at threshold {r.threshold_text}")
     ax.set(xlim=(0, 1.02), ylim=(0, 1.05), xlabel="recall", ylabel="precision")
     _percent_axis(ax.xaxis)
     _percent_axis(ax.yaxis)
     ax.grid(alpha=0.3)
     ax.set_title(f"Precision–recall per class (one vs rest), mAP {metrics._pct(r.mean_ap)}\n"
-                 f"{r.n_images} images; dots: operating point at {metrics._thr(r.threshold)}",
+                 f"{r.n_images} images; dots: operating point at {r.threshold_text}",
                  fontsize=10)
     ax.legend(fontsize=8, loc="lower left")
     fig.tight_layout()
@@ -99,12 +99,12 @@ def confusion(r: Report, ax: plt.Axes | None = None) -> plt.Figure:
     ax.axvline(n_cls - 0.5, color="gray", lw=1)  # the unknown column is not a class
     ax.set_xticks(range(n_cls + 1), [*r.classes, metrics.UNKNOWN], rotation=45, ha="right")
     ax.set_yticks(range(n_cls), [f"{c} ({int(n)})" for c, n in zip(r.classes, rows[:, 0])])
-    ax.set_xlabel(f"predicted (top class if its probability ≥ {metrics._thr(r.threshold)})")
+    ax.set_xlabel(f"predicted (top class if its probability ≥ {r.threshold_text})")
     ax.set_ylabel("true class (images)")
     cbar = fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
     cbar.set_label("share of the true class's images")
     _percent_axis(cbar.ax.yaxis)
-    ax.set_title(f"Confusion at threshold {metrics._thr(r.threshold)}\n"
+    ax.set_title(f"Confusion at threshold {r.threshold_text}\n"
                  f"{r.n_images} images, {metrics._pct(r.unknown_share)} left unknown", fontsize=10)
     fig.tight_layout()
     return fig
