@@ -115,7 +115,7 @@ def test_model_folders_of_another_kind_are_refused_with_what_to_do(tmp_path, cap
     stray.mkdir()
     (stray / "todo.txt").write_text("mine")
     with pytest.raises(ModelError, match="not a tlcourse model"):
-        train(tmp_path, stray, progress=False)
+        train(tmp_path / "photos", stray, progress=False)
     assert (stray / "todo.txt").read_text() == "mine"  # never overwritten
     a_file = tmp_path / "file.txt"
     a_file.write_text("x")
@@ -161,3 +161,56 @@ def test_a_model_folder_inside_the_photo_folder_is_refused_before_any_work(tmp_p
         err = capsys.readouterr().err
         assert "inside the photo folder" in err and "only read" in err
     assert sorted(p.name for p in photos.rglob("*")) == ["a.jpg", "cats"]  # nothing written
+
+
+def test_cross_validation_scores_each_fold_at_a_threshold_its_scored_images_never_chose(
+        small_folder, tmp_path, monkeypatch):
+    """Nested: a fold's threshold is chosen on out-of-fold predictions of its training folds
+    only; the saved model's threshold is chosen on every image's out-of-fold prediction."""
+    from tlcourse import classifier
+
+    chosen_on = []  # the label count of every threshold choice
+    real_choose = classifier.choose_threshold
+
+    def spy(probs, y, *args, **kwargs):
+        chosen_on.append(len(y))
+        return real_choose(probs, y, *args, **kwargs)
+
+    monkeypatch.setattr(classifier, "choose_threshold", spy)
+    it = train(small_folder, tmp_path / "m", TrainSettings(seed=0), progress=False)
+    assert it.evaluation == "cross-validation" and len(it.folds) == 5
+    n = it.n_eval  # 22: every image scored once
+    assert sum(f["scored"] for f in it.folds) == n
+    for f in it.folds:  # each fold's threshold came from its training folds: n - scored images
+        assert f["threshold_on"] == n - f["scored"] and f["fit_on"] == n - f["scored"]
+    assert chosen_on == [n - f["scored"] for f in it.folds] + [n]  # the last: the saved model's
+    # the report judged each image at its own fold's threshold ...
+    fold_t = {f["threshold"] for f in it.folds}
+    assert set(it.report.image_thresholds.tolist()) == fold_t
+    # ... and the saved threshold is the choice on all out-of-fold predictions, said so
+    assert it.threshold == real_choose(it.eval_probs, it.eval_y)
+    assert it.n_train == n and it.n_threshold == n
+    assert "out-of-fold predictions of all 22 images" in it.threshold_reason
+    assert any("its own training folds" in note for note in it.report.notes)
+
+
+def test_n_train_counts_the_images_the_network_was_fit_on(small_folder, tmp_path, monkeypatch):
+    """Fine-tuning with a holdout keeps a validation part out of the fit to pick the threshold:
+    n_train counts the images fit on, n_threshold the ones that picked the threshold."""
+    from tlcourse import classifier
+    from tlcourse.backbones import create_backbone
+
+    fit_sizes = []
+
+    def fake_finetune(name, size, data, settings):  # the real one takes minutes on a CPU
+        fit_sizes.append(len(data))
+        return create_backbone(name, len(data.classes), input_size=size, seed=0).eval()
+
+    monkeypatch.setattr(classifier, "_finetune", fake_finetune)
+    it = train(small_folder, tmp_path / "m", TrainSettings(method="finetune", holdout=0.3),
+               progress=False)
+    assert it.evaluation == "holdout" and it.n_eval == 2 + 2 + 3
+    assert fit_sizes == [it.n_train]  # the saved network is the one fit on n_train images
+    assert it.n_train + it.n_threshold == 22 - it.n_eval  # validation: the rest of training
+    assert it.n_threshold == 3  # one validation image per class of 4, 5 and 6
+    assert f"{it.n_threshold} training images" in it.threshold_reason

@@ -8,7 +8,9 @@ The workflow behind ``tlcourse check / train / iterations / predict / export`` a
    small to spare holdout images), trains a head on the frozen backbone's cached features
    (``probe``) or fine-tunes its top stages after the head (``finetune``, LP-FT), picks the
    probability threshold on *training-side* predictions (never on the images it is scored on) and
-   scores the model on the held-out images with :mod:`tlcourse.metrics`.
+   scores the model on the held-out images with :mod:`tlcourse.metrics`. Under cross-validation
+   this is nested: each fold is scored at a threshold chosen on its own training folds; the saved
+   model (trained on every image) gets the threshold chosen on all out-of-fold predictions.
 3. Every train is an *iteration* appended to the model folder::
 
        MODEL/model.json                  format, current iteration
@@ -127,13 +129,17 @@ class Iteration:
     threshold: float
     threshold_reason: str
     evaluation: str  # "holdout" or "cross-validation"
-    n_train: int
-    n_eval: int
+    n_train: int  # images the saved network (or head) was fit on
+    n_eval: int  # images scored (all of them, once each, under cross-validation)
     data_root: str
     data_hash: str
     metrics: dict
     seconds: dict  # features, training, total
     features_cached: bool  # the backbone pass was skipped: the feature cache had these images
+    n_threshold: int = 0  # images whose predictions picked the threshold (not fit on, if
+    # fine-tuning with a holdout; out-of-fold otherwise)
+    folds: list[dict] = field(default_factory=list)  # per scored split: images scored, fit on,
+    # its threshold and how many images chose it (one entry for a holdout)
     tlcourse: str = __version__
     # arrays, not in the JSON
     report: Report | None = field(default=None, repr=False)
@@ -203,13 +209,6 @@ def _resolve_method(settings: TrainSettings, train_counts: list[int]) -> tuple[s
                      f"is within noise (chapter 3), so a linear head on frozen features")
 
 
-def _threshold(settings: TrainSettings, oof_probs: torch.Tensor, y: torch.Tensor) -> tuple[float, str]:
-    if settings.threshold is not None:
-        return settings.threshold, "--threshold"
-    t = choose_threshold(oof_probs, y)
-    return t, "best macro F1 on training images the model did not see (out-of-fold or validation)"
-
-
 def _finetune(name: str, size: int, data: ImageData, settings: TrainSettings) -> TransferNet:
     """LP-FT on ``data``: the head on frozen features, then the top stages at a low rate."""
     r = fine_tune(name, data, data.subset([0]), size, trainable_stages=settings.finetune_stages,
@@ -270,22 +269,44 @@ def train(folder: str | Path, out: str | Path, settings: TrainSettings = TrainSe
     with _threads(1 if method == "probe" else None):  # a head's steps are tiny:
         # on more threads they only contend
         eval_probs = torch.zeros(len(data), len(data.classes))
+        eval_t = np.zeros(len(data))  # the threshold each scored image is judged at
         scored = np.concatenate([e for _, e in splits])
-        oof = []  # (probs, labels) of training-side images the model did not see: the threshold
+        folds = []  # per split: images scored, fit on, threshold and the images that chose it
         tuned = None  # the fine-tuned network scored on the holdout: the one saved
         for tr, ev in splits:
-            if method == "probe":
-                oof.append((_out_of_fold_probs(feats.subset(tr), settings.seed), feats.y[tr]))
+            if method == "probe":  # out-of-fold predictions of the training part pick it
+                chooser = (_out_of_fold_probs(feats.subset(tr), settings.seed), feats.y[tr])
                 eval_probs[ev] = _head_probs(feats.subset(tr), feats.subset(ev), settings.seed)
-            else:  # a validation part of the training images picks the threshold
+                fit_on = len(tr)
+            else:  # a validation part of the training images, kept out of the fit, picks it
                 fit_part, val = train_val_split(data.subset(tr), 0.2, settings.seed)
                 tuned = _finetune(name, size, fit_part, settings)
-                oof.append((_probs(tuned, val), val.y))
+                chooser = (_probs(tuned, val), val.y)
                 eval_probs[ev] = _probs(tuned, data.subset(ev))
-        threshold, threshold_reason = _threshold(settings, torch.cat([p for p, _ in oof]),
-                                                 torch.cat([y for _, y in oof]))
-        # The saved model: trained on the training part (holdout), or on all (cross-validation).
-        final_idx = splits[0][0] if evaluation == "holdout" else np.arange(len(data))
+                fit_on = len(fit_part)
+            t = settings.threshold if settings.threshold is not None else choose_threshold(*chooser)
+            eval_t[ev] = t
+            folds.append({"scored": len(ev), "fit_on": fit_on, "threshold": t,
+                          "threshold_on": len(chooser[1])})
+        if evaluation == "holdout":  # the saved model is the one scored
+            threshold, n_train, n_threshold = (folds[0][k] for k in ("threshold", "fit_on",
+                                                                      "threshold_on"))
+            final_idx = splits[0][0]
+            picked = ("out-of-fold predictions of the" if method == "probe" else
+                      "a validation part of the") + f" {n_threshold} training images"
+            if method == "finetune":
+                picked += f", kept out of the fine-tuning (the network was fit on {n_train})"
+        else:  # the saved model is trained on every image, its threshold chosen on every image's
+            # out-of-fold prediction (the folds' models); the scores above never saw that choice
+            final_idx = np.arange(len(data))
+            n_train = n_threshold = len(data)
+            if settings.threshold is None:
+                threshold = choose_threshold(eval_probs[scored], data.y[scored])
+            else:
+                threshold = settings.threshold
+            picked = f"the out-of-fold predictions of all {len(data)} images (cross-validation)"
+        threshold_reason = ("--threshold" if settings.threshold is not None
+                            else f"best macro F1 on {picked}")
         if method == "probe":
             head, _ = train_head(feats.subset(final_idx), replace(HEAD_CONFIG, seed=settings.seed),
                                  seed=settings.seed)
@@ -300,19 +321,26 @@ def train(folder: str | Path, out: str | Path, settings: TrainSettings = TrainSe
 
     order = np.sort(scored)
     probs, y = eval_probs[order], data.y[order]
-    rep = report(probs, y, data.classes, threshold)
+    per_image = len({f["threshold"] for f in folds}) > 1
+    rep = report(probs, y, data.classes, eval_t[order] if per_image else folds[0]["threshold"])
+    if evaluation == "cross-validation" and settings.threshold is None:
+        each = ", ".join(f"{f['threshold']:.2f}" for f in folds)
+        rep.notes.append(f"each of the {len(folds)} folds was scored at a threshold chosen on its "
+                         f"own training folds ({each}); the saved model's {threshold:.2f} was "
+                         f"chosen on the out-of-fold predictions of all {len(data)} images")
     it = Iteration(
         number=0, created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         settings=asdict(settings), method=method, method_reason=method_reason,
         classes=list(data.classes), backbone=name, input_size=size,
         preprocessing=_preprocessing(net), threshold=threshold, threshold_reason=threshold_reason,
-        evaluation=evaluation, n_train=len(final_idx), n_eval=len(order),
+        evaluation=evaluation, n_train=n_train, n_eval=len(order),
         data_root=str(Path(folder).resolve()), data_hash=checked.content_hash(),
         metrics=rep.to_dict(),
         seconds={"features": round(feature_seconds, 2), "training": round(train_seconds, 2),
                  "total": round(time.perf_counter() - start, 2)},
-        features_cached=digest_hit, report=rep, eval_probs=probs, eval_y=y,
-        eval_images=data.x[order], eval_paths=[data.paths[i] for i in order])
+        features_cached=digest_hit, n_threshold=n_threshold, folds=folds, report=rep,
+        eval_probs=probs, eval_y=y, eval_images=data.x[order],
+        eval_paths=[data.paths[i] for i in order])
     check_x = data.x[order[:: max(1, len(order) // CHECK_IMAGES)][:CHECK_IMAGES]]
     it.number = _save_iteration(out, it, state, check_x)
     return it

@@ -224,8 +224,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
     print(it.report.format())
     cached = " (features from the cache: the backbone did not run)" if it.features_cached else ""
     print(f"\niteration {it.number} of {args.out}: {it.method} on {it.backbone} at "
-          f"{it.input_size} px ({it.method_reason}); scored on {it.n_eval} images by "
-          f"{it.evaluation}; threshold {it.threshold:.2f} ({it.threshold_reason}).\n"
+          f"{it.input_size} px ({it.method_reason}); fit on {it.n_train} images, scored on "
+          f"{it.n_eval} by {it.evaluation}; threshold {it.threshold:.2f} ({it.threshold_reason})."
+          f"\n"
           f"time: features {it.seconds['features']:.1f} s{cached}, training "
           f"{it.seconds['training']:.1f} s, total {it.seconds['total']:.1f} s")
     return 0
