@@ -259,8 +259,8 @@ def test_messy_folder_report(messy):
     assert msg["corrupt:cat/cut.jpg"].startswith("cat/cut.jpg: corrupt or truncated")
     assert msg["non-image:cat/labels.txt"] == ("cat/labels.txt: a text file, not an image; "
                                                "ignored")
-    assert msg["duplicate:dog/img0.png"] == ("dog/img0.png is an exact copy of "
-                                             "dog/img0 copy.png; only one is used")
+    assert msg["duplicate:dog/img0 copy.png"] == ("dog/img0 copy.png is an exact copy of "
+                                                  "dog/img0.png; only one is used")
     assert msg["label-conflict:cat/shared.png"].startswith(
         "the same image is in 2 classes (cat/shared.png, dog/also shared.png): a label conflict "
         "and a train/test leak; all copies left out")
@@ -280,7 +280,7 @@ def test_messy_folder_report(messy):
     assert report.notes[messy / "dog" / "sixteen.png"] == ["converted from I;16",
                                                            "16-bit scaled to 8-bit"]
     text = report.format()
-    assert text.splitlines()[-1] == ("NOT READY: 2 problem(s) to fix (lines starting 'error:'), "
+    assert text.splitlines()[-1] == ("NOT READY: 2 problems to fix (lines starting 'error:'), "
                                      "11 warnings.")
     assert "on load: 2 converted to RGB (CMYK 1, I;16 1)" in text
     assert text.index("error:") < text.index("warning:")
@@ -320,7 +320,7 @@ def test_load_folder_refuses_a_blocked_report(messy):
     (lambda t: t / "nope", "missing", "does not exist; give the folder that holds one subfolder"),
     (lambda t: _rgb(t / "one.png", 0), "not-a-folder", "is a file, not a folder"),
     (lambda t: (_rgb(t / "flat" / "a.png", 0), t / "flat")[1], "no-classes",
-     "has no class folders (1 files lie directly in it); put each class's images in its own"),
+     "has no class folders (1 file directly in it); put each class's images in its own"),
     (lambda t: (_class(t / "solo", "cat", 5, 0), t / "solo")[1], "one-class",
      "only one class folder (cat); a classifier needs at least 2 classes"),
 ])
@@ -436,3 +436,31 @@ def test_write_sample_folder_is_idempotent_and_checkable(tmp_path):
 
 def test_report_type():
     assert FolderReport(root=Path("x")).imbalance is None
+
+
+def test_of_exact_copies_the_plainer_name_is_kept(tmp_path):
+    root = tmp_path / "photos"
+    keep = _rgb(root / "a" / "IMG_1024.jpg", seed=1, fmt="PNG")
+    for name in ("IMG_1024 (1).jpg", "IMG_1024 copy.jpg", "Copy of IMG_1024.jpg"):
+        (root / "a" / name).write_bytes(keep.read_bytes())
+    _class(root, "b", 5, 10)
+    _class(root, "a", 4, 20)
+    report = check_folder(root, progress=False)
+    assert keep in report.files["a"]
+    kept_copies = [p.name for p in report.files["a"] if "IMG_1024" in p.name]
+    assert kept_copies == ["IMG_1024.jpg"]
+    dupes = [p.message for p in report.problems if p.kind == "duplicate"]
+    assert len(dupes) == 3 and all(m.endswith("is an exact copy of a/IMG_1024.jpg; only one is used")
+                                   for m in dupes)
+
+
+def test_counts_of_one_read_in_the_singular(tmp_path):
+    root = tmp_path / "photos"
+    _class(root, "a", 1, 0)
+    _class(root, "b", 5, 10)
+    report = check_folder(root, progress=False)
+    text = report.format()
+    assert "class 'a' has 1 usable image; at least 5" in text
+    relaxed = check_folder(root, min_per_class=1, progress=False)
+    text = relaxed.format()
+    assert "class 'a' has 1 image: enough to train" in text and "1 images" not in text

@@ -25,6 +25,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import shutil
 import stat
 import threading
@@ -149,10 +150,11 @@ class FolderReport:
         n, k = sum(self.counts.values()), len(self.classes)
         ratio = f", imbalance {self.imbalance:.1f}:1" if self.imbalance else ""
         if self.ok:
-            lines.append(f"READY: {n} images in {k} classes{ratio}; {len(warns)} warnings.")
+            lines.append(f"READY: {_count(n, 'image')} in {k} classes{ratio}; "
+                         f"{_count(len(warns), 'warning')}.")
         else:
-            lines.append(f"NOT READY: {len(errors)} problem(s) to fix (lines starting 'error:'), "
-                         f"{len(warns)} warnings.")
+            lines.append(f"NOT READY: {_count(len(errors), 'problem')} to fix (lines starting "
+                         f"'error:'), {_count(len(warns), 'warning')}.")
         return "\n".join(lines)
 
     def _conversion_summary(self) -> str:
@@ -520,7 +522,7 @@ def check_folder(path: str | Path, min_per_class: int = MIN_PER_CLASS,
         by_hash[report.sha256[p]].append(p)
     dropped: set[Path] = set()
     for copies in by_hash.values():
-        copies.sort()
+        copies.sort(key=_plainest_first)  # keep IMG_1024.jpg, not "IMG_1024 (1).jpg"
         if len({decoded[p][0] for p in copies}) > 1:
             dropped.update(copies)
             names = ", ".join(report._rel(p) for p in copies)
@@ -555,7 +557,7 @@ def _judge_counts(report: FolderReport, add) -> None:
     if not report.classes:
         loose = sum(p.kind == "loose-file" for p in report.problems)
         add("no-classes", root, f"{_show(root)} has no class folders"
-            + (f" ({loose} files lie directly in it)" if loose else "")
+            + (f" ({_count(loose, 'file')} directly in it)" if loose else "")
             + f"; put each class's images in its own subfolder: {_show(root)}/<class>/<image>",
             True)
         return
@@ -565,28 +567,50 @@ def _judge_counts(report: FolderReport, add) -> None:
     for c, n in counts.items():
         where = _show(root / c)
         if n < report.min_per_class:
-            add("too-few", root / c, f"class '{_show(c)}' has {n} usable images; at least "
+            add("too-few", root / c, f"class '{_show(c)}' has {_count(n, 'usable image')}; at least "
                                      f"{report.min_per_class} are needed (Custom Vision's "
                                      f"minimum per tag is {MIN_PER_CLASS}). Add images to "
                                      f"{where}/ or remove the folder", True)
         elif n < FEW_PER_CLASS:
-            add("few-images", root / c, f"class '{_show(c)}' has {n} images: enough to train, "
+            add("few-images", root / c, f"class '{_show(c)}' has {_count(n, 'image')}: enough to train, "
                                         f"too few to measure well; Custom Vision needs >= "
                                         f"{MIN_PER_CLASS} per tag and recommends about "
                                         f"{RECOMMENDED_PER_CLASS}")
         elif n < RECOMMENDED_PER_CLASS:
-            add("few-images", root / c, f"class '{_show(c)}' has {n} images; Custom Vision "
+            add("few-images", root / c, f"class '{_show(c)}' has {_count(n, 'image')}; Custom Vision "
                                         f"recommends about {RECOMMENDED_PER_CLASS} per tag")
     ratio = report.imbalance
     if ratio is not None and ratio > IMBALANCE_WARN:
         big, small = max(counts, key=counts.get), min(counts, key=counts.get)
-        add("imbalance", root, f"imbalance {ratio:.0f}:1 ('{_show(big)}' {counts[big]} images, "
-                               f"'{_show(small)}' {counts[small]}); the model will favour the "
+        add("imbalance", root, f"imbalance {ratio:.0f}:1 ('{_show(big)}' "
+                               f"{_count(counts[big], 'image')}, '{_show(small)}' "
+                               f"{counts[small]}); the model will favour the "
                                f"big class: add images to the small one or weight the loss")
 
 
 def _real(p: Path) -> str:
     return os.path.realpath(p)
+
+
+# What file managers and browsers add to the name of a copy: "IMG (1)", "IMG copy 2",
+# "IMG - Copy", "Copy of IMG", "IMG(2)".
+_COPY_MARKS = re.compile(r"\s*\(\d+\)$|[\s_-]+copy(\s*\d+)?$|^copy of\s+", re.IGNORECASE)
+
+
+def _plainest_first(p: Path) -> tuple[int, int, str]:
+    """Sort key among exact copies: fewest copy marks in the name, then shortest, then by name."""
+    stem, marks = p.stem, 0
+    while True:
+        stem, n = _COPY_MARKS.subn("", stem, count=1)
+        if not n:
+            break
+        marks += 1
+    return marks, len(p.name), str(p)
+
+
+def _count(n: int, noun: str) -> str:
+    """'1 image', '2 images', '0 images'."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 # ---------------------------------------------------------------------------------------------
