@@ -219,7 +219,7 @@ def test_error_viewer_shows_missed_and_wrongly_called():
     paths = [f"data/{c}/img {i}.png" for i, c in enumerate(["apple"] * 2 + ["bus"] * 2 + ["cat"] * 2)]
     html = cw._errors_html(images, PROBS, Y, CLASSES, paths, 1)
     assert "Missed</b>: 1 of 2 images of bus" in html and "bus → apple (55%)" in html
-    assert "Wrongly called bus</b>: 1 images" in html and "cat → bus (60%)" in html
+    assert "Wrongly called bus</b>: 1 image of other classes" in html and "cat → bus (60%)" in html
     assert "img 3.png" in html and html.count("<img ") == 2
     assert "unknown (top apple)" in cw._errors_html(images, PROBS, Y, CLASSES, paths, 0, 0.8)
     box = cw.error_viewer(images, PROBS, Y, CLASSES, paths)
@@ -281,3 +281,11 @@ def test_per_image_thresholds_pool_the_counts_of_each_group():
     assert "40 % to 60 %" in fig.axes[0].get_title()
     with pytest.raises(ValueError, match="one threshold per image"):
         report(probs, y, ["a", "b", "c"], threshold=[0.5, 0.5])
+
+
+def test_a_count_of_one_reads_in_the_singular():
+    r = report([[0.9, 0.1]], [0], ["cat", "dog"])
+    text = r.format()
+    assert "· 1 image ·" in text and "of 1 image (" in text and "1 images" not in text
+    html_text = cw._threshold_table([[0.9, 0.1]], [0], ["cat", "dog"], 0.5)
+    assert "of 1 image (" in html_text and "1 images" not in html_text

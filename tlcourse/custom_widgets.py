@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from . import metrics
-from .metrics import _pct, _thr
+from .metrics import _count, _pct, _thr
 
 Prediction = list[tuple[str, float]]  # (class, probability), one pair per class or the top k
 MAX_THUMBS = 24  # images shown per section of the error viewer
@@ -60,7 +60,7 @@ def _threshold_table(probs: Any, y: Any, classes: Sequence[str], t: float) -> st
     n_unknown = sum(row[-1] for row in r.confusion)  # the last column is "unknown"
     head = (f"<p><b>At {_thr(t)}</b>: precision {_pct(r.macro_precision)} · recall "
             f"{_pct(r.macro_recall)} (means over classes) · <b>{n_unknown}"
-            f" of {r.n_images} images ({_pct(r.unknown_share)}) left unknown</b></p>")
+            f" of {_count(r.n_images, 'image')} ({_pct(r.unknown_share)}) left unknown</b></p>")
     cells = "".join(
         f"<tr><td>{html.escape(c.name)}</td><td>{c.support}</td><td>{c.predicted}</td>"
         f"<td>{_pct(c.precision)}</td><td>{_pct(c.recall)}</td><td>{_pct(c.f1)}</td>"
@@ -148,12 +148,12 @@ def _errors_html(images: Any, probs: Any, y: Any, classes: Sequence[str], paths:
     name = html.escape(classes[c])
     n_c = int((yy == c).sum())
     if not missed and not false_alarms:
-        return (f"<p><b>{name}</b>: no errors at {_thr(threshold)} ({n_c} images of {name}, "
+        return (f"<p><b>{name}</b>: no errors at {_thr(threshold)} ({_count(n_c, 'image')} of {name}, "
                 f"none missed, none wrongly called {name}).</p>")
     args = (images, classes, yy, pred, top, conf, paths)
-    return (f"<p><b>Missed</b>: {len(missed)} of {n_c} images of {name} (true → predicted, top "
+    return (f"<p><b>Missed</b>: {len(missed)} of {_count(n_c, 'image')} of {name} (true → predicted, top "
             f"probability)</p>{_thumbs(missed, *args) or '<p>none</p>'}"
-            f"<p><b>Wrongly called {name}</b>: {len(false_alarms)} images of other classes</p>"
+            f"<p><b>Wrongly called {name}</b>: {_count(len(false_alarms), 'image')} of other classes</p>"
             f"{_thumbs(false_alarms, *args) or '<p>none</p>'}")
 
 

@@ -139,13 +139,14 @@ class Report:
         unknown = round(self.unknown_share * n)
         majority = max(sum(r) for r in self.confusion) / n
         lines = [
-            f"Probability threshold {t} · {n} images · {n_cls} classes",
+            f"Probability threshold {t} · {_count(n, 'image')} · {n_cls} classes",
             (f"Precision {_pct(self.macro_precision)}   Recall {_pct(self.macro_recall)}   "
              f"mAP {_pct(self.mean_ap)}   (means over classes)"),
             (f"Accuracy {_pct(self.accuracy)} (top-1, no threshold; vs chance {_pct(1 / n_cls)},"
              f" majority class {_pct(majority)}) · balanced accuracy "
              f"{_pct(self.balanced_accuracy)}"),
-            f"Left unknown at {t}: {unknown} of {n} images ({_pct(self.unknown_share)})",
+            (f"Left unknown at {t}: {unknown} of {_count(n, 'image')} "
+             f"({_pct(self.unknown_share)})"),
             "",
         ]
         w = max(5, *(len(c) for c in self.classes))
@@ -204,6 +205,11 @@ def _arrays(probs: Any, y: Any, classes: Sequence[str] | None = None
     if classes is not None and len(classes) != p.shape[1]:
         raise ValueError(f"{len(classes)} class names for {p.shape[1]} columns of probs")
     return p, t.astype(np.int64)
+
+
+def _count(n: int, noun: str) -> str:
+    """'1 image', '2 images', '0 images'."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def _thr(t: float | np.ndarray) -> str:

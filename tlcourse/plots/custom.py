@@ -70,7 +70,7 @@ def pr_curves(source: Report | Any, y: Any = None, classes: Sequence[str] | None
     _percent_axis(ax.yaxis)
     ax.grid(alpha=0.3)
     ax.set_title(f"Precision–recall per class (one vs rest), mAP {metrics._pct(r.mean_ap)}\n"
-                 f"{r.n_images} images; dots: operating point at {r.threshold_text}",
+                 f"{metrics._count(r.n_images, 'image')}; dots: operating point at {r.threshold_text}",
                  fontsize=10)
     ax.legend(fontsize=8, loc="lower left")
     fig.tight_layout()
@@ -105,7 +105,7 @@ def confusion(r: Report, ax: plt.Axes | None = None) -> plt.Figure:
     cbar.set_label("share of the true class's images")
     _percent_axis(cbar.ax.yaxis)
     ax.set_title(f"Confusion at threshold {r.threshold_text}\n"
-                 f"{r.n_images} images, {metrics._pct(r.unknown_share)} left unknown", fontsize=10)
+                 f"{metrics._count(r.n_images, 'image')}, {metrics._pct(r.unknown_share)} left unknown", fontsize=10)
     fig.tight_layout()
     return fig
 
