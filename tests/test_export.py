@@ -151,3 +151,43 @@ def test_bad_check_images_and_classes_are_explained(photos, tmp_path):
     with pytest.raises(ExportError, match="use opset 18 or newer"):
         export_onnx(net, tmp_path / "m.onnx", photos.x[CHECK], photos.classes, opset=17)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_timings_take_turns_and_the_median(monkeypatch):
+    """Both runtimes are timed the same way: turns taken (a load that comes and goes slows
+    both alike), one warm-up each, the median of the repeats."""
+    from tlcourse import export
+
+    calls, clock = [], iter([0, 1, 1, 4, 4, 5, 5, 105, 105, 106, 106, 108])
+    monkeypatch.setattr(export.time, "perf_counter", lambda: next(clock))
+    medians = export._time_in_turns({"torch": lambda: calls.append("torch"),
+                                     "onnx": lambda: calls.append("onnx")}, repeats=3)
+    assert calls == ["torch", "onnx"] + ["torch", "onnx"] * 3  # warm-ups, then in turns
+    assert medians == {"torch": 1, "onnx": 3}  # torch 1, 1, 1; onnx 3, 100, 2: the slow one out
+
+
+@needs_onnx
+def test_both_runtimes_are_timed_on_the_same_threads(photos, tmp_path, monkeypatch):
+    from tlcourse import export
+
+    torch_threads, ort_threads = [], []
+    real_reference, real_session = export._reference, export._session
+
+    def reference(*args):
+        probs = real_reference(*args)
+        return lambda x: (torch_threads.append(torch.get_num_threads()), probs(x))[1]
+
+    def session(ort, data, threads):
+        ort_threads.append(threads)
+        return real_session(ort, data, threads)
+
+    monkeypatch.setattr(export, "_reference", reference)
+    monkeypatch.setattr(export, "_session", session)
+    net = create_backbone("small-cnn", num_classes=6, seed=1)
+    before = torch.get_num_threads()
+    report = export_onnx(net, tmp_path / "m.onnx", photos.x[CHECK], photos.classes, threads=1,
+                         repeats=3, progress=False)
+    assert torch.get_num_threads() == before  # restored
+    assert ort_threads == [1] and set(torch_threads[-8:]) == {1}  # the timed runs: 2 x (1 + 3)
+    assert report.threads == 1 and report.repeats == 3
+    assert "1 thread each, median of 3 runs" in report.format()

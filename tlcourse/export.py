@@ -36,7 +36,7 @@ import statistics
 import time
 import warnings
 from collections.abc import Callable
-from contextlib import redirect_stdout
+from contextlib import contextmanager, redirect_stdout
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -74,7 +74,8 @@ class ExportReport:
         checked_sizes: the (H, W) image sizes the check ran on.
         checked_images: how many images (over all sizes) the check compared.
         export_seconds: time to trace and translate the model.
-        threads: CPU threads both runtimes used for the timings.
+        threads: CPU threads each runtime used for the timings (the same for both).
+        repeats: timed runs of each measurement (after a warm-up); the median is reported.
         torch_ms_per_image, onnx_ms_per_image: latency at batch 1 (median of repeats).
         torch_images_per_s, onnx_images_per_s: throughput at batch :data:`BENCH_BATCH`.
     """
@@ -91,6 +92,7 @@ class ExportReport:
     checked_images: int = 0
     export_seconds: float = 0.0
     threads: int = 1
+    repeats: int = 0
     torch_ms_per_image: float | None = None
     onnx_ms_per_image: float | None = None
     torch_images_per_s: float | None = None
@@ -113,8 +115,10 @@ class ExportReport:
             f"export took {self.export_seconds:.1f} s",
         ]
         if self.onnx_ms_per_image is not None and self.torch_ms_per_image is not None:
+            threads = f"{self.threads} thread{'s' if self.threads != 1 else ''} each"
             lines.append(
-                f"CPU, {self.threads} thread(s): batch 1 {self.onnx_ms_per_image:.1f} ms/image "
+                f"CPU, {threads}, median of {self.repeats} runs taken in turns: batch 1 "
+                f"{self.onnx_ms_per_image:.1f} ms/image "
                 f"ONNX Runtime vs {self.torch_ms_per_image:.1f} ms PyTorch; batch {BENCH_BATCH} "
                 f"{self.onnx_images_per_s:.0f} vs {self.torch_images_per_s:.0f} images/s")
         return "\n".join(lines)
@@ -211,14 +215,39 @@ def _resized(x: torch.Tensor, hw: tuple[int, int]) -> torch.Tensor:
     return y.round().clamp(0, 255).to(torch.uint8)
 
 
-def _median_seconds(fn: Callable[[], Any], repeats: int) -> float:
-    fn()  # warm-up: first runs allocate and pick kernels
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
+def _time_in_turns(fns: dict[str, Callable[[], Any]], repeats: int) -> dict[str, float]:
+    """Median seconds of each function over ``repeats`` runs, after one warm-up each (first runs
+    allocate and pick kernels). The functions take turns (a, b, a, b, ...), so a load that comes
+    and goes on a shared machine slows both alike instead of the one timed while it lasted."""
+    for fn in fns.values():
         fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
+    times: dict[str, list[float]] = {k: [] for k in fns}
+    for _ in range(repeats):
+        for k, fn in fns.items():
+            t = time.perf_counter()
+            fn()
+            times[k].append(time.perf_counter() - t)
+    return {k: statistics.median(v) for k, v in times.items()}
+
+
+@contextmanager
+def _torch_threads(n: int):
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def _session(ort: Any, data: bytes, threads: int) -> Any:
+    """An ONNX Runtime CPU session on ``threads`` threads for one operator and none beside it,
+    as PyTorch runs its operators."""
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    return ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
 
 
 def _check_input(net: Any, check_images: Any, classes: list[str], atol: float,
@@ -248,8 +277,8 @@ def _check_input(net: Any, check_images: Any, classes: list[str], atol: float,
 # ---------------------------------------------------------------------------------------------
 def export_onnx(net: TransferNet, path: str | Path, check_images: torch.Tensor,
                 classes: list[str], opset: int | None = None, atol: float = 1e-5,
-                letterbox_input: bool = True, benchmark: bool = True, repeats: int = 3,
-                progress: bool = True) -> ExportReport:
+                letterbox_input: bool = True, benchmark: bool = True, repeats: int = 5,
+                threads: int | None = None, progress: bool = True) -> ExportReport:
     """Write ``net`` as one ONNX file (preprocessing and softmax inside) after checking it.
 
     Args:
@@ -262,8 +291,10 @@ def export_onnx(net: TransferNet, path: str | Path, check_images: torch.Tensor,
         atol: largest |ONNX Runtime - PyTorch| allowed on any probability.
         letterbox_input: pad non-square images to a white square inside the graph, as the
             course's loaders do (a no-op for square images).
-        benchmark: time both runtimes at batch 1 and :data:`BENCH_BATCH` (median of
-            ``repeats``); ``False`` leaves the timings ``None``.
+        benchmark: time both runtimes at batch 1 and :data:`BENCH_BATCH`, on the same
+            ``threads``, taking turns, the median of ``repeats`` runs; ``False`` leaves the
+            timings ``None``.
+        threads: CPU threads for each runtime (``None``: torch's current setting).
         progress: show a progress bar.
 
     Returns:
@@ -322,13 +353,11 @@ def export_onnx(net: TransferNet, path: str | Path, check_images: torch.Tensor,
     bar.update()
 
     # 2. parity on real images at every resize path, before anything is written
-    threads = torch.get_num_threads()
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
+    threads = threads or torch.get_num_threads()
     sizes = check_sizes(pre.size, tuple(check_images.shape[-2:]))
     diffs, n_checked = [], 0
     try:
-        session = ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
+        session = _session(ort, data, threads)
 
         def run_onnx(x: torch.Tensor) -> np.ndarray:
             return session.run(["probabilities"], {"image": x.numpy()})[0]
@@ -356,10 +385,15 @@ def export_onnx(net: TransferNet, path: str | Path, check_images: torch.Tensor,
     if benchmark:
         one = check_images[:1]
         batch = check_images[torch.arange(BENCH_BATCH) % len(check_images)]
-        rep.torch_ms_per_image = 1e3 * _median_seconds(lambda: reference(one), repeats)
-        rep.onnx_ms_per_image = 1e3 * _median_seconds(lambda: run_onnx(one), repeats)
-        rep.torch_images_per_s = BENCH_BATCH / _median_seconds(lambda: reference(batch), repeats)
-        rep.onnx_images_per_s = BENCH_BATCH / _median_seconds(lambda: run_onnx(batch), repeats)
+        rep.repeats = max(1, repeats)
+        with _torch_threads(threads):  # the session was made with the same count
+            t1 = _time_in_turns({"torch": lambda: reference(one), "onnx": lambda: run_onnx(one)},
+                                rep.repeats)
+            tb = _time_in_turns({"torch": lambda: reference(batch),
+                                 "onnx": lambda: run_onnx(batch)}, rep.repeats)
+        rep.torch_ms_per_image, rep.onnx_ms_per_image = 1e3 * t1["torch"], 1e3 * t1["onnx"]
+        rep.torch_images_per_s = BENCH_BATCH / tb["torch"]
+        rep.onnx_images_per_s = BENCH_BATCH / tb["onnx"]
         bar.update()
     bar.close()
     path.parent.mkdir(parents=True, exist_ok=True)
