@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from tlcourse.cli import main
 from tlcourse.classroom.gradebook import (
     GradebookError,
     collect,
@@ -18,6 +17,7 @@ from tlcourse.classroom.gradebook import (
 )
 from tlcourse.classroom.release import release
 from tlcourse.classroom.submission import checksum, submit
+from tlcourse.cli import main
 from tlcourse.exercises import check
 from tlcourse.quiz.progress import ProgressStore
 from tlcourse.quiz.widgets import build_quiz
@@ -203,15 +203,17 @@ def test_release_answer_check_submit_collect_read(tmp_path, _db):
     assert again.imported == [] and sorted(again.unchanged) == sorted([path, other])
     assert read_attempts(gradebook) == attempts and gradebook.read_bytes() == snapshot
 
-    # a newer submission of the same learner replaces the older one's rows
+    # a newer submission of the same learner counts instead of the older one; both are kept
     check("ch01-ex-second", {"done": True})
     newer = submit(tmp_path / "later" / "ada.json")
     assert collect([newer], gradebook).imported == [newer]
     assert [e["exercise_id"] for e in read_exercises(gradebook)] == [
         "ch01-ex-accuracy", "ch01-ex-accuracy", "ch01-ex-second"]
     assert len(read_attempts(gradebook)) == len(attempts)
-    stale = collect([path], gradebook)  # the older file again: kept out
-    assert [why for _, why in stale.skipped] and "older submission" in stale.skipped[0][1]
+    assert _rows(gradebook, "submissions")[0][1] == data["learner"]  # the older one stays
+    again = collect([path], gradebook)  # the older file again: already there, not counted
+    assert again.unchanged == [path] and again.flagged == []  # a genuine pair agrees
+    assert len(read_exercises(gradebook)) == 3
 
     _report_if_available(gradebook, tmp_path)
 
@@ -288,9 +290,10 @@ def test_cli_submit_and_collect(tmp_path, capsys):
     check("ch03-ex-unfreeze", {"x": True})
     out = tmp_path / "mine.json"
     assert main(["submit", "--out", str(out)]) == 0
-    assert "1 exercise check runs" in capsys.readouterr().out
+    assert "0 quiz answers and 1 exercise check run (1 exercise passed)" in (
+        capsys.readouterr().out)
     assert main(["class", "collect", str(out), "--db", str(tmp_path / "g.sqlite")]) == 0
-    assert "Imported 1 submission(s)" in capsys.readouterr().out
+    assert "Imported 1 submission;" in capsys.readouterr().out
     (tmp_path / "junk.json").write_text("{")
     assert main(["class", "collect", str(tmp_path), "--db", str(tmp_path / "g.sqlite")]) == 1
     out, err = capsys.readouterr()
@@ -310,6 +313,6 @@ def test_notebook_button_writes_only_when_clicked(tmp_path, _db, monkeypatch):
     button.button.click()
     (written,) = (tmp_path / "home").iterdir()
     assert written.name.startswith("tlcourse-submission-learner-")
-    assert "1 exercise check runs" in button.status.value and str(written) in button.status.value
+    assert "1 exercise check run (1 exercise passed)" in button.status.value and str(written) in button.status.value
     _db.write_bytes(b"broken" * 100)  # a store that cannot be read: said on the page
     assert button.click() is None and "Not written" in button.status.value

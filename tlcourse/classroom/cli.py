@@ -7,7 +7,7 @@ usage error.
 Example:
     $ tlcourse class release --out student            # instructor: student copies
     $ tlcourse submit --out my-submission.json        # learner: hand in this file
-    $ tlcourse class collect inbox/ --db gradebook.sqlite
+    $ tlcourse class collect inbox/ --db gradebook.sqlite [--roster roster.csv]
     $ tlcourse class report --db gradebook.sqlite --out report --roster roster.csv
 """
 
@@ -36,11 +36,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     co = csub.add_parser("collect", help="import submission files into a gradebook",
                          description="Import submissions (files, or folders of *.json). "
-                                     "Importing again changes nothing; bad files are listed "
+                                     "Importing again changes nothing; every submission is "
+                                     "kept and a learner's latest counts; bad files are listed "
                                      "with the reason and skipped (exit 1).")
     co.add_argument("paths", nargs="+", type=Path, metavar="PATH",
                     help="submission files or folders")
     co.add_argument("--db", required=True, type=Path, help="the gradebook, e.g. gradebook.sqlite")
+    co.add_argument("--roster", type=Path, default=None,
+                    help="CSV 'pseudonym,name,token': accept only submissions signed with their "
+                         "learner's token (tlcourse submit --token)")
     co.set_defaults(func=collect_command)
 
     rp = csub.add_parser("report", help="write the class report (HTML + CSV)",
@@ -61,6 +65,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     s.add_argument("--learner", default=None, help="learner name (default TLCOURSE_LEARNER)")
     s.add_argument("--db", default=None, type=Path,
                    help="progress file (default TLCOURSE_PROGRESS_DB)")
+    s.add_argument("--token", default=None,
+                   help="the token your instructor gave you, if any: signs the file so no one "
+                        "else can hand in under your pseudonym (the token is not written)")
     s.set_defaults(func=submit_command)
 
 
@@ -81,16 +88,17 @@ def release_command(args: argparse.Namespace) -> int:
 
 def collect_command(args: argparse.Namespace) -> int:
     """``tlcourse class collect PATH... --db gradebook.sqlite``."""
-    from tlcourse.classroom.gradebook import GradebookError, collect
+    from tlcourse.classroom.gradebook import GradebookError, collect, read_tokens
 
     try:
-        report = collect(args.paths, args.db)
+        tokens = read_tokens(args.roster) if args.roster is not None else None
+        report = collect(args.paths, args.db, tokens)
     except GradebookError as e:
         print(e, file=sys.stderr)
         return 1
     summary, *problems = report.render().splitlines()
     print(summary)
-    for line in problems:  # one line per skipped file: which, and why
+    for line in problems:  # one line per skipped or doubtful file, and per flagged learner
         print(line.strip(), file=sys.stderr)
     return 1 if report.skipped else 0
 
@@ -134,7 +142,7 @@ def submit_command(args: argparse.Namespace) -> int:
     from tlcourse.quiz.progress import ProgressStoreError
 
     try:
-        path = submit(args.out, learner=args.learner, db=args.db)
+        path = submit(args.out, learner=args.learner, db=args.db, token=args.token)
     except ProgressStoreError as e:
         print(e, file=sys.stderr)
         return 1

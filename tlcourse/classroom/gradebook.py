@@ -1,34 +1,72 @@
 """The instructor's gradebook: submissions collected into one SQLite file.
 
-:func:`collect` imports submission files (see :mod:`tlcourse.classroom.submission`), each in
-its own transaction, so a bad file is listed with the reason and leaves nothing behind.
-Importing the same file again changes nothing (a submission is known by its learner and
-checksum); a newer submission of a learner replaces the older one's rows in one transaction.
-:func:`read_attempts` and :func:`read_exercises` give the rows the class report reads.
+:func:`collect` imports submission files (see :mod:`tlcourse.classroom.submission`). Each file is
+judged alone, in its own transaction: a bad one (corrupt, truncated, oversize, nested too deep,
+a field of the wrong type or out of range, a date in the future) is listed with the reason and
+leaves nothing behind, and the others are stored. Importing the same file again changes nothing
+(a submission is known by its learner and checksum).
+
+**Every submission is kept.** A learner who hands in twice has two submissions; the latest one
+(by its ``created`` time, then by import order) is the one :func:`read_attempts` and
+:func:`read_exercises` give the report. A genuine resubmission holds everything the earlier one
+held (the progress store only grows), so when an earlier submission has rows the counted one
+lacks, :func:`disagreements` names the learner: someone else may have handed in under that
+pseudonym. With a roster of per-learner tokens (:func:`read_tokens`), a submission is only
+accepted when it is signed with its learner's token.
 
 Example:
     >>> report = collect([Path("submissions")], Path("gradebook.sqlite"))  # doctest: +SKIP
     >>> print(report.render())  # doctest: +SKIP
-    Imported 28 submission(s); 0 unchanged; 2 skipped:
-      submissions/x.json: not valid JSON (the file ends early: truncated?)
+    Imported 28 submissions; 0 unchanged; 2 skipped:
+      submissions/x.json: not valid JSON: the file ends early (truncated copy?); ...
 """
 
 from __future__ import annotations
 
+import csv
+import hmac
 import json
 import os
 import re
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from tlcourse.classroom.submission import COURSE, FORMAT, checksum
+from tlcourse.classroom.submission import COURSE, FORMAT, checksum, plural, signature
+from tlcourse.exercises import EXERCISE_ID
 
 GRADEBOOK_FORMAT = "tlcourse-gradebook/1"
-_PSEUDONYM = re.compile(r"^learner-[0-9a-f]{8}$")
+_PSEUDONYM = re.compile(r"learner-[0-9a-f]{8}")  # always with fullmatch: "$" allows a "\n"
+#: A submission of a whole course is a few hundred kB; anything far bigger is not one.
+MAX_FILE_BYTES = 5 * 1024 * 1024
+#: A submission is 3 levels deep; JSON nested deeper is refused before it is parsed (Python's
+#: parser recurses once per level and would crash on a file nested 200,000 deep).
+MAX_DEPTH = 32
+#: The learner's clock may run a little ahead of the instructor's; a ``created`` time further
+#: in the future is refused (it would outrank every later genuine resubmission).
+CLOCK_SKEW = timedelta(hours=1)
+#: A learner's store numbers attempts 1, 2, ...; SQLite holds at most 2**63 - 1.
+MAX_ATTEMPT = 100_000
+_MAX_TEXT = 200  # characters in an id, a choice or a time
+
+#: The course's checked exercises: the ``check("...")`` ids in ``notebooks/``
+#: (tests/test_classroom_report.py keeps this list in step with the notebooks).
+COURSE_EXERCISES = frozenset({
+    "ch01-ex-gap-vs-claim", "ch01-ex-balanced-from-recall",
+    "ch02-ex-head-or-weights", "ch02-ex-best-layer",
+    "ch03-ex-head-first-gap", "ch03-ex-choose-rate",
+    "ch03b-ex-preprocessing-cost", "ch03b-ex-minority-recall",
+    "ch04-ex-specificity", "ch04-ex-mitigation-price",
+    "ch05-ex-shift-cost", "ch05-ex-best-adaptation",
+    "ch05b-ex-robust-or-accurate", "ch05b-ex-negative-call",
+    "ch07-ex-read-threshold", "ch07-ex-backbone-gap",
+    "ch08-ex-frozen-vs-tfidf", "ch08-ex-best-rate",
+})
+#: Grounded items are generated from the learner's own results, so no bank lists them.
+GROUNDED_ID = re.compile(r"grounded-[a-z0-9]+(-[a-z0-9]+)*")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -36,7 +74,7 @@ CREATE TABLE IF NOT EXISTS submissions (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     learner TEXT NOT NULL,
     sha256 TEXT NOT NULL,
-    created TEXT NOT NULL,           -- when the learner made it (their clock, ISO 8601)
+    created TEXT NOT NULL,           -- when the learner made it (their clock, UTC ISO 8601)
     course_version TEXT NOT NULL,
     source TEXT NOT NULL,            -- the file it came from
     imported_at TEXT NOT NULL,
@@ -64,6 +102,9 @@ CREATE TABLE IF NOT EXISTS exercises (
     time TEXT NOT NULL
 );
 """
+# The submission that counts for each learner: the latest made, then the latest imported.
+_COUNTED = ("SELECT id FROM (SELECT id, ROW_NUMBER() OVER (PARTITION BY learner"
+            " ORDER BY created DESC, id DESC) AS k FROM submissions) WHERE k = 1")
 
 
 class GradebookError(RuntimeError):
@@ -76,45 +117,61 @@ class _Skip(ValueError):
 
 @dataclass
 class CollectReport:
-    """What :func:`collect` did with each file."""
+    """What :func:`collect` did with each file, and the learners to look at."""
 
     imported: list[Path] = field(default_factory=list)
     unchanged: list[Path] = field(default_factory=list)  # already in the gradebook
     skipped: list[tuple[Path, str]] = field(default_factory=list)  # (file, why)
+    warned: list[tuple[Path, str]] = field(default_factory=list)  # stored, but (file, what)
+    flagged: list[str] = field(default_factory=list)  # learners whose submissions disagree
 
     def render(self) -> str:
-        """A summary, then one line per skipped file naming it and the reason."""
-        lines = [f"Imported {len(self.imported)} submission(s); {len(self.unchanged)} "
-                 f"unchanged; {len(self.skipped)} skipped" + (":" if self.skipped else ".")]
-        lines += [f"  {path}: {why}" for path, why in self.skipped]
+        """A summary, then one line per skipped or doubtful file and per flagged learner."""
+        more = self.skipped or self.warned or self.flagged
+        lines = [f"Imported {plural(len(self.imported), 'submission')}; "
+                 f"{len(self.unchanged)} unchanged; {len(self.skipped)} skipped"
+                 + (f"; {len(self.warned)} stored with a warning" if self.warned else "")
+                 + (":" if more else ".")]
+        lines += [f"  {_shown(path)}: {why}" for path, why in self.skipped]
+        lines += [f"  {_shown(path)}: stored, but {why}" for path, why in self.warned]
+        lines += [f"  {line}" for line in self.flagged]
         return "\n".join(lines)
 
 
-def collect(paths: Iterable[str | os.PathLike], db: str | os.PathLike) -> CollectReport:
+def collect(paths: Iterable[str | os.PathLike], db: str | os.PathLike,
+            tokens: Mapping[str, str] | None = None) -> CollectReport:
     """Import every submission file in ``paths`` (files, or folders searched for ``*.json``).
 
     Args:
         paths: Submission files or folders holding them.
         db: The gradebook SQLite file; created if missing.
+        tokens: Optional ``pseudonym -> token`` from the instructor's roster
+            (:func:`read_tokens`). Given, a submission is only imported when its learner is on
+            the roster and it is signed with that learner's token (``tlcourse submit --token``).
 
     Returns:
-        Which files were imported, already there, or skipped and why.
+        Which files were imported, already there, or skipped and why; stored files with
+        answers the course does not hold; learners whose submissions disagree.
 
     Raises:
         GradebookError: ``db`` exists but is not a tlcourse gradebook.
 
     Example:
         >>> collect(["submissions/"], "gradebook.sqlite").render()  # doctest: +SKIP
-        'Imported 30 submission(s); 0 unchanged; 0 skipped.'
+        'Imported 30 submissions; 0 unchanged; 0 skipped.'
     """
     report = CollectReport()
     conn = _connect(Path(db), create=True)
+    known = _bank_items()
     try:
         for path in _files(paths, report):
             try:
-                submission = _load(path)
+                submission = _load(path, tokens)
                 if _import(conn, path, submission):
                     report.imported.append(path)
+                    extra = _not_in_course(submission, known)
+                    if extra:
+                        report.warned.append((path, extra))
                 else:
                     report.unchanged.append(path)
             except _Skip as e:
@@ -122,9 +179,45 @@ def collect(paths: Iterable[str | os.PathLike], db: str | os.PathLike) -> Collec
             except sqlite3.Error as e:  # disk full, locked for too long...: that file only
                 why = f"could not be stored ({e}); nothing of it was kept: collect it again"
                 report.skipped.append((path, why))
+            except Exception as e:  # noqa: BLE001 - one file must never stop the class
+                why = (f"could not be read ({type(e).__name__}: {_short(str(e))}); nothing of "
+                       "it was kept. This is a tlcourse bug: please report it with the file")
+                report.skipped.append((path, why))
+        report.flagged = _disagreements(conn)
     finally:
         conn.close()
     return report
+
+
+def read_tokens(path: str | os.PathLike) -> dict[str, str]:
+    """``pseudonym -> token`` from the roster CSV (header ``pseudonym,name,token``).
+
+    The same file serves ``class report --roster`` (which reads only the names). Rows without a
+    token are left out, so their learners' submissions are refused until they have one.
+
+    Raises:
+        GradebookError: The file cannot be read or has no ``pseudonym`` and ``token`` columns.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> p = pathlib.Path(tempfile.mkdtemp()) / "roster.csv"
+        >>> _ = p.write_text("pseudonym,name,token\\nlearner-7f3a9c2e,Ada,k3x-91q\\n")
+        >>> read_tokens(p)
+        {'learner-7f3a9c2e': 'k3x-91q'}
+    """
+    p = Path(path)
+    try:
+        with p.open(newline="", encoding="utf-8-sig") as f:
+            rows = list(csv.DictReader(f))
+    except OSError as e:
+        raise GradebookError(f"{p}: cannot read the roster ({e.strerror or e})") from None
+    except (UnicodeDecodeError, csv.Error) as e:
+        raise GradebookError(f"{p}: not a UTF-8 CSV file ({e}); save it as CSV UTF-8") from None
+    if not rows or not {"pseudonym", "token"} <= set(rows[0]):
+        raise GradebookError(f"{p}: to check tokens the roster needs a header line "
+                             "'pseudonym,name,token' and one row per learner")
+    return {str(r["pseudonym"]).strip(): str(r["token"]).strip()
+            for r in rows if r.get("pseudonym") and (r.get("token") or "").strip()}
 
 
 def _files(paths: Iterable[str | os.PathLike], report: CollectReport) -> list[Path]:
@@ -140,68 +233,210 @@ def _files(paths: Iterable[str | os.PathLike], report: CollectReport) -> list[Pa
     return list(dict.fromkeys(found))  # a file named twice is read once
 
 
+def _shown(path: Path) -> str:
+    """The path as printable text, even when its name is not valid UTF-8."""
+    return str(path).encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    """``repr`` of learner-supplied data, cut to ``limit`` characters: one line, never a page."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
 # ------------------------------------------------------------------------------ one file
-def _load(path: Path) -> dict[str, Any]:
+_AGAIN = "ask the learner to hand it in again"
+# Tokens for the pre-parse scan: a whole string, a string that never closes, or a bracket.
+_TOKENS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|"|[\[\]{}]', re.DOTALL)
+
+
+def _shape(text: str) -> tuple[int, bool]:
+    """How deep ``text``'s brackets nest (counting stops past :data:`MAX_DEPTH`), and whether it
+    ends with a string or a bracket still open: a cut copy, wherever the cut fell."""
+    depth = deepest = 0
+    for m in _TOKENS.finditer(text):
+        t = m.group()
+        if t == '"':
+            return deepest, True  # a string that runs to the end of the file
+        if t in ("[", "{"):
+            depth += 1
+            deepest = max(deepest, depth)
+            if deepest > MAX_DEPTH:
+                break
+        elif t in ("]", "}"):
+            depth -= 1
+    return deepest, depth > 0
+
+
+def _no_constant(name: str) -> Any:
+    raise _Skip(f"holds {name}, which is not a JSON number; {_AGAIN}")
+
+
+def _load(path: Path, tokens: Mapping[str, str] | None = None) -> dict[str, Any]:
     """The submission in ``path``, or :class:`_Skip` saying why it cannot be imported."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise _Skip("not a text file (corrupt, or not a submission)") from None
+        with path.open("rb") as f:
+            raw = f.read(MAX_FILE_BYTES + 1)
     except OSError as e:
         raise _Skip(f"cannot be read ({e.strerror or e})") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise _Skip(f"too large to be a submission (over {MAX_FILE_BYTES // 2**20} MB); "
+                    "not read")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise _Skip("not a text file (corrupt, or not a submission)") from None
     if not text.strip():
         raise _Skip("empty file")
+    deepest, cut = _shape(text)
+    if deepest > MAX_DEPTH:
+        raise _Skip(f"nested more than {MAX_DEPTH} levels deep: not a submission; not read")
     try:
-        data = json.loads(text)
+        data = json.loads(text, parse_constant=_no_constant)
     except json.JSONDecodeError as e:
-        if e.pos >= len(text.rstrip()) - 1:
+        if cut or e.pos >= len(text.rstrip()) - 1:
             raise _Skip("not valid JSON: the file ends early (truncated copy?); ask the "
                         "learner to hand it in again") from None
-        raise _Skip(f"not valid JSON (corrupt at line {e.lineno}, column {e.colno}); ask the "
-                    "learner to hand it in again") from None
+        raise _Skip(f"not valid JSON (corrupt at line {e.lineno}, column {e.colno}); "
+                    f"{_AGAIN}") from None
+    except _Skip:
+        raise
+    except (ValueError, RecursionError) as e:  # e.g. an integer of 5,000 digits
+        raise _Skip(f"holds a value that cannot be read ({_short(str(e))}); {_AGAIN}") from None
     if not isinstance(data, dict) or "format" not in data:
         raise _Skip("not a tlcourse submission (no 'format' field)")
     fmt = data["format"]
     if fmt != FORMAT:
         if isinstance(fmt, str) and fmt.startswith("tlcourse-submission/"):
-            raise _Skip(f"submission format {fmt!r} is newer than this tlcourse reads "
+            raise _Skip(f"submission format {_short(fmt)} is newer than this tlcourse reads "
                         f"({FORMAT}); upgrade tlcourse")
-        raise _Skip(f"another kind of file (format {fmt!r}, expected {FORMAT!r})")
+        raise _Skip(f"another kind of file (format {_short(fmt)}, expected {FORMAT!r})")
     if data.get("course") != COURSE:
-        raise _Skip(f"a submission for another course ({data.get('course')!r}, not {COURSE!r})")
-    if data.get("sha256") != checksum(data):
+        raise _Skip(f"a submission for another course ({_short(data.get('course'))}, "
+                    f"not {COURSE!r})")
+    try:
+        intact = data.get("sha256") == checksum(data)
+    except UnicodeEncodeError:  # a lone surrogate ("\\ud800") has no UTF-8 form
+        raise _Skip(f"holds text that is not valid Unicode; {_AGAIN}") from None
+    if not intact:
         raise _Skip("checksum mismatch: the file changed after `tlcourse submit` (corrupted "
                     "or edited); ask the learner to submit again")
-    _check_fields(data)
+    data["created"] = _check_fields(data)
+    if tokens is not None:
+        _check_token(data, tokens)
     return data
 
 
-_ATTEMPT_FIELDS = {"bank": str, "item_id": str, "bank_choice": str, "correct": bool,
-                   "attempt": int, "time": str}
-_EXERCISE_FIELDS = {"exercise_id": str, "chapter": str, "passed": bool, "checks": dict,
-                    "time": str}
+def _check_token(data: dict[str, Any], tokens: Mapping[str, str]) -> None:
+    learner = data["learner"]
+    if learner not in tokens:
+        raise _Skip(f"{learner} has no token on the roster: add the row "
+                    f"'{learner},NAME,TOKEN' (and give the learner the token), or collect "
+                    "without --roster")
+    sig = data.get("signature")
+    if not isinstance(sig, str) or not hmac.compare_digest(sig, signature(data, tokens[learner])):
+        if sig is None:
+            raise _Skip(f"not signed with {learner}'s roster token: the learner ran `tlcourse "
+                        "submit` without --token, or a forgery; ask them to submit again with "
+                        "their token")
+        raise _Skip(f"signed with another token than {learner}'s roster token: a forgery, or "
+                    "a mistyped token; ask the learner to submit again with their token")
 
 
-def _check_fields(data: dict[str, Any]) -> None:
+def _text(value: Any, what: str, limit: int = _MAX_TEXT, empty: bool = False) -> str:
+    if not isinstance(value, str) or not (empty or value) or len(value) > limit \
+            or not value.isprintable():
+        raise _Skip(f"{what} is {_short(value)}, not a line of text of at most {limit} "
+                    f"characters; {_AGAIN}")
+    return value
+
+
+def _time(value: Any, what: str) -> datetime:
+    text = _text(value, what, limit=40)
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise _Skip(f"{what} is {_short(value)}, not a date and time (ISO 8601); "
+                    f"{_AGAIN}") from None
+    return when
+
+
+def _check_fields(data: dict[str, Any]) -> str:
+    """Check every field's type and range; return ``created`` as UTC ISO 8601."""
     learner = data.get("learner")
-    if not isinstance(learner, str) or not _PSEUDONYM.match(learner):
-        raise _Skip(f"the learner id {learner!r} is not a tlcourse pseudonym")
-    for key in ("created", "course_version"):
-        if not isinstance(data.get(key), str):
-            raise _Skip(f"missing or malformed {key!r}")
-    for name, fields in (("attempts", _ATTEMPT_FIELDS), ("exercises", _EXERCISE_FIELDS)):
-        rows = data.get(name)
-        if not isinstance(rows, list):
+    if not isinstance(learner, str) or not _PSEUDONYM.fullmatch(learner):
+        raise _Skip(f"the learner id {_short(learner)} is not a tlcourse pseudonym "
+                    "(learner- and 8 hex digits)")
+    _text(data.get("course_version"), "'course_version'", limit=64)
+    created = _time(data.get("created"), "'created'")
+    if created.tzinfo is None:
+        raise _Skip(f"'created' ({_short(data['created'])}) has no time zone; {_AGAIN}")
+    now = datetime.now(timezone.utc)
+    if created > now + CLOCK_SKEW:
+        raise _Skip(f"made in the future ({_short(data['created'])}; it is now "
+                    f"{now:%Y-%m-%d %H:%M} UTC here): forged, or the learner's clock is wrong; "
+                    "ask them to set it and submit again")
+    for name in ("attempts", "exercises"):
+        if not isinstance(data.get(name), list):
             raise _Skip(f"missing or malformed {name!r} list")
-        for i, row in enumerate(rows):
-            bad = [k for k, t in fields.items()
-                   if not isinstance(row, dict) or not isinstance(row.get(k), t)]
-            if bad:
-                raise _Skip(f"{name}[{i}] lacks or has a malformed {bad[0]!r}")
+    for i, a in enumerate(data["attempts"]):
+        where = f"attempts[{i}]"
+        if not isinstance(a, dict):
+            raise _Skip(f"{where} is not an object; {_AGAIN}")
+        for key in ("bank", "item_id", "bank_choice"):
+            _text(a.get(key), f"{where}: {key!r}", empty=key == "bank_choice")
+        for key in ("shown_choice", "shown_order"):
+            if a.get(key) is not None:
+                _text(a[key], f"{where}: {key!r}", empty=True)
+        if not isinstance(a.get("correct"), bool):
+            raise _Skip(f"{where} lacks or has a malformed 'correct'")
+        n = a.get("attempt")
+        if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_ATTEMPT:
+            raise _Skip(f"{where}: 'attempt' is {_short(n)}, not a whole number from 1 to "
+                        f"{MAX_ATTEMPT}; {_AGAIN}")
+        _time(a.get("time"), f"{where}: 'time'")
+    for i, e in enumerate(data["exercises"]):
+        where = f"exercises[{i}]"
+        if not isinstance(e, dict):
+            raise _Skip(f"{where} is not an object; {_AGAIN}")
+        for key, kind in (("exercise_id", str), ("chapter", str), ("passed", bool),
+                          ("checks", dict)):
+            if not isinstance(e.get(key), kind):
+                raise _Skip(f"{where} lacks or has a malformed {key!r}")
+        eid = _text(e["exercise_id"], f"{where}: 'exercise_id'")
+        if not EXERCISE_ID.match(eid) or e["chapter"] != eid.split("-", 1)[0]:
+            raise _Skip(f"{where}: exercise {_short(eid)} of chapter {_short(e['chapter'])} "
+                        f"is not a tlcourse exercise id; {_AGAIN}")
+        for name, ok in e["checks"].items():
+            _text(name, f"{where}: a check name", limit=500)
+            if not isinstance(ok, bool):
+                raise _Skip(f"{where}: check {_short(name)} is {_short(ok)}, not true/false")
+        _time(e.get("time"), f"{where}: 'time'")
+    return created.astimezone(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def _not_in_course(data: dict[str, Any], known: Mapping[str, tuple[str, str, str]]) -> str:
+    """What a stored submission holds that the course does not ("" if nothing)."""
+    items = [a["item_id"] for a in data["attempts"]
+             if a["item_id"] not in known and not GROUNDED_ID.fullmatch(a["item_id"])]
+    exercises = [e["exercise_id"] for e in data["exercises"]
+                 if e["exercise_id"] not in COURSE_EXERCISES]
+    parts = []
+    if items and known:  # with no bank on disk every item would look unknown
+        parts.append(f"{plural(len(items), 'answer')} to items no bank holds "
+                     f"(e.g. {_short(items[0], 40)})")
+    if exercises:
+        parts.append(f"{plural(len(exercises), 'exercise run')} of exercises not in the course "
+                     f"(e.g. {_short(exercises[0], 40)})")
+    return " and ".join(parts) + ("; the class report ignores them" if parts else "")
 
 
 def _import(conn: sqlite3.Connection, path: Path, data: dict[str, Any]) -> bool:
-    """Store one submission in one transaction; False if it is already there."""
+    """Store one submission in one transaction; False if it is already there.
+
+    Nothing is ever deleted: the learner's earlier submissions stay, and the reading functions
+    count the latest one (see :data:`_COUNTED`).
+    """
     learner, digest = data["learner"], data["sha256"]
     conn.execute("BEGIN IMMEDIATE")
     try:
@@ -209,18 +444,10 @@ def _import(conn: sqlite3.Connection, path: Path, data: dict[str, Any]) -> bool:
                         (learner, digest)).fetchone():
             conn.execute("ROLLBACK")
             return False
-        for old_id, old_created in conn.execute(
-                "SELECT id, created FROM submissions WHERE learner = ?", (learner,)).fetchall():
-            if old_created >= data["created"]:
-                raise _Skip(f"an older submission of {learner} (made {data['created']}); the "
-                            f"newer one (made {old_created}) is kept")
-            for table in ("attempts", "exercises"):
-                conn.execute(f"DELETE FROM {table} WHERE submission_id = ?", (old_id,))
-            conn.execute("DELETE FROM submissions WHERE id = ?", (old_id,))
         sid = conn.execute(
             "INSERT INTO submissions (learner, sha256, created, course_version, source,"
             " imported_at) VALUES (?, ?, ?, ?, ?, ?)",
-            (learner, digest, data["created"], data["course_version"], str(path),
+            (learner, digest, data["created"], data["course_version"], _shown(path),
              datetime.now(timezone.utc).isoformat(timespec="seconds"))).lastrowid
         conn.executemany(
             "INSERT INTO attempts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -230,7 +457,7 @@ def _import(conn: sqlite3.Connection, path: Path, data: dict[str, Any]) -> bool:
         conn.executemany(
             "INSERT INTO exercises VALUES (?, ?, ?, ?, ?, ?, ?)",
             [(sid, learner, e["exercise_id"], e["chapter"], int(e["passed"]),
-              json.dumps(e["checks"]), e["time"]) for e in data["exercises"]])
+              json.dumps(e["checks"], sort_keys=True), e["time"]) for e in data["exercises"]])
         conn.execute("COMMIT")
         return True
     except BaseException:
@@ -239,9 +466,63 @@ def _import(conn: sqlite3.Connection, path: Path, data: dict[str, Any]) -> bool:
         raise
 
 
+def _disagreements(conn: sqlite3.Connection) -> list[str]:
+    """One line per learner whose earlier submission holds rows the counted one lacks."""
+    counted = {r[0] for r in conn.execute(_COUNTED)}
+    subs = conn.execute("SELECT id, learner, created, source FROM submissions"
+                        " ORDER BY learner, created, id").fetchall()
+    by_learner: dict[str, list[tuple[int, str, str]]] = {}
+    for sid, learner, created, source in subs:
+        by_learner.setdefault(learner, []).append((sid, created, source))
+
+    def rows(sid: int) -> tuple[set, set]:
+        a = conn.execute("SELECT bank, item_id, bank_choice, correct, attempt, time FROM attempts"
+                         " WHERE submission_id = ?", (sid,)).fetchall()
+        e = conn.execute("SELECT exercise_id, passed, checks, time FROM exercises"
+                         " WHERE submission_id = ?", (sid,)).fetchall()
+        return set(a), set(e)
+
+    out = []
+    for learner, subs_of in by_learner.items():
+        if len(subs_of) < 2:
+            continue
+        (top,) = [s for s in subs_of if s[0] in counted]
+        keep_a, keep_e = rows(top[0])
+        odd = []
+        for sid, created, source in subs_of:
+            if sid != top[0]:
+                a, e = rows(sid)
+                if not (a <= keep_a and e <= keep_e):
+                    odd.append((len(a - keep_a) + len(e - keep_e), created, source))
+        if odd:
+            lost, created, source = odd[0]
+            out.append(
+                f"{learner}: {len(subs_of)} submissions disagree: the one counted (made "
+                f"{top[1]}, {top[2]}) lacks {plural(lost, 'row')} of the one made {created} "
+                f"({source}){f' and {len(odd) - 1} more' if len(odd) > 1 else ''}; an earlier "
+                "hand-in is never missing from a genuine later one. Compare the files and ask "
+                "the learner which is theirs")
+    return out
+
+
+def disagreements(db: str | os.PathLike) -> list[str]:
+    """Sentences naming each learner whose submissions disagree (see the module docstring).
+
+    Example:
+        >>> disagreements("gradebook.sqlite")  # doctest: +SKIP
+        []
+    """
+    conn = _connect(Path(db), create=False)
+    try:
+        return _disagreements(conn)
+    finally:
+        conn.close()
+
+
 # ------------------------------------------------------------------------------ reading
 def read_attempts(db: str | os.PathLike) -> list[dict[str, Any]]:
-    """Every quiz attempt in the gradebook, with the item's chapter, topic and type.
+    """Every quiz attempt of each learner's counted (latest) submission, with the item's
+    chapter, topic and type.
 
     Returns:
         Dicts ``{"learner", "chapter", "item_id", "topic", "type", "grounded", "attempt",
@@ -256,7 +537,7 @@ def read_attempts(db: str | os.PathLike) -> list[dict[str, Any]]:
         rows = conn.execute(
             "SELECT learner, bank, item_id, bank_choice, correct, time, ROW_NUMBER() OVER"
             " (PARTITION BY learner, item_id ORDER BY time, rowid) FROM attempts"
-            " ORDER BY learner, time, rowid").fetchall()
+            f" WHERE submission_id IN ({_COUNTED}) ORDER BY learner, time, rowid").fetchall()
     finally:
         conn.close()
     out = []
@@ -272,10 +553,12 @@ def read_attempts(db: str | os.PathLike) -> list[dict[str, Any]]:
 
 
 def read_exercises(db: str | os.PathLike) -> list[dict[str, Any]]:
-    """Every exercise check run: ``{"learner", "chapter", "exercise_id", "passed", "time"}``."""
+    """Every exercise check run of each learner's counted (latest) submission:
+    ``{"learner", "chapter", "exercise_id", "passed", "time"}``."""
     conn = _connect(Path(db), create=False)
     try:
         rows = conn.execute("SELECT learner, chapter, exercise_id, passed, time FROM exercises"
+                            f" WHERE submission_id IN ({_COUNTED})"
                             " ORDER BY learner, time, rowid").fetchall()
     finally:
         conn.close()

@@ -6,7 +6,9 @@ The file holds a pseudonym (a random id made on the learner's machine, e.g.
 number), every exercise check run, and a SHA-256 checksum over all of that.
 
 The checksum detects corruption (a truncated copy, a damaged USB stick), not a determined
-forger: anyone can edit the file and recompute it. Nothing leaves the machine except this file,
+forger: anyone can edit the file and recompute it. With a token from the instructor's roster
+(``tlcourse submit --token``) the file also carries an HMAC signature keyed with it, which only
+someone who knows the token can make; the token itself is never written into the file. Nothing leaves the machine except this file,
 and only when the learner hands it in.
 
 Example:
@@ -16,6 +18,7 @@ Example:
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import os
 from datetime import datetime, timezone
@@ -40,8 +43,24 @@ def checksum(submission: dict[str, Any]) -> str:
     return hashlib.sha256(canonical_json(body)).hexdigest()
 
 
-def build_submission(store: ProgressStore) -> dict[str, Any]:
-    """The submission of ``store``'s learner, checksum included (nothing is written)."""
+def signature(submission: dict[str, Any], token: str) -> str:
+    """HMAC-SHA256, keyed with the learner's roster token, of everything but ``sha256`` and
+    ``signature``: proof that whoever made the file knew the token (which the file never holds).
+    """
+    body = {k: v for k, v in submission.items() if k not in ("sha256", "signature")}
+    return hmac.new(token.encode(), canonical_json(body), hashlib.sha256).hexdigest()
+
+
+def plural(n: int, noun: str) -> str:
+    """``"1 exercise"``, ``"2 exercises"``: the count with the noun agreeing."""
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
+def build_submission(store: ProgressStore, token: str | None = None) -> dict[str, Any]:
+    """The submission of ``store``'s learner, checksum included (nothing is written).
+
+    With ``token`` (from the instructor's roster) it is also signed (:func:`signature`).
+    """
     from tlcourse import __version__
 
     attempts = [
@@ -64,12 +83,14 @@ def build_submission(store: ProgressStore) -> dict[str, Any]:
         "attempts": attempts,
         "exercises": exercises,
     }
+    if token:
+        submission["signature"] = signature(submission, token)
     submission["sha256"] = checksum(submission)
     return submission
 
 
 def submit(out: str | os.PathLike, learner: str | None = None,
-           db: str | os.PathLike | None = None) -> Path:
+           db: str | os.PathLike | None = None, token: str | None = None) -> Path:
     """Write the learner's progress to ``out`` as one submission file.
 
     Args:
@@ -77,6 +98,8 @@ def submit(out: str | os.PathLike, learner: str | None = None,
             ``tlcourse-submission-<pseudonym>.json`` inside it.
         learner: Whose progress (default ``TLCOURSE_LEARNER`` or the OS user).
         db: The progress file (default ``TLCOURSE_PROGRESS_DB`` or the standard place).
+        token: The learner's token from the instructor's roster, if the class uses tokens:
+            the file is then signed with it, so no one else can hand in under this pseudonym.
 
     Returns:
         The file written.
@@ -90,7 +113,7 @@ def submit(out: str | os.PathLike, learner: str | None = None,
         PosixPath('submission.json')
     """
     with ProgressStore(db, learner=learner) as store:
-        submission = build_submission(store)
+        submission = build_submission(store, token)
     path = Path(out).expanduser()
     if path.is_dir() or str(out).endswith(("/", os.sep)):
         path = path / f"tlcourse-submission-{submission['learner']}.json"
@@ -156,5 +179,8 @@ def summary(path: str | os.PathLike) -> str:
     """One line about a written submission, e.g. for the CLI and the notebook button."""
     data = json.loads(Path(path).read_text(encoding="utf-8"))
     passed = len({e["exercise_id"] for e in data["exercises"] if e["passed"]})
-    return (f"{path}: {len(data['attempts'])} quiz answers and {len(data['exercises'])} exercise "
-            f"check runs ({passed} exercises passed), as {data['learner']}. Hand in this file.")
+    signed = " Signed with your token." if "signature" in data else ""
+    return (f"{path}: {plural(len(data['attempts']), 'quiz answer')} and "
+            f"{plural(len(data['exercises']), 'exercise check run')} "
+            f"({plural(passed, 'exercise')} passed), as {data['learner']}.{signed} "
+            "Hand in this file.")
