@@ -160,6 +160,10 @@ def test_a_forged_submission_neither_replaces_nor_locks_out_the_learner(tmp_path
     assert [a["correct"] for a in read_attempts(db)] == [True, False, True]
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT count(*) FROM submissions").fetchone() == (3,)
+    # The class report says it too, above the statistics.
+    assert main(["class", "report", "--db", str(db), "--out", str(tmp_path / "report")]) == 0
+    page = (tmp_path / "report" / "index.html").read_text("utf-8")
+    assert f"{genuine['learner']}: 3 submissions disagree" in page
 
 
 def test_with_roster_tokens_only_the_learner_can_hand_in_under_their_pseudonym(tmp_path,

@@ -167,3 +167,20 @@ def test_planted_problems_are_flagged_in_95_percent_of_100_classes_and_others_ra
     assert planted_key >= 95 and planted_dead >= 95
     worst = false_flags.most_common(1)
     assert not worst or worst[0][1] <= 5, worst  # every other item: in <= 5 of 100 classes
+
+
+def test_the_upper_and_lower_groups_never_share_a_learner_when_scores_tie():
+    """Sorted separately, tied learners landed in both groups (25 of 557 items in a sparse
+    simulated class). Ranked once and cut, the groups are disjoint."""
+    import numpy as np
+
+    from tlcourse.classroom.items import _groups
+
+    upper, lower = _groups(np.ones(10), np.ones(10, dtype=bool))
+    assert len(upper) == len(lower) == 3 and not set(upper) & set(lower)
+    # Ten learners who all got q2 right (equal rest scores for q1); five got q1 right.
+    rows = [_row(f"L{i:02d}", "q2", "T") for i in range(10)]
+    rows += [_row(f"L{i:02d}", "q1", "A" if i < 5 else "B") for i in range(10)]
+    q1 = next(s for s in analyse_items(rows, [BANK]) if s.item_id == "q1")
+    shares = {c.key: (c.upper, c.lower) for c in q1.choices}
+    assert shares["A"][0] + shares["A"][1] <= 1 and shares["B"][0] + shares["B"][1] <= 1

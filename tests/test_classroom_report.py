@@ -98,3 +98,90 @@ def test_bad_inputs_are_refused_with_the_fix(sim, tmp_path):
     a_file.write_text("x")
     with pytest.raises(ReportError, match="is a file; give a folder"):
         write_report(sim.attempts, sim.exercises, sim.banks, a_file)
+
+
+# ----------------------------------------------------------------------------- hostile text
+FORMULAS = ['=HYPERLINK("http://x.example","open me")', "+SUM(A1:A9)", "@SUM(1+1)",
+            "-2+3+cmd|' /C calc'!A0", "\t=1+1", "\r=1+1"]
+
+
+def test_learner_text_reaches_the_csvs_as_text_never_as_a_formula(sim, tmp_path):
+    """OWASP's CSV-injection rule: a cell starting with = + - @ tab or CR gets a leading '."""
+    base = next(a for a in sim.attempts if a["type"] == "single" and not a["grounded"])
+    forged = [dict(base, learner="learner-0badf00d", bank_choice=f, attempt=n + 1,
+                   time=f"2026-03-02T10:{n:02d}:00+00:00") for n, f in enumerate(FORMULAS)]
+    forged.append(dict(base, learner="learner-0badf00d", bank_choice="-2.5", attempt=9,
+                       time="2026-03-02T10:59:00+00:00"))
+    roster = tmp_path / "roster.csv"
+    roster.write_text("pseudonym,name\nlearner-0badf00d,=CMD()\n", encoding="utf-8")
+    out = write_report(sim.attempts + forged, sim.exercises, sim.banks, tmp_path / "r",
+                       roster).parent
+    cells = [c for name in ("attempts_long.csv", "items.csv", "learners_wide.csv")
+             for row in _rows(out / name) for c in row.values()]
+    risky = [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r")]
+    assert "-2.5" in risky  # a plain number stays a number (so do negative statistics) ...
+    assert all(float(c) < 0 for c in risky)  # ... and nothing else starts like a formula
+    choices = [r["bank_choice"] for r in _rows(out / "attempts_long.csv")
+               if r["learner"] == "learner-0badf00d"]
+    assert choices == ["'" + f for f in FORMULAS] + ["-2.5"]  # the text itself is kept
+    assert "'=CMD()" in (out / "learners_wide.csv").read_text("utf-8")
+    page = (out / "index.html").read_text("utf-8")
+    assert "=CMD()" in page and "<td>=CMD()</td>" in page  # HTML: escaped, not prefixed
+
+
+def test_an_item_id_with_dollar_signs_is_ignored_and_never_parsed_as_math(sim, tmp_path):
+    """Twelve forged learners answering item `q$\\foo$` left the report without index.html."""
+    forged = [dict(sim.attempts[0], learner=f"learner-{i:08x}", item_id="q$\\foo$",
+                   correct=i % 2 == 0) for i in range(12)]
+    index = write_report(sim.attempts + forged, sim.exercises, sim.banks, tmp_path / "r")
+    page = index.read_text("utf-8")
+    assert "12 attempts at 1 item id that no bank holds were ignored" in page
+    assert "q$\\foo$" not in (index.parent / "items.csv").read_text("utf-8")
+    # The plot itself takes any label literally (the grounded ids no bank holds, say).
+    from tlcourse.classroom.items import Flag, ItemStats
+    from tlcourse.classroom.report import _scatter
+
+    items = [ItemStats(f"q$\\foo{i}$", "ch01", "t", "single", False, 20, 0.1 * i, 0.25,
+                       rest_r=-0.3, flags=[Flag("negative", "x")]) for i in range(1, 9)]
+    assert "data:image/png;base64," in _scatter(items)
+
+
+def test_exercises_and_chapters_not_in_the_course_are_ignored_and_counted(sim, tmp_path):
+    learner = sim.exercises[0]["learner"]
+    forged = [{"learner": learner, "chapter": "ch99", "exercise_id": f"ch99-ex-fake{i}",
+               "passed": True, "time": "2026-03-02T10:00:00+00:00"} for i in range(7)]
+    ghost = [dict(sim.attempts[0], chapter="ch99", item_id="ch99-ghost", learner=learner)]
+    clean = write_report(sim.attempts, sim.exercises, sim.banks, tmp_path / "a")
+    dirty = write_report(sim.attempts + ghost, sim.exercises + forged, sim.banks,
+                         tmp_path / "b")
+    summary = dirty.read_text("utf-8").split("<h2>Summary</h2>")[1].split("</p>")[0]
+    assert summary == clean.read_text("utf-8").split("<h2>Summary</h2>")[1].split("</p>")[0]
+    assert "ch99" not in summary
+    page = dirty.read_text("utf-8")
+    assert "7 exercise runs of exercises not in the course were ignored" in page
+    assert "1 attempt at 1 item id that no bank holds was ignored" in page
+    assert "ch99" not in (dirty.parent / "exercises_long.csv").read_text("utf-8")
+
+
+def test_simulated_exercises_are_the_course_exercises(sim):
+    from tlcourse.classroom.gradebook import COURSE_EXERCISES
+
+    assert {e["exercise_id"] for e in sim.exercises} <= COURSE_EXERCISES
+
+
+def test_the_course_exercise_list_matches_the_notebooks():
+    """COURSE_EXERCISES decides what the report counts: it must name every check in notebooks/."""
+    import json
+    import re
+    from pathlib import Path
+
+    from tlcourse.classroom.gradebook import COURSE_EXERCISES
+
+    call = re.compile(r"""\bcheck\(\s*(["'])(?P<id>[^"']+)\1""")
+    ids = set()
+    for nb in (Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"):
+        for cell in json.loads(nb.read_text(encoding="utf-8"))["cells"]:
+            src = cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
+            if cell["cell_type"] == "code":
+                ids |= {m.group("id") for m in call.finditer(src)}
+    assert ids == COURSE_EXERCISES

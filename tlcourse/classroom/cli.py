@@ -105,7 +105,12 @@ def collect_command(args: argparse.Namespace) -> int:
 
 def report_command(args: argparse.Namespace) -> int:
     """``tlcourse class report --db gradebook.sqlite --out REPORT [--roster roster.csv]``."""
-    from tlcourse.classroom.gradebook import GradebookError, read_attempts, read_exercises
+    from tlcourse.classroom.gradebook import (
+        GradebookError,
+        disagreements,
+        read_attempts,
+        read_exercises,
+    )
     from tlcourse.quiz.bank import load_banks
 
     if args.roster is not None and not args.roster.is_file():
@@ -114,6 +119,7 @@ def report_command(args: argparse.Namespace) -> int:
         return 1
     try:
         attempts, exercises = read_attempts(args.db), read_exercises(args.db)
+        notes = disagreements(args.db)
     except GradebookError as e:
         print(e, file=sys.stderr)
         return 1
@@ -122,15 +128,19 @@ def report_command(args: argparse.Namespace) -> int:
         return 1
     # pulls in plotting: import late
     from tlcourse.classroom.items import analyse_class
-    from tlcourse.classroom.report import ReportError, flagged_lines, write_report
+    from tlcourse.classroom.report import ReportError, course_only, flagged_lines, write_report
 
     banks = load_banks()
     try:
-        path = write_report(attempts, exercises, banks, args.out, roster_csv=args.roster)
+        path = write_report(attempts, exercises, banks, args.out, roster_csv=args.roster,
+                            notes=notes)
     except ReportError as e:
         print(e, file=sys.stderr)
         return 1
     print(f"Wrote the class report: {path}")
+    attempts, exercises, ignored = course_only(attempts, exercises, banks)
+    for line in notes + ignored:  # worth a look before the flagged items
+        print(line, file=sys.stderr)
     for line in flagged_lines(analyse_class(attempts, exercises, banks)):
         print(line)
     return 0

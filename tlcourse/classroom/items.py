@@ -13,7 +13,8 @@ discrimination is measured against the learner's score on the *other* items of i
   ``p``).
 * **Upper-lower index** ``D = p_upper - p_lower`` (Kelley's 27 % groups): the learners who
   answered the item are ranked by rest score; the top and bottom ``round(0.27 n)`` form the
-  groups. Ties at the cut are broken by pseudonym order: arbitrary, but the same every run.
+  groups, cut from one ranking so no learner is in both. Ties are broken by pseudonym order
+  (first in the upper group, last in the lower): arbitrary, but the same every run.
 * **Choice shares**, overall and in each group: the share who chose each key (single, true/false)
   or who *selected* each key (multiple). Numeric and ordering items have no choice table.
 
@@ -376,10 +377,9 @@ def _groups(rest: np.ndarray, has_rest: np.ndarray) -> tuple[np.ndarray, np.ndar
     g = max(min(g, len(idx) // 2), 1 if len(idx) >= 2 else 0)
     if g == 0:
         return idx[:0], idx[:0]
-    r = rest[idx]
-    upper = idx[np.argsort(-r, kind="stable")[:g]]
-    lower = idx[np.argsort(r, kind="stable")[:g]]
-    return upper, lower
+    # One ranking, cut at both ends: sorting twice put tied learners in both groups.
+    ranked = idx[np.argsort(-rest[idx], kind="stable")]
+    return ranked[:g], ranked[::-1][:g]
 
 
 def _choice_stats(s: ItemStats, q: Question | None, chosen: np.ndarray, a: np.ndarray,

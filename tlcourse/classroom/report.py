@@ -32,12 +32,14 @@ import html
 import io
 import math
 import os
+import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from ..quiz.bank import Bank, BankError, load_banks
+from .gradebook import COURSE_EXERCISES, GROUNDED_ID
 from .items import (
     FLAG_NAMES,
     GROUP_SHARE,
@@ -48,6 +50,7 @@ from .items import (
     analyse_class,
     first_attempts,
 )
+from .submission import plural
 
 ATTEMPT_COLUMNS = ["learner", "chapter", "item_id", "topic", "type", "grounded", "attempt",
                    "first", "bank_choice", "correct", "time"]
@@ -63,8 +66,13 @@ class ReportError(ValueError):
 
 def write_report(attempts: Sequence[Mapping[str, Any]], exercises: Sequence[Mapping[str, Any]],
                  banks: Sequence[Bank] | None, out_dir: str | os.PathLike,
-                 roster_csv: str | os.PathLike | None = None) -> Path:
+                 roster_csv: str | os.PathLike | None = None,
+                 notes: Sequence[str] = ()) -> Path:
     """Analyse a class and write the HTML report and CSV files into ``out_dir``.
+
+    Attempts at items no bank holds and runs of exercises not in the course are left out of
+    every file (a forged or stale submission must not enter the statistics); the page says how
+    many were ignored.
 
     Args:
         attempts: Quiz attempts in the gradebook's data contract (all attempts, any order).
@@ -73,6 +81,8 @@ def write_report(attempts: Sequence[Mapping[str, Any]], exercises: Sequence[Mapp
         out_dir: Folder to write into (created if missing).
         roster_csv: Optional CSV ``pseudonym,name``; names go into the HTML and the wide CSV
             only.
+        notes: Sentences shown with the warnings, e.g. the gradebook's
+            :func:`~tlcourse.classroom.gradebook.disagreements`.
 
     Returns:
         The path of ``index.html``.
@@ -89,7 +99,9 @@ def write_report(attempts: Sequence[Mapping[str, Any]], exercises: Sequence[Mapp
             banks = load_banks()
         except BankError:
             banks = []  # items are then described from the attempts alone
+    attempts, exercises, ignored = course_only(attempts, exercises, banks)
     analysis = analyse_class(attempts, exercises, banks)
+    analysis.warnings[:0] = [*notes, *ignored]
     out.mkdir(parents=True, exist_ok=True)
     _write_attempts(out / "attempts_long.csv", attempts)
     _write_csv(out / "exercises_long.csv", EXERCISE_COLUMNS,
@@ -99,6 +111,46 @@ def write_report(attempts: Sequence[Mapping[str, Any]], exercises: Sequence[Mapp
     index = out / "index.html"
     index.write_text(render_html(analysis, names, n_attempts=len(attempts)), encoding="utf-8")
     return index
+
+
+def course_only(attempts: Sequence[Mapping[str, Any]], exercises: Sequence[Mapping[str, Any]],
+                banks: Sequence[Bank]) -> tuple[list[Mapping[str, Any]],
+                                                 list[Mapping[str, Any]], list[str]]:
+    """The attempts and exercise runs the course holds, and a sentence for each kind left out.
+
+    An attempt counts when a bank holds its item, or it is a grounded item of a bank's chapter;
+    with no banks at all, every attempt counts. An exercise run counts when its id is one of
+    :data:`~tlcourse.classroom.gradebook.COURSE_EXERCISES`, in its own chapter.
+
+    Example:
+        >>> course_only([], [{"exercise_id": "ch99-ex-x", "chapter": "ch99"}], [])[2]
+        ['1 exercise run of exercises not in the course was ignored (e.g. ch99-ex-x).']
+    """
+    questions = {q.id for b in banks for q in b.questions}
+    chapters = {b.chapter for b in banks}
+
+    def held(a: Mapping[str, Any]) -> bool:
+        item = str(a["item_id"])
+        return item in questions or bool(
+            GROUNDED_ID.fullmatch(item) and str(a["chapter"]) in chapters)
+
+    kept = [a for a in attempts if held(a)] if questions else list(attempts)
+    runs = [e for e in exercises if str(e["exercise_id"]) in COURSE_EXERCISES
+            and str(e["exercise_id"]).startswith(f"{e['chapter']}-")]
+    notes = []
+    if len(kept) < len(attempts):
+        odd = sorted({str(a["item_id"]) for a in attempts if not held(a)})
+        n = len(attempts) - len(kept)
+        notes.append(f"{plural(n, 'attempt')} at {plural(len(odd), 'item id')} that no bank "
+                     f"holds {'was' if n == 1 else 'were'} ignored (e.g. {odd[0][:60]}): "
+                     "a forged submission, or items removed from the banks.")
+    if len(runs) < len(exercises):
+        odd = sorted({str(e["exercise_id"]) for e in exercises} - COURSE_EXERCISES)
+        n = len(exercises) - len(runs)
+        notes.append(f"{plural(n, 'exercise run')} of exercises not in the course "
+                     f"{'was' if n == 1 else 'were'} ignored"
+                     + (f" (e.g. {odd[0][:60]})." if odd else "."))
+    return kept, runs, notes
 
 
 def read_roster(path: str | os.PathLike) -> dict[str, str]:
@@ -144,9 +196,19 @@ def _write_csv(path: Path, columns: list[str], rows: Sequence[Mapping[str, Any]]
         w.writerows({k: _cell(r.get(k)) for k in columns} for r in rows)
 
 
+#: A cell a spreadsheet would run as a formula (OWASP, "CSV injection") ...
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+#: ... unless it is a plain number such as -2.5.
+_PLAIN_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
 def _cell(v: Any) -> Any:
+    """A CSV cell: NaN blank, floats rounded, and text that a spreadsheet would run as a
+    formula prefixed with ``'`` so it shows as the text it is (learner text is untrusted)."""
     if isinstance(v, float):
         return "" if math.isnan(v) else round(v, 4)
+    if isinstance(v, str) and v.startswith(_FORMULA_START) and not _PLAIN_NUMBER.fullmatch(v):
+        return "'" + v
     return "" if v is None else v
 
 
@@ -248,18 +310,20 @@ def _summary(analysis: ClassAnalysis, n_attempts: int | None) -> str:
     scores = sorted(s.score for s in analysis.learners if not math.isnan(s.score))
     median = scores[len(scores) // 2] if len(scores) % 2 else (
         (scores[len(scores) // 2 - 1] + scores[len(scores) // 2]) / 2 if scores else math.nan)
-    lines = [f"{len(analysis.learners)} learners; {len(items)} items analysed in "
-             f"{len(chapters)} chapter(s) ({', '.join(chapters) or 'none'})"
-             + (f" from {n_attempts} attempts" if n_attempts is not None else "") + "."]
+    lines = [f"{plural(len(analysis.learners), 'learner')}; {plural(len(items), 'item')} "
+             f"analysed in {plural(len(chapters), 'chapter')} ({', '.join(chapters) or 'none'})"
+             + (f" from {plural(n_attempts, 'attempt')}" if n_attempts is not None else "")
+             + "."]
     if scores:
         lines.append(f"Median learner: {100 * median:.0f} % right on first attempts "
                      f"(range {100 * scores[0]:.0f}-{100 * scores[-1]:.0f} %).")
     ex = [s for s in analysis.learners if s.exercises_tried]
     if ex:
         lines.append(f"Exercises: {sum(s.exercises_passed for s in ex)} passed of "
-                     f"{sum(s.exercises_tried for s in ex)} tried, by {len(ex)} learners.")
+                     f"{sum(s.exercises_tried for s in ex)} tried, by "
+                     f"{plural(len(ex), 'learner')}.")
     flagged = analysis.flagged
-    lines.append(f"{len(flagged)} item(s) flagged.")
+    lines.append(f"{plural(len(flagged), 'item')} flagged.")
     return "<p>" + " ".join(html.escape(x) for x in lines) + "</p>"
 
 
@@ -354,8 +418,9 @@ def _scatter(items: Sequence[ItemStats]) -> str:
         ax.scatter([s.p for s in group], [s.rest_r for s in group], s=24, color=color,
                    label=label)
     for s in groups[2][0]:  # name only the items that need reading
+        # parse_math off: an id is shown as written, never read as mathtext ("q$\foo$" crashed)
         ax.annotate(s.item_id, (s.p, s.rest_r), fontsize=7, xytext=(4, 2),
-                    textcoords="offset points")
+                    textcoords="offset points", parse_math=False)
     ax.set(xlim=(0, 1), xlabel="difficulty: share right on first attempt",
            ylabel="item-rest correlation r",
            title="One dot per item: right = easier, higher = separates strong from weak")

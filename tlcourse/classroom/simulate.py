@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from ..quiz.bank import Bank, Question, load_bank
+from .gradebook import COURSE_EXERCISES
 
 _START = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
 
@@ -225,9 +226,13 @@ def _grounded(chapter: str, g: int, names: list[str], theta: np.ndarray,
 
 def _exercise(chapter: str, e: int, names: list[str], theta: np.ndarray,
               rng: np.random.Generator, minute: int) -> list[dict[str, Any]]:
+    """The runs of the chapter's ``e``-th course exercise (none if it has fewer)."""
     passed = rng.random(len(names)) < 1 / (1 + np.exp(-(theta + 1.0)))
     time = _time(minute)
-    return [{"learner": name, "chapter": chapter, "exercise_id": f"{chapter}-ex{e + 1}",
+    course = sorted(x for x in COURSE_EXERCISES if x.startswith(f"{chapter}-ex-"))
+    if e >= len(course):
+        return []
+    return [{"learner": name, "chapter": chapter, "exercise_id": course[e],
              "passed": bool(passed[i]), "time": time} for i, name in enumerate(names)]
 
 
