@@ -1,9 +1,9 @@
 """The instructor's gradebook: submissions collected into one SQLite file.
 
 :func:`collect` imports submission files (see :mod:`tlcourse.classroom.submission`). Each file is
-judged alone, in its own transaction: a bad one (corrupt, truncated, oversize, nested too deep,
-a field of the wrong type or out of range, a date in the future) is listed with the reason and
-leaves nothing behind, and the others are stored. Importing the same file again changes nothing
+judged alone (:mod:`tlcourse.classroom.validate`), in its own transaction: a bad one (corrupt,
+truncated, oversize, nested too deep, a field of the wrong type or out of range, a date in the
+future) is listed with the reason and leaves nothing behind, and the others are stored. Importing the same file again changes nothing
 (a submission is known by its learner and checksum).
 
 **Every submission is kept.** A learner who hands in twice has two submissions; the latest one
@@ -24,33 +24,20 @@ Example:
 from __future__ import annotations
 
 import csv
-import hmac
 import json
 import os
 import re
 import sqlite3
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from tlcourse.classroom.submission import COURSE, FORMAT, checksum, plural, signature
-from tlcourse.exercises import EXERCISE_ID
+from tlcourse.classroom.submission import plural
+from tlcourse.classroom.validate import Rejected, load_submission, short
 
 GRADEBOOK_FORMAT = "tlcourse-gradebook/1"
-_PSEUDONYM = re.compile(r"learner-[0-9a-f]{8}")  # always with fullmatch: "$" allows a "\n"
-#: A submission of a whole course is a few hundred kB; anything far bigger is not one.
-MAX_FILE_BYTES = 5 * 1024 * 1024
-#: A submission is 3 levels deep; JSON nested deeper is refused before it is parsed (Python's
-#: parser recurses once per level and would crash on a file nested 200,000 deep).
-MAX_DEPTH = 32
-#: The learner's clock may run a little ahead of the instructor's; a ``created`` time further
-#: in the future is refused (it would outrank every later genuine resubmission).
-CLOCK_SKEW = timedelta(hours=1)
-#: A learner's store numbers attempts 1, 2, ...; SQLite holds at most 2**63 - 1.
-MAX_ATTEMPT = 100_000
-_MAX_TEXT = 200  # characters in an id, a choice or a time
 
 #: The course's checked exercises: the ``check("...")`` ids in ``notebooks/``
 #: (tests/test_classroom_report.py keeps this list in step with the notebooks).
@@ -111,10 +98,6 @@ class GradebookError(RuntimeError):
     """The gradebook file cannot be used; the message says which file and what to do."""
 
 
-class _Skip(ValueError):
-    """A submission file that is not imported, with the reason."""
-
-
 @dataclass
 class CollectReport:
     """What :func:`collect` did with each file, and the learners to look at."""
@@ -166,7 +149,7 @@ def collect(paths: Iterable[str | os.PathLike], db: str | os.PathLike,
     try:
         for path in _files(paths, report):
             try:
-                submission = _load(path, tokens)
+                submission = load_submission(path, tokens)
                 if _import(conn, path, submission):
                     report.imported.append(path)
                     extra = _not_in_course(submission, known)
@@ -174,13 +157,13 @@ def collect(paths: Iterable[str | os.PathLike], db: str | os.PathLike,
                         report.warned.append((path, extra))
                 else:
                     report.unchanged.append(path)
-            except _Skip as e:
+            except Rejected as e:
                 report.skipped.append((path, str(e)))
             except sqlite3.Error as e:  # disk full, locked for too long...: that file only
                 why = f"could not be stored ({e}); nothing of it was kept: collect it again"
                 report.skipped.append((path, why))
             except Exception as e:  # noqa: BLE001 - one file must never stop the class
-                why = (f"could not be read ({type(e).__name__}: {_short(str(e))}); nothing of "
+                why = (f"could not be read ({type(e).__name__}: {short(str(e))}); nothing of "
                        "it was kept. This is a tlcourse bug: please report it with the file")
                 report.skipped.append((path, why))
         report.flagged = _disagreements(conn)
@@ -238,183 +221,6 @@ def _shown(path: Path) -> str:
     return str(path).encode("utf-8", "backslashreplace").decode("utf-8")
 
 
-def _short(value: Any, limit: int = 60) -> str:
-    """``repr`` of learner-supplied data, cut to ``limit`` characters: one line, never a page."""
-    text = repr(value)
-    return text if len(text) <= limit else text[:limit - 3] + "..."
-
-
-# ------------------------------------------------------------------------------ one file
-_AGAIN = "ask the learner to hand it in again"
-# Tokens for the pre-parse scan: a whole string, a string that never closes, or a bracket.
-_TOKENS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|"|[\[\]{}]', re.DOTALL)
-
-
-def _shape(text: str) -> tuple[int, bool]:
-    """How deep ``text``'s brackets nest (counting stops past :data:`MAX_DEPTH`), and whether it
-    ends with a string or a bracket still open: a cut copy, wherever the cut fell."""
-    depth = deepest = 0
-    for m in _TOKENS.finditer(text):
-        t = m.group()
-        if t == '"':
-            return deepest, True  # a string that runs to the end of the file
-        if t in ("[", "{"):
-            depth += 1
-            deepest = max(deepest, depth)
-            if deepest > MAX_DEPTH:
-                break
-        elif t in ("]", "}"):
-            depth -= 1
-    return deepest, depth > 0
-
-
-def _no_constant(name: str) -> Any:
-    raise _Skip(f"holds {name}, which is not a JSON number; {_AGAIN}")
-
-
-def _load(path: Path, tokens: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """The submission in ``path``, or :class:`_Skip` saying why it cannot be imported."""
-    try:
-        with path.open("rb") as f:
-            raw = f.read(MAX_FILE_BYTES + 1)
-    except OSError as e:
-        raise _Skip(f"cannot be read ({e.strerror or e})") from None
-    if len(raw) > MAX_FILE_BYTES:
-        raise _Skip(f"too large to be a submission (over {MAX_FILE_BYTES // 2**20} MB); "
-                    "not read")
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise _Skip("not a text file (corrupt, or not a submission)") from None
-    if not text.strip():
-        raise _Skip("empty file")
-    deepest, cut = _shape(text)
-    if deepest > MAX_DEPTH:
-        raise _Skip(f"nested more than {MAX_DEPTH} levels deep: not a submission; not read")
-    try:
-        data = json.loads(text, parse_constant=_no_constant)
-    except json.JSONDecodeError as e:
-        if cut or e.pos >= len(text.rstrip()) - 1:
-            raise _Skip("not valid JSON: the file ends early (truncated copy?); ask the "
-                        "learner to hand it in again") from None
-        raise _Skip(f"not valid JSON (corrupt at line {e.lineno}, column {e.colno}); "
-                    f"{_AGAIN}") from None
-    except _Skip:
-        raise
-    except (ValueError, RecursionError) as e:  # e.g. an integer of 5,000 digits
-        raise _Skip(f"holds a value that cannot be read ({_short(str(e))}); {_AGAIN}") from None
-    if not isinstance(data, dict) or "format" not in data:
-        raise _Skip("not a tlcourse submission (no 'format' field)")
-    fmt = data["format"]
-    if fmt != FORMAT:
-        if isinstance(fmt, str) and fmt.startswith("tlcourse-submission/"):
-            raise _Skip(f"submission format {_short(fmt)} is newer than this tlcourse reads "
-                        f"({FORMAT}); upgrade tlcourse")
-        raise _Skip(f"another kind of file (format {_short(fmt)}, expected {FORMAT!r})")
-    if data.get("course") != COURSE:
-        raise _Skip(f"a submission for another course ({_short(data.get('course'))}, "
-                    f"not {COURSE!r})")
-    try:
-        intact = data.get("sha256") == checksum(data)
-    except UnicodeEncodeError:  # a lone surrogate ("\\ud800") has no UTF-8 form
-        raise _Skip(f"holds text that is not valid Unicode; {_AGAIN}") from None
-    if not intact:
-        raise _Skip("checksum mismatch: the file changed after `tlcourse submit` (corrupted "
-                    "or edited); ask the learner to submit again")
-    data["created"] = _check_fields(data)
-    if tokens is not None:
-        _check_token(data, tokens)
-    return data
-
-
-def _check_token(data: dict[str, Any], tokens: Mapping[str, str]) -> None:
-    learner = data["learner"]
-    if learner not in tokens:
-        raise _Skip(f"{learner} has no token on the roster: add the row "
-                    f"'{learner},NAME,TOKEN' (and give the learner the token), or collect "
-                    "without --roster")
-    sig = data.get("signature")
-    if not isinstance(sig, str) or not hmac.compare_digest(sig, signature(data, tokens[learner])):
-        if sig is None:
-            raise _Skip(f"not signed with {learner}'s roster token: the learner ran `tlcourse "
-                        "submit` without --token, or a forgery; ask them to submit again with "
-                        "their token")
-        raise _Skip(f"signed with another token than {learner}'s roster token: a forgery, or "
-                    "a mistyped token; ask the learner to submit again with their token")
-
-
-def _text(value: Any, what: str, limit: int = _MAX_TEXT, empty: bool = False) -> str:
-    if not isinstance(value, str) or not (empty or value) or len(value) > limit \
-            or not value.isprintable():
-        raise _Skip(f"{what} is {_short(value)}, not a line of text of at most {limit} "
-                    f"characters; {_AGAIN}")
-    return value
-
-
-def _time(value: Any, what: str) -> datetime:
-    text = _text(value, what, limit=40)
-    try:
-        when = datetime.fromisoformat(text)
-    except ValueError:
-        raise _Skip(f"{what} is {_short(value)}, not a date and time (ISO 8601); "
-                    f"{_AGAIN}") from None
-    return when
-
-
-def _check_fields(data: dict[str, Any]) -> str:
-    """Check every field's type and range; return ``created`` as UTC ISO 8601."""
-    learner = data.get("learner")
-    if not isinstance(learner, str) or not _PSEUDONYM.fullmatch(learner):
-        raise _Skip(f"the learner id {_short(learner)} is not a tlcourse pseudonym "
-                    "(learner- and 8 hex digits)")
-    _text(data.get("course_version"), "'course_version'", limit=64)
-    created = _time(data.get("created"), "'created'")
-    if created.tzinfo is None:
-        raise _Skip(f"'created' ({_short(data['created'])}) has no time zone; {_AGAIN}")
-    now = datetime.now(timezone.utc)
-    if created > now + CLOCK_SKEW:
-        raise _Skip(f"made in the future ({_short(data['created'])}; it is now "
-                    f"{now:%Y-%m-%d %H:%M} UTC here): forged, or the learner's clock is wrong; "
-                    "ask them to set it and submit again")
-    for name in ("attempts", "exercises"):
-        if not isinstance(data.get(name), list):
-            raise _Skip(f"missing or malformed {name!r} list")
-    for i, a in enumerate(data["attempts"]):
-        where = f"attempts[{i}]"
-        if not isinstance(a, dict):
-            raise _Skip(f"{where} is not an object; {_AGAIN}")
-        for key in ("bank", "item_id", "bank_choice"):
-            _text(a.get(key), f"{where}: {key!r}", empty=key == "bank_choice")
-        for key in ("shown_choice", "shown_order"):
-            if a.get(key) is not None:
-                _text(a[key], f"{where}: {key!r}", empty=True)
-        if not isinstance(a.get("correct"), bool):
-            raise _Skip(f"{where} lacks or has a malformed 'correct'")
-        n = a.get("attempt")
-        if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_ATTEMPT:
-            raise _Skip(f"{where}: 'attempt' is {_short(n)}, not a whole number from 1 to "
-                        f"{MAX_ATTEMPT}; {_AGAIN}")
-        _time(a.get("time"), f"{where}: 'time'")
-    for i, e in enumerate(data["exercises"]):
-        where = f"exercises[{i}]"
-        if not isinstance(e, dict):
-            raise _Skip(f"{where} is not an object; {_AGAIN}")
-        for key, kind in (("exercise_id", str), ("chapter", str), ("passed", bool),
-                          ("checks", dict)):
-            if not isinstance(e.get(key), kind):
-                raise _Skip(f"{where} lacks or has a malformed {key!r}")
-        eid = _text(e["exercise_id"], f"{where}: 'exercise_id'")
-        if not EXERCISE_ID.match(eid) or e["chapter"] != eid.split("-", 1)[0]:
-            raise _Skip(f"{where}: exercise {_short(eid)} of chapter {_short(e['chapter'])} "
-                        f"is not a tlcourse exercise id; {_AGAIN}")
-        for name, ok in e["checks"].items():
-            _text(name, f"{where}: a check name", limit=500)
-            if not isinstance(ok, bool):
-                raise _Skip(f"{where}: check {_short(name)} is {_short(ok)}, not true/false")
-        _time(e.get("time"), f"{where}: 'time'")
-    return created.astimezone(timezone.utc).isoformat(timespec="milliseconds")
-
-
 def _not_in_course(data: dict[str, Any], known: Mapping[str, tuple[str, str, str]]) -> str:
     """What a stored submission holds that the course does not ("" if nothing)."""
     items = [a["item_id"] for a in data["attempts"]
@@ -424,10 +230,10 @@ def _not_in_course(data: dict[str, Any], known: Mapping[str, tuple[str, str, str
     parts = []
     if items and known:  # with no bank on disk every item would look unknown
         parts.append(f"{plural(len(items), 'answer')} to items no bank holds "
-                     f"(e.g. {_short(items[0], 40)})")
+                     f"(e.g. {short(items[0], 40)})")
     if exercises:
         parts.append(f"{plural(len(exercises), 'exercise run')} of exercises not in the course "
-                     f"(e.g. {_short(exercises[0], 40)})")
+                     f"(e.g. {short(exercises[0], 40)})")
     return " and ".join(parts) + ("; the class report ignores them" if parts else "")
 
 
