@@ -3,6 +3,7 @@ when damaged or made by other code."""
 
 import subprocess
 import sys
+import warnings
 
 import pytest
 
@@ -59,9 +60,10 @@ def test_changed_code_invalidates(fake, monkeypatch):
 
 def test_corrupt_entry_is_ignored_and_rewritten(fake):
     run_experiment("toy", progress=False)
-    (entry,) = (cache.cache_dir() / "results").glob("*.pt")
+    (entry,) = (cache.cache_dir() / "results").glob("*.json")
     entry.write_bytes(b"garbage")
-    assert not run_experiment("toy", progress=False).from_cache  # rerun, not a crash
+    with pytest.warns(UserWarning, match="ignored the cached run"):
+        assert not run_experiment("toy", progress=False).from_cache  # rerun, not a crash
     assert run_experiment("toy", progress=False).from_cache  # and rewritten
     assert len(CALLS) == 2
 
@@ -72,16 +74,32 @@ def test_code_hash_covers_the_library_but_not_the_quiz():
     assert "train.py" in sources
 
 
-def test_cli_cache_info_and_clear(fake):
+def test_cli_cache_info_and_clear_count_runs_apart_from_feature_files(fake):
+    import torch
+
     run_experiment("toy", progress=False)
+    cache.save_features("0" * 32, torch.zeros(2, 3))
+    cache.save_features("1" * 32, torch.zeros(2, 3))
     env = {"TLCOURSE_DATA_DIR": str(cache.data_dir()), "PATH": ""}
     info = subprocess.run([sys.executable, "-m", "tlcourse.cli", "cache", "info"],
                           capture_output=True, text=True, env=env, check=False)
-    assert info.returncode == 0 and "1 entries" in info.stdout and "1 from the current code" in info.stdout
+    assert info.returncode == 0, info.stderr
+    assert "1 run (1 from the current code, 0 stale)" in info.stdout
+    assert "2 feature files" in info.stdout
     out = subprocess.run([sys.executable, "-m", "tlcourse.cli", "cache", "clear"],
                          capture_output=True, text=True, env=env, check=False)
-    assert out.returncode == 0 and "removed 1 cached runs" in out.stdout
-    assert not list(cache.cache_dir().rglob("*.pt"))
+    assert out.returncode == 0 and "removed 1 cached run and 2 feature files" in out.stdout
+    assert not [p for p in cache.cache_dir().rglob("*") if p.is_file()]
+
+
+def test_clear_removes_only_what_the_cache_wrote(fake, tmp_path, monkeypatch):
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep me")
+    monkeypatch.setenv("TLCOURSE_CACHE_DIR", str(mine))  # a cache dir pointed at a used folder
+    run_experiment("toy", progress=False)
+    assert cache.clear().entries == 1
+    assert (mine / "notes.txt").read_text() == "keep me"
 
 
 def test_features_are_reused_only_for_the_same_weights_preprocessing_and_images(tmp_path, monkeypatch):
@@ -114,3 +132,95 @@ def test_features_are_reused_only_for_the_same_weights_preprocessing_and_images(
     for p in (tmp_path / "cache" / "features").glob("*.pt"):
         p.write_bytes(b"garbage")
     assert torch.equal(extract_features(net, data).x, first.x)
+
+
+# ---------------------------------------------------------------------------------------------
+# A planted or damaged entry: never runs code, never trusted, kept as evidence
+# ---------------------------------------------------------------------------------------------
+class _Payload:
+    """Unpickling this object opens (so creates) ``marker``: proof that the pickle ran code."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def _toy_key():
+    from tlcourse.train import get_device
+
+    return cache.results_key("toy", "quick", None, str(get_device()))
+
+
+def test_a_planted_pickle_runs_no_code_and_is_not_trusted(fake, tmp_path):
+    import hashlib
+    import json
+
+    import torch
+
+    marker = tmp_path / "pwned"
+    key = _toy_key()
+    entry = cache._path(key)
+    planted = {}
+    for suffix in (".pt", ".safetensors"):  # the old entry's name and the new tensor file's
+        p = entry.with_suffix(suffix)
+        p.parent.mkdir(parents=True, exist_ok=True)
+        torch.save({"key": key, "results": _Payload(marker)}, p)
+        planted[suffix] = p.read_bytes()
+    # A forged entry with the right key pointing at the pickle: only the loader stands between.
+    sha = hashlib.sha256(planted[".safetensors"]).hexdigest()
+    entry.with_suffix(".json").write_text(json.dumps({
+        "format": cache.FORMAT, "key": key, "type": "Results", "fields": {},
+        "artifacts": {}, "tensors": {"sha256": sha, "bytes": len(planted[".safetensors"])}}))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = run_experiment("toy", progress=False)
+    assert not marker.exists(), "loading the cache ran the planted pickle"
+    assert any("ignored the cached run" in str(w.message) for w in caught)
+    assert not res.from_cache and len(CALLS) == 1  # not trusted: trained again
+    kept = [p.read_bytes() for p in cache.cache_dir().rglob("*") if p.is_file()]
+    assert planted[".safetensors"] in kept  # the evidence is kept, not deleted
+    assert run_experiment("toy", progress=False).from_cache  # the retrained entry is reused
+    assert not marker.exists()
+
+
+def test_an_entry_with_another_key_is_set_aside_with_a_warning(fake):
+    import json
+
+    run_experiment("toy", progress=False)
+    path = cache._path(_toy_key())
+    entry = json.loads(path.read_text())
+    entry["key"]["seeds"] = [7]  # a foreign entry under this key's name
+    path.write_text(json.dumps(entry))
+    with pytest.warns(UserWarning, match="another run's key"):
+        assert not run_experiment("toy", progress=False).from_cache
+    assert len(CALLS) == 2
+    aside = list((cache.cache_dir() / "quarantine").iterdir())
+    assert any('"seeds": [7]' in p.read_text() or '"seeds":[7]' in p.read_text()
+               for p in aside if p.suffix == ".json")
+
+
+def test_a_tensor_file_that_does_not_match_its_entry_is_not_trusted(fake):
+    run_experiment("toy", progress=False)
+    tensors = cache._path(_toy_key()).with_suffix(".safetensors")
+    tensors.write_bytes(tensors.read_bytes()[:-1] + b"\0")
+    with pytest.warns(UserWarning, match="tensor file"):
+        assert not run_experiment("toy", progress=False).from_cache
+
+
+def test_the_key_covers_scikit_learn_and_the_thread_count(fake):
+    import torch
+
+    key = _toy_key()
+    assert key["versions"]["scikit-learn"] and key["threads"] == torch.get_num_threads()
+    before = torch.get_num_threads()
+    first = run_experiment("toy", progress=False)
+    assert first.threads == before and first.to_dict()["threads"] == before
+    torch.set_num_threads(1 if before != 1 else 2)
+    try:
+        other = run_experiment("toy", progress=False)  # other threads: other numbers, rerun
+        assert not other.from_cache and other.threads == torch.get_num_threads()
+    finally:
+        torch.set_num_threads(before)
+    assert run_experiment("toy", progress=False).from_cache and len(CALLS) == 2

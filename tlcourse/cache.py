@@ -1,20 +1,34 @@
 """A results cache: one training run per experiment, shared by notebooks, tests and the CLI.
 
 A finished :class:`~tlcourse.experiments.Results` (records, config *and* the artifacts its plots
-need) is stored under ``<data dir>/cache/results/`` keyed by everything that decides it:
+need) is stored under ``<cache dir>/results/`` keyed by everything that decides it:
 
 * the experiment, the profile and the seeds asked for;
 * a hash of the library's own source (every ``tlcourse/**/*.py`` except the quiz), so any
   change to the code that produced a result invalidates it;
-* the torch, timm and NumPy versions and the device type (CPU and CUDA runs differ in the
-  last digits);
-* the object set's manifest (a re-provisioned data set is another data set).
+* the torch, timm, NumPy, scikit-learn and transformers versions, the device type and torch's
+  thread count (CPU and CUDA runs differ in the last digits; so do 1 and 2 CPU threads, and at a
+  high learning rate the last digits grow into different results);
+* the object set's manifest (a re-provisioned data set is another data set);
+* the entry format (:data:`FORMAT`).
 
-A notebook, a test or ``tlcourse run`` asking for the same key reuses the stored run.
+The format never runs code on reading. An entry is two files with the same name:
+
+* ``NAME.json``: the format version, the key, the Results' fields (one record per line, plain
+  JSON) and the artifacts' structure; tuples, dicts with non-text keys and the allowed dataclasses
+  (:func:`storable`) are tagged ``{"$t": ...}``, tensors and NumPy arrays are references into
+* ``NAME.safetensors``: the tensors (safetensors holds raw numbers and a JSON header, no pickle),
+  checked against the SHA-256 the JSON entry records before it is read.
+
+Reading checks the format and the stored key against the requested one before anything else.
+An entry that fails a check (damaged, or planted by someone who can write to a shared cache) is
+moved to ``<cache dir>/quarantine/`` with a one-line warning - kept as evidence, never trusted,
+never deleted - and the run is made again. Anything else stored as an artifact is refused by
+name when the run is saved. Files are written to a temporary name and renamed, so a killed run
+leaves no half-written entry.
+
 ``TLCOURSE_CACHE=off`` (or ``run_experiment(..., fresh=True)``, ``tlcourse run --fresh``) forces a
-rerun. An entry that cannot be read, or whose stored key differs, is ignored and rewritten -
-never trusted. Entries are written to a temporary file and renamed, so a killed run leaves no
-half-written entry.
+rerun.
 
 Example:
     >>> key = results_key("scratch-vs-transfer", "quick", None)   # doctest: +SKIP
@@ -24,22 +38,33 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import io
 import json
 import os
-import shutil
+import re
 import tempfile
+import time
+import warnings
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
+from safetensors import SafetensorError
+from safetensors.torch import load as _tensors_from_bytes
+from safetensors.torch import save as _tensors_to_bytes
 
 from .assets import OBJECTS_MANIFEST, data_dir
 
 _PACKAGE = Path(__file__).resolve().parent
 _OFF = {"0", "off", "no", "false"}
+
+#: Version of the entry format; part of the key, so another format is another entry.
+FORMAT = 2
 
 
 def enabled() -> bool:
@@ -76,113 +101,383 @@ def _data_hash() -> str:
 
 
 def results_key(experiment: str, profile: str, seeds: tuple[int, ...] | None,
-                device: str = "cpu") -> dict[str, Any]:
-    """Everything that decides an experiment's results, as a JSON-ready dict."""
-    return {"experiment": experiment, "profile": profile,
+                device: str = "cpu", threads: int | None = None) -> dict[str, Any]:
+    """Everything that decides an experiment's results, as a JSON-ready dict.
+
+    ``threads`` defaults to torch's current thread count (``torch.get_num_threads()``).
+    """
+    return {"format": FORMAT, "experiment": experiment, "profile": profile,
             "seeds": list(seeds) if seeds is not None else None,
-            "code": code_hash(), "data": _data_hash(), "versions": _versions(),
-            "device": torch.device(device).type}
+            "code": code_hash(), "data": _data_hash(), "versions": versions(),
+            "device": torch.device(device).type,
+            "threads": torch.get_num_threads() if threads is None else int(threads)}
 
 
-def _versions() -> dict[str, str]:
+def versions() -> dict[str, str]:
+    """Versions of the libraries whose numerics decide a result (read without importing them)."""
     from importlib.metadata import PackageNotFoundError, version
 
-    import numpy
-    import timm
+    def of(package: str) -> str:
+        try:  # from the metadata: importing transformers or sklearn takes seconds
+            return version(package)
+        except PackageNotFoundError:
+            return "none"
 
-    try:  # read from the metadata: importing transformers takes seconds
-        transformers = version("transformers")
-    except PackageNotFoundError:
-        transformers = "none"
-    return {"torch": torch.__version__, "timm": timm.__version__, "numpy": numpy.__version__,
-            "transformers": transformers}
+    return {"torch": str(torch.__version__), "timm": of("timm"), "numpy": np.__version__,
+            "scikit-learn": of("scikit-learn"), "transformers": of("transformers")}
 
 
-def _digest(key: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:24]
+_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,80}")
+_THREADS = re.compile(r"-t([0-9]{1,4})\.json")
 
 
 def _path(key: dict[str, Any]) -> Path:
-    return cache_dir() / "results" / f"{key['experiment']}-{key['profile']}-{_digest(key)}.pt"
+    """``results/EXPERIMENT-PROFILE-DIGEST-tTHREADS.json``; the digest leaves the thread count
+    out so that :func:`load_results` can find the same run made at another thread count."""
+    for part in (key["experiment"], key["profile"]):
+        if not _NAME.fullmatch(part):
+            raise ValueError(f"not a cacheable name: {part!r} (lower-case letters, digits, -)")
+    rest = {k: v for k, v in key.items() if k != "threads"}
+    digest = hashlib.sha256(json.dumps(rest, sort_keys=True).encode()).hexdigest()[:24]
+    return (cache_dir() / "results"
+            / f"{key['experiment']}-{key['profile']}-{digest}-t{int(key['threads'])}.json")
 
 
-def load_results(key: dict[str, Any]) -> Any | None:
-    """The stored Results for ``key``, or None (missing, unreadable or another key).
+# ---------------------------------------------------------------------------------------------
+# Encoding: plain JSON, tagged where JSON has no word for it, tensors by reference
+# ---------------------------------------------------------------------------------------------
+#: Dataclasses an entry may hold, by class name; each is rebuilt field by field, never unpickled.
+_STORABLE: dict[str, type] = {}
 
-    A damaged entry is removed so that the next run rewrites it.
+
+def storable(cls: type) -> type:
+    """Allow the dataclass ``cls`` in a cached Results (a decorator, or call it on a class).
+
+    Example:
+        >>> storable(ImageData)  # doctest: +SKIP
     """
+    if not dataclasses.is_dataclass(cls):
+        raise TypeError(f"{cls.__name__} is not a dataclass: the results cache cannot rebuild it")
+    _STORABLE[cls.__name__] = cls
+    return cls
+
+
+class _Untrusted(Exception):
+    """An entry that failed a check: the message says which (one short clause)."""
+
+
+def _encode(obj: Any, where: str, tensors: dict[str, torch.Tensor] | None,
+            ids: dict[int, str] | None = None) -> Any:
+    """``obj`` as JSON; with ``tensors``, tensors and arrays are added to it and referenced."""
+    def enc(value: Any, at: str) -> Any:
+        return _encode(value, at, tensors, ids)
+
+    if obj is None or type(obj) in (bool, str, int, float):
+        return obj
+    if isinstance(obj, str):
+        return str(obj)  # e.g. torch.__version__, a str subclass
+    if isinstance(obj, np.generic) and obj.dtype.kind in "biuf":
+        return obj.item()  # a NumPy scalar: its Python number
+    if type(obj) is list:
+        return [enc(v, f"{where}[{i}]") for i, v in enumerate(obj)]
+    if type(obj) is tuple:
+        return {"$t": "tuple", "v": [enc(v, f"{where}[{i}]") for i, v in enumerate(obj)]}
+    if type(obj) is dict:
+        if all(type(k) is str for k in obj) and "$t" not in obj:
+            return {k: enc(v, f"{where}[{k!r}]") for k, v in obj.items()}
+        return {"$t": "dict", "items": [[enc(k, f"{where} (a key)"), enc(v, f"{where}[{k!r}]")]
+                                        for k, v in obj.items()]}
+    if tensors is not None and ids is not None:
+        if isinstance(obj, np.ndarray) and obj.dtype.kind in "biuf":
+            return {"$t": "ndarray", "id": _add_tensor(torch.from_numpy(
+                np.ascontiguousarray(obj).astype(obj.dtype.newbyteorder("="))), obj, tensors, ids)}
+        if type(obj) is torch.Tensor and obj.layout == torch.strided:
+            return {"$t": "tensor", "id": _add_tensor(obj, obj, tensors, ids)}
+        if _STORABLE.get(type(obj).__name__) is type(obj):
+            return {"$t": type(obj).__name__,
+                    "fields": {f.name: enc(getattr(obj, f.name), f"{where}.{f.name}")
+                               for f in dataclasses.fields(obj)}}
+    kind = f"{type(obj).__module__}.{type(obj).__qualname__}"
+    allowed = ("tensors, NumPy arrays, " if tensors is not None else "") + \
+        "numbers, strings, None, lists, tuples, dicts" + \
+        (f" and {', '.join(sorted(_STORABLE))}" if tensors is not None else "")
+    raise TypeError(f"{where}: the results cache cannot store a {kind}; it stores {allowed}")
+
+
+def _add_tensor(t: torch.Tensor, original: Any, tensors: dict[str, torch.Tensor],
+                ids: dict[int, str]) -> str:
+    """The name of ``t`` in the tensor file (an object stored twice is stored once)."""
+    if id(original) not in ids:
+        ids[id(original)] = name = str(len(tensors))
+        # a copy of its own: safetensors refuses tensors that share memory
+        tensors[name] = t.detach().to("cpu").contiguous().clone()
+    return ids[id(original)]
+
+
+def _decode(node: Any, tensors: dict[str, torch.Tensor] | None) -> Any:
+    """The inverse of :func:`_encode`; any node it did not write raises :class:`_Untrusted`."""
+    if node is None or type(node) in (bool, str, int, float):
+        return node
+    if type(node) is list:
+        return [_decode(v, tensors) for v in node]
+    if type(node) is not dict:
+        raise _Untrusted(f"it holds a {type(node).__name__}")
+    tag = node.get("$t")
+    if tag is None:
+        return {k: _decode(v, tensors) for k, v in node.items()}
+    if tag == "tuple" and type(node.get("v")) is list:
+        return tuple(_decode(v, tensors) for v in node["v"])
+    if tag == "dict" and type(node.get("items")) is list:
+        out = {}
+        for item in node["items"]:
+            if type(item) is not list or len(item) != 2:
+                raise _Untrusted("it holds a malformed dict")
+            out[_hashable(_decode(item[0], tensors))] = _decode(item[1], tensors)
+        return out
+    if tensors is not None and tag in ("tensor", "ndarray"):
+        if node.get("id") not in tensors:
+            raise _Untrusted("it refers to a tensor its tensor file lacks")
+        t = tensors[node["id"]]
+        return t.numpy() if tag == "ndarray" else t
+    cls = _STORABLE.get(tag) if tensors is not None and type(tag) is str else None
+    if cls is not None and type(node.get("fields")) is dict:
+        names = {f.name for f in dataclasses.fields(cls) if f.init}
+        if set(node["fields"]) != names:
+            raise _Untrusted(f"its {tag} has the fields {sorted(node['fields'])}")
+        return cls(**{k: _decode(v, tensors) for k, v in node["fields"].items()})
+    raise _Untrusted(f"it holds an unknown tag {str(tag)[:40]!r}")
+
+
+def _hashable(key: Any) -> Any:
+    try:
+        hash(key)
+    except TypeError:
+        raise _Untrusted("it holds a dict key that cannot be one") from None
+    return key
+
+
+def _dumps(entry: dict[str, Any]) -> str:
+    """The entry as JSON text: one line per part, one line per record (a record's lists, such as
+    per-item predictions, stay on its line: about 2 bytes per 0/1 item)."""
+    def compact(value: Any) -> str:
+        return json.dumps(value, separators=(",", ":"))
+
+    fields = dict(entry["fields"])
+    records = fields.pop("records", [])
+    body = [f"{compact(k)}:{compact(v)}" for k, v in fields.items()]
+    body.append('"records":[\n' + ",\n".join(compact(r) for r in records) + "]")
+    head = [f"{compact(k)}:{compact(v)}" for k, v in entry.items() if k != "fields"]
+    return "{" + ",\n".join([*head, '"fields":{\n' + ",\n".join(body) + "}"]) + "}\n"
+
+
+# ---------------------------------------------------------------------------------------------
+# Results entries
+# ---------------------------------------------------------------------------------------------
+def save_results(key: dict[str, Any], results: Any) -> Path:
+    """Store ``results`` (a :func:`storable` Results) under ``key``.
+
+    Raises:
+        TypeError: an artifact (or a record's value) of a type the cache does not store, named
+            by where it sits (``artifacts['net']['head']: ... cannot store a torch.nn...``).
+    """
+    if type(results).__name__ not in _STORABLE:
+        raise TypeError(f"{type(results).__name__} is not storable in the results cache")
+    fields = {f.name: getattr(results, f.name) for f in dataclasses.fields(results)
+              if f.name not in ("artifacts", "from_cache")}
+    tensors: dict[str, torch.Tensor] = {}
+    entry = {"format": FORMAT, "key": key, "type": type(results).__name__,
+             "fields": {k: _encode(v, k, None) for k, v in fields.items()},
+             "artifacts": _encode(results.artifacts, "artifacts", tensors, {})}
+    try:
+        blob = _tensors_to_bytes(tensors)
+    except Exception as e:
+        raise TypeError(f"artifacts: the results cache cannot store these tensors ({e})") from e
+    entry["tensors"] = {"sha256": hashlib.sha256(blob).hexdigest(), "bytes": len(blob)}
     path = _path(key)
+    # Tensors first: an entry whose JSON is older than its tensor file fails the SHA-256 check.
+    _atomic_write(path.with_suffix(".safetensors"), blob)
+    _atomic_write(path, _dumps(entry).encode())
+    return path
+
+
+def load_results(key: dict[str, Any], any_threads: bool = False) -> Any | None:
+    """The stored Results for ``key``, or None (missing, or set aside as untrusted).
+
+    With ``any_threads``, the same run made at another thread count will do (the current count
+    first): for readers of the records, such as the claims ledger.
+    """
+    if "Results" not in _STORABLE:
+        raise RuntimeError("import tlcourse.experiments before reading the results cache")
+    path = _path(key)
+    candidates = [(path, key)]
+    if any_threads:
+        stem = path.name[: path.name.rindex("-t")]
+        for other in sorted(path.parent.glob(f"{stem}-t*.json")):
+            m = _THREADS.fullmatch(other.name[len(stem):])
+            if m and other != path:
+                candidates.append((other, {**key, "threads": int(m[1])}))
+    for p, k in candidates:
+        hit = _load(p, k)
+        if hit is not None:
+            return hit
+    return None
+
+
+def _load(path: Path, key: dict[str, Any]) -> Any | None:
     if not path.is_file():
         return None
     try:
-        # Our own pickled Results (tensors, ImageData): written by this library into the
-        # learner's own data directory, never downloaded.
-        entry = torch.load(path, map_location="cpu", weights_only=False)
-        if entry["key"] != key:
-            raise ValueError("stored key differs")
-        return entry["results"]
-    except Exception:  # noqa: BLE001 - any failure: not trusted, rerun and rewrite
-        path.unlink(missing_ok=True)
+        try:
+            entry = json.loads(path.read_bytes())
+        except (ValueError, RecursionError):
+            raise _Untrusted("it is not valid JSON") from None
+        if type(entry) is not dict or entry.get("format") != FORMAT:
+            raise _Untrusted(f"it is not a format-{FORMAT} tlcourse entry")
+        if entry.get("key") != key:  # checked before anything else is read
+            raise _Untrusted("it holds another run's key")
+        tensors = _read_tensors(path.with_suffix(".safetensors"), entry.get("tensors"))
+        cls = _STORABLE.get(entry.get("type")) if type(entry.get("type")) is str else None
+        if cls is None or type(entry.get("fields")) is not dict:
+            raise _Untrusted("it does not hold a Results")
+        fields = {k: _decode(v, None) for k, v in entry["fields"].items()}
+        return cls(**fields, artifacts=_decode(entry.get("artifacts"), tensors))
+    except Exception as e:  # noqa: BLE001 - whatever failed, the entry is not trusted
+        reason = str(e) if isinstance(e, _Untrusted) else f"{type(e).__name__}: {e}"[:160]
+        _set_aside(path, reason)
         return None
 
 
-def _atomic_save(obj: Any, path: Path) -> None:
-    """``torch.save`` to a temporary file beside ``path``, then rename: never half-written."""
+def _read_tensors(path: Path, meta: Any) -> dict[str, torch.Tensor]:
+    if type(meta) is not dict or type(meta.get("sha256")) is not str:
+        raise _Untrusted("it names no tensor file checksum")
+    try:
+        blob = path.read_bytes()
+    except OSError:
+        raise _Untrusted("its tensor file is missing") from None
+    if hashlib.sha256(blob).hexdigest() != meta["sha256"]:
+        raise _Untrusted("its tensor file does not match the entry's checksum")
+    try:
+        return _tensors_from_bytes(blob)
+    except (SafetensorError, ValueError, RuntimeError):
+        raise _Untrusted("its tensor file is not a safetensors file") from None
+
+
+def _set_aside(path: Path, reason: str, what: str = "cached run") -> None:
+    """Move an untrusted entry's files to ``quarantine/`` (evidence, never read) and warn."""
+    aside = cache_dir() / "quarantine"
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    moved = []
+    try:
+        aside.mkdir(parents=True, exist_ok=True)
+        for p in (path, path.with_suffix(".safetensors")):
+            if p.is_file():
+                dest = aside / f"{p.stem}.{stamp}-{os.getpid()}{p.suffix}"
+                p.replace(dest)
+                moved.append(dest)
+        where = f"moved it to {aside}"
+    except OSError as e:
+        where = f"could not move it aside ({e.strerror}); it will be overwritten"
+    again = "running it again" if what == "cached run" else "computing them again"
+    warnings.warn(f"tlcourse: ignored the {what} {path.name} ({reason}); {where}; {again}",
+                  stacklevel=4)
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    """Write ``data`` to a temporary file beside ``path``, then rename: never half-written."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile(dir=path.parent, suffix=".part", delete=False) as f:
         tmp = Path(f.name)
+        try:
+            f.write(data)
+        except BaseException:
+            f.close()
+            tmp.unlink(missing_ok=True)
+            raise
     try:
-        torch.save(obj, tmp)
         tmp.replace(path)
     finally:
         tmp.unlink(missing_ok=True)
 
 
-def save_results(key: dict[str, Any], results: Any) -> Path:
-    """Store ``results`` under ``key`` atomically (temporary file, then rename)."""
-    path = _path(key)
-    _atomic_save({"key": key, "results": results}, path)
-    # A small readable label beside it, so `tlcourse cache info` need not unpickle anything.
-    path.with_suffix(".json").write_text(json.dumps(key, indent=1))
-    return path
+# ---------------------------------------------------------------------------------------------
+# tlcourse cache info / clear
+# ---------------------------------------------------------------------------------------------
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 @dataclass
 class CacheInfo:
-    """What ``tlcourse cache info`` prints."""
+    """What ``tlcourse cache info`` prints: runs and feature files counted apart."""
 
     path: Path
-    entries: int
+    entries: int  # cached runs (old-format entries included, as stale)
     bytes: int
-    current: int  # entries made by the library code as it is now
+    current: int  # runs made by the library code as it is now
+    features: int = 0  # backbone feature files (tlcourse.features)
+    set_aside: int = 0  # files in quarantine/: entries that failed a check
 
     def __str__(self) -> str:
-        return (f"{self.path}: {self.entries} entries, {self.bytes / 1e6:.1f} MB "
-                f"({self.current} from the current code, {self.entries - self.current} stale)")
+        text = (f"{self.path}: {_plural(self.entries, 'run')} ({self.current} from the current "
+                f"code, {self.entries - self.current} stale), "
+                f"{_plural(self.features, 'feature file')}, {self.bytes / 1e6:.1f} MB")
+        if self.set_aside:
+            text += (f"; {_plural(self.set_aside, 'file')} set aside as damaged or foreign "
+                     f"in {self.path / 'quarantine'}")
+        return text
+
+    def removed(self) -> str:
+        """What :func:`clear` removed, for ``tlcourse cache clear``."""
+        parts = [_plural(self.entries, "cached run"), _plural(self.features, "feature file")]
+        if self.set_aside:
+            parts.append(_plural(self.set_aside, "file") + " set aside as damaged or foreign")
+        return f"removed {', '.join(parts[:-1])} and {parts[-1]} from {self.path}"
+
+
+def _files(root: Path) -> dict[str, list[Path]]:
+    """The files this cache wrote, by kind (nothing else in ``root`` is counted or removed)."""
+    def of(sub: str, *suffixes: str) -> list[Path]:
+        folder = root / sub
+        return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix in suffixes) \
+            if folder.is_dir() else []
+
+    return {"results": of("results", ".json", ".safetensors", ".pt", ".part"),
+            "features": of("features", ".pt", ".part"),
+            "quarantine": of("quarantine", ".json", ".safetensors", ".pt")}
+
+
+def _is_current(path: Path) -> bool:
+    try:
+        entry = json.loads(path.read_bytes())
+        return entry["format"] == FORMAT and entry["key"]["code"] == code_hash()
+    except (OSError, ValueError, RecursionError, KeyError, TypeError):
+        return False  # unreadable, old-format or foreign: not current
 
 
 def info() -> CacheInfo:
-    """Entries, size, and how many were made by the current code."""
+    """Runs (and how many the current code made), feature files, size, files set aside."""
     root = cache_dir()
-    files = [p for p in root.rglob("*") if p.is_file()] if root.is_dir() else []
-    entries = [p for p in files if p.suffix == ".pt"]
-    current = 0
-    for p in entries:
+    files = _files(root)
+    runs = {p.with_suffix("") for p in files["results"] if p.suffix in (".json", ".pt")}
+    current = sum(_is_current(p) for p in files["results"] if p.suffix == ".json")
+    features = sum(p.suffix == ".pt" for p in files["features"])
+    size = sum(p.stat().st_size for group in files.values() for p in group)
+    return CacheInfo(root, len(runs), size, current, features, len(files["quarantine"]))
+
+
+def clear() -> CacheInfo:
+    """Delete every file the cache wrote (runs, features, files set aside; nothing else in the
+    folder); returns what was there."""
+    before = info()
+    for group in _files(before.path).values():
+        for p in group:
+            p.unlink(missing_ok=True)
+    for sub in ("results", "features", "quarantine", ""):
         try:
-            current += json.loads(p.with_suffix(".json").read_text())["code"] == code_hash()
-        except (OSError, ValueError, KeyError):  # no or damaged label: not current
+            (before.path / sub).rmdir()
+        except OSError:  # missing, or holds files the cache did not write
             pass
-    return CacheInfo(root, len(entries), sum(p.stat().st_size for p in files), current)
-
-
-def clear() -> int:
-    """Delete every cached entry; returns how many entries were removed."""
-    root = cache_dir()
-    if not root.is_dir():
-        return 0
-    n = sum(1 for p in root.rglob("*.pt"))
-    shutil.rmtree(root)
-    return n
+    return before
 
 
 # ---------------------------------------------------------------------------------------------
@@ -217,20 +512,30 @@ def _features_path(digest: str) -> Path:
 
 
 def load_features(digest: str) -> torch.Tensor | None:
-    """Stored features for ``digest``, or None (a damaged file is removed and recomputed)."""
+    """Stored features for ``digest``, or None (a damaged file is set aside and recomputed).
+
+    ``weights_only=True``: torch's restricted loader rebuilds tensors and plain containers only,
+    never arbitrary objects, so a planted file cannot run code.
+    """
     path = _features_path(digest)
     if not path.is_file():
         return None
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception:  # noqa: BLE001 - not trusted: recompute and rewrite
-        path.unlink(missing_ok=True)
+        features = torch.load(path, map_location="cpu", weights_only=True)
+        if type(features) is not torch.Tensor:
+            raise _Untrusted(f"it holds a {type(features).__name__}, not a tensor")
+        return features
+    except Exception as e:  # noqa: BLE001 - not trusted: recompute and rewrite
+        _set_aside(path, str(e) if isinstance(e, _Untrusted) else "not a tensor file",
+                   "cached features")
         return None
 
 
 def save_features(digest: str, features: torch.Tensor) -> None:
     """Store features atomically; a failure (e.g. a full disk) only costs the reuse."""
+    buffer = io.BytesIO()
+    torch.save(features.detach().cpu().contiguous(), buffer)
     try:
-        _atomic_save(features.contiguous(), _features_path(digest))
+        _atomic_write(_features_path(digest), buffer.getvalue())
     except OSError:
         pass

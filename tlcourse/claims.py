@@ -465,11 +465,11 @@ def experiments_needed(claims: list[Claim]) -> list[str]:
 def cached_records(name: str, profile: str) -> list[dict] | None:
     """The records of ``name``'s saved run for the current code and ``profile``, or None."""
     from . import cache
-    from .train import get_device
+    from .experiments import cached_results
 
     if not cache.enabled():
         return None
-    hit = cache.load_results(cache.results_key(name, profile, None, str(get_device())))
+    hit = cached_results(name, profile, any_threads=True)  # the workers run on one thread
     return None if hit is None or hit.smoke else hit.records
 
 

@@ -104,7 +104,7 @@ def _cmd_cache(args: argparse.Namespace) -> int:
     from . import cache
 
     if args.action == "clear":
-        print(f"removed {cache.clear()} cached runs from {cache.cache_dir()}")
+        print(cache.clear().removed())
     else:
         print(cache.info())
         if not cache.enabled():

@@ -25,12 +25,21 @@ from pathlib import Path
 
 import torch
 
+from .. import cache
+from ..data import ImageData
 from ..stats import sd
+from ..text import TextData
 from ..train import get_device
 
 PROFILES = ("quick", "full")
 
+# The dataclasses an experiment may keep in ``Results.artifacts``: the results cache rebuilds
+# these field by field and refuses any other class (it never unpickles).
+cache.storable(ImageData)
+cache.storable(TextData)
 
+
+@cache.storable
 @dataclass
 class Results:
     """What an experiment measured.
@@ -41,7 +50,11 @@ class Results:
         config: the experiment's settings (``asdict`` of its config dataclass).
         records: one dict per run: settings (dataset, method, labels_per_class, seed, ...) and
             metrics (test_accuracy, seconds, trainable_params, ...).
-        artifacts: objects for plots (test images, predictions); not written to JSON.
+        artifacts: objects for plots (test images, predictions); not written to JSON. The
+            results cache stores tensors, NumPy arrays, numbers, strings, lists, tuples, dicts
+            (any hashable keys), ImageData and TextData, and refuses anything else by name.
+        threads: torch's CPU thread count during the run (part of the cache key: 1 and 2
+            threads can give different numbers).
         from_cache: True when :func:`run_experiment` reused a stored run.
     """
 
@@ -52,10 +65,12 @@ class Results:
     seconds: float = 0.0
     device: str = field(default_factory=lambda: str(get_device()))
     versions: dict = field(default_factory=lambda: {
-        "python": platform.python_version(), "torch": torch.__version__,
+        "python": platform.python_version(), "torch": str(torch.__version__),
         "torchvision": importlib.import_module("torchvision").__version__,
         "timm": importlib.import_module("timm").__version__,
+        "scikit-learn": cache.versions()["scikit-learn"],
     })
+    threads: int = field(default_factory=torch.get_num_threads)
     artifacts: dict = field(default_factory=dict, repr=False)
     from_cache: bool = False  # reused from tlcourse.cache rather than trained just now
     smoke: bool = False  # a smoke run (tlcourse.smoke): code paths executed, numbers meaningless
@@ -64,7 +79,7 @@ class Results:
     def to_dict(self) -> dict:
         """Everything but the artifacts, JSON-ready."""
         return {"experiment": self.experiment, "profile": self.profile, "device": self.device,
-                "versions": self.versions, "seconds": round(self.seconds, 2),
+                "versions": self.versions, "threads": self.threads, "seconds": round(self.seconds, 2),
                 "from_cache": self.from_cache, "smoke": self.smoke,
                 **({"work": self.work} if self.smoke else {}),
                 "config": self.config, "records": self.records}
@@ -94,7 +109,7 @@ def format_table(rows: list[dict], floats: str = "{:.3f}") -> str:
     keys = list(rows[0])
     cells = [[floats.format(r[k]) if isinstance(r[k], float) else str(r[k]) for k in keys] for r in rows]
     widths = [max(len(k), *(len(c[i]) for c in cells)) for i, k in enumerate(keys)]
-    line = lambda vals: "  ".join(v.rjust(w) for v, w in zip(vals, widths))  # noqa: E731
+    line = lambda vals: "  ".join(v.rjust(w) for v, w in zip(vals, widths))
     return "\n".join([line(keys), line(["-" * w for w in widths]), *map(line, cells)])
 
 
@@ -125,6 +140,18 @@ def list_experiments() -> dict[str, str]:
     return {k: v[1] for k, v in sorted(_REGISTRY.items())}
 
 
+def cached_results(name: str, profile: str = "quick", seeds: tuple[int, ...] | None = None,
+                   any_threads: bool = False) -> Results | None:
+    """The stored run of ``name`` for the current code, data, versions and device, or None.
+
+    With ``any_threads`` a run made at another torch thread count will do (its ``threads``
+    says which): enough for reading its records, as the claims ledger does.
+    """
+    key = cache.results_key(name, profile, tuple(seeds) if seeds is not None else None,
+                            str(get_device()))
+    return cache.load_results(key, any_threads=any_threads)
+
+
 def run_experiment(name: str, profile: str = "quick", seeds: tuple[int, ...] | None = None,
                    progress: bool = True, fresh: bool = False, smoke: bool = False) -> Results:
     """Run a registered experiment and time it, or reuse the stored run of the same key.
@@ -142,7 +169,6 @@ def run_experiment(name: str, profile: str = "quick", seeds: tuple[int, ...] | N
         The :class:`Results`; ``from_cache`` says whether it was reused (``seconds`` is then the
         original run's time).
     """
-    from .. import cache
     from ..smoke import gpu_estimate, smoke_mode
 
     _load_all()
@@ -158,10 +184,11 @@ def run_experiment(name: str, profile: str = "quick", seeds: tuple[int, ...] | N
         if hit is not None:
             hit.from_cache = True
             return hit
+    threads = torch.get_num_threads()
     start = time.perf_counter()
     with smoke_mode() if smoke else contextlib.nullcontext() as work:
         res = _REGISTRY[name][0](profile=profile, seeds=seeds, progress=progress)
-    res.seconds, res.smoke = time.perf_counter() - start, smoke
+    res.seconds, res.smoke, res.threads = time.perf_counter() - start, smoke, threads
     if work is not None:
         res.work = {**work.to_dict(), "gpu_seconds_estimate": round(gpu_estimate(work), 1)}
     if use_cache:
