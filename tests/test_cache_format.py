@@ -30,7 +30,8 @@ ARTIFACTS = {
     "forgetting": {}, "layer-transfer": {}, "data-scaling": {}, "mistakes-lab": {},
     "domain-shift": {"examples": {"photo": _images(6), "clipart": _images(6, "clipart")},
                      "clip_test": _images(), "classes": ["a", "b"],
-                     "preds": {"source-only": torch.tensor([0, 1, 1]), "lp-ft": torch.tensor([1, 1, 0])}},
+                     "preds": {"source-only": torch.tensor([0, 1, 1]),
+                               "lp-ft": torch.tensor([1, 1, 0])}},
     "corruptions": {"examples": {("noise", 1): _images(1), ("blur", 5): _images(1)}},
     "feature-extraction": {"projection": {
         w: (np.random.default_rng(0).normal(size=(5, 2)), np.arange(5, dtype=np.int64), ["a", "b"])
@@ -38,7 +39,8 @@ ARTIFACTS = {
     "lr-sweep": {"curves": {(1e-3, 0): [{"epoch": 1, "val_acc": 0.5, "distance": 0.01},
                                         {"epoch": 2, "val_acc": 0.6, "test_acc": 0.55}]}},
     "representation-drift": {"original_top1": torch.tensor([3, 999, 0]),
-                             "top1": {1e-4: torch.tensor([3, 998, 0]), 0.01: torch.tensor([1, 2, 3])}},
+                             "top1": {1e-4: torch.tensor([3, 998, 0]),
+                                      0.01: torch.tensor([1, 2, 3])}},
     "scratch-vs-transfer": {"photo_test": _images(), "photo_train": _images(4),
                             "photo_preds": {"lite0-scratch": torch.tensor([0, 0, 1])}},
     "text-transfer": {"preds": {("tfidf", 8, 0): torch.tensor([0, 1, 0, 1])},

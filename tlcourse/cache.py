@@ -15,8 +15,9 @@ need) is stored under ``<cache dir>/results/`` keyed by everything that decides 
 The format never runs code on reading. An entry is two files with the same name:
 
 * ``NAME.json``: the format version, the key, the Results' fields (one record per line, plain
-  JSON) and the artifacts' structure; tuples, dicts with non-text keys and the allowed dataclasses
-  (:func:`storable`) are tagged ``{"$t": ...}``, tensors and NumPy arrays are references into
+  JSON) and the artifacts' structure, written by :mod:`tlcourse.cache_format` (tuples, dicts
+  with non-text keys and the allowed dataclasses tagged; tensors and NumPy arrays as references
+  into the tensor file);
 * ``NAME.safetensors``: the tensors (safetensors holds raw numbers and a JSON header, no pickle),
   checked against the SHA-256 the JSON entry records before it is read.
 
@@ -26,6 +27,11 @@ moved to ``<cache dir>/quarantine/`` with a one-line warning - kept as evidence,
 never deleted - and the run is made again. Anything else stored as an artifact is refused by
 name when the run is saved. Files are written to a temporary name and renamed, so a killed run
 leaves no half-written entry.
+
+What this does not prevent: someone who can write to a shared cache can still forge an
+entry's *numbers* (the key is public, there is no secret to sign with); they can no longer run
+code. Keep a shared ``datasets/cache`` writable by its owner only, or give each user
+``TLCOURSE_CACHE_DIR``.
 
 ``TLCOURSE_CACHE=off`` (or ``run_experiment(..., fresh=True)``, ``tlcourse run --fresh``) forces a
 rerun.
@@ -59,6 +65,7 @@ from safetensors.torch import load as _tensors_from_bytes
 from safetensors.torch import save as _tensors_to_bytes
 
 from .assets import OBJECTS_MANIFEST, data_dir
+from .cache_format import STORABLE, Untrusted, decode, dumps, encode
 
 _PACKAGE = Path(__file__).resolve().parent
 _OFF = {"0", "off", "no", "false"}
@@ -144,150 +151,23 @@ def _path(key: dict[str, Any]) -> Path:
 
 
 # ---------------------------------------------------------------------------------------------
-# Encoding: plain JSON, tagged where JSON has no word for it, tensors by reference
-# ---------------------------------------------------------------------------------------------
-#: Dataclasses an entry may hold, by class name; each is rebuilt field by field, never unpickled.
-_STORABLE: dict[str, type] = {}
-
-
-def storable(cls: type) -> type:
-    """Allow the dataclass ``cls`` in a cached Results (a decorator, or call it on a class).
-
-    Example:
-        >>> storable(ImageData)  # doctest: +SKIP
-    """
-    if not dataclasses.is_dataclass(cls):
-        raise TypeError(f"{cls.__name__} is not a dataclass: the results cache cannot rebuild it")
-    _STORABLE[cls.__name__] = cls
-    return cls
-
-
-class _Untrusted(Exception):
-    """An entry that failed a check: the message says which (one short clause)."""
-
-
-def _encode(obj: Any, where: str, tensors: dict[str, torch.Tensor] | None,
-            ids: dict[int, str] | None = None) -> Any:
-    """``obj`` as JSON; with ``tensors``, tensors and arrays are added to it and referenced."""
-    def enc(value: Any, at: str) -> Any:
-        return _encode(value, at, tensors, ids)
-
-    if obj is None or type(obj) in (bool, str, int, float):
-        return obj
-    if isinstance(obj, str):
-        return str(obj)  # e.g. torch.__version__, a str subclass
-    if isinstance(obj, np.generic) and obj.dtype.kind in "biuf":
-        return obj.item()  # a NumPy scalar: its Python number
-    if type(obj) is list:
-        return [enc(v, f"{where}[{i}]") for i, v in enumerate(obj)]
-    if type(obj) is tuple:
-        return {"$t": "tuple", "v": [enc(v, f"{where}[{i}]") for i, v in enumerate(obj)]}
-    if type(obj) is dict:
-        if all(type(k) is str for k in obj) and "$t" not in obj:
-            return {k: enc(v, f"{where}[{k!r}]") for k, v in obj.items()}
-        return {"$t": "dict", "items": [[enc(k, f"{where} (a key)"), enc(v, f"{where}[{k!r}]")]
-                                        for k, v in obj.items()]}
-    if tensors is not None and ids is not None:
-        if isinstance(obj, np.ndarray) and obj.dtype.kind in "biuf":
-            return {"$t": "ndarray", "id": _add_tensor(torch.from_numpy(
-                np.ascontiguousarray(obj).astype(obj.dtype.newbyteorder("="))), obj, tensors, ids)}
-        if type(obj) is torch.Tensor and obj.layout == torch.strided:
-            return {"$t": "tensor", "id": _add_tensor(obj, obj, tensors, ids)}
-        if _STORABLE.get(type(obj).__name__) is type(obj):
-            return {"$t": type(obj).__name__,
-                    "fields": {f.name: enc(getattr(obj, f.name), f"{where}.{f.name}")
-                               for f in dataclasses.fields(obj)}}
-    kind = f"{type(obj).__module__}.{type(obj).__qualname__}"
-    allowed = ("tensors, NumPy arrays, " if tensors is not None else "") + \
-        "numbers, strings, None, lists, tuples, dicts" + \
-        (f" and {', '.join(sorted(_STORABLE))}" if tensors is not None else "")
-    raise TypeError(f"{where}: the results cache cannot store a {kind}; it stores {allowed}")
-
-
-def _add_tensor(t: torch.Tensor, original: Any, tensors: dict[str, torch.Tensor],
-                ids: dict[int, str]) -> str:
-    """The name of ``t`` in the tensor file (an object stored twice is stored once)."""
-    if id(original) not in ids:
-        ids[id(original)] = name = str(len(tensors))
-        # a copy of its own: safetensors refuses tensors that share memory
-        tensors[name] = t.detach().to("cpu").contiguous().clone()
-    return ids[id(original)]
-
-
-def _decode(node: Any, tensors: dict[str, torch.Tensor] | None) -> Any:
-    """The inverse of :func:`_encode`; any node it did not write raises :class:`_Untrusted`."""
-    if node is None or type(node) in (bool, str, int, float):
-        return node
-    if type(node) is list:
-        return [_decode(v, tensors) for v in node]
-    if type(node) is not dict:
-        raise _Untrusted(f"it holds a {type(node).__name__}")
-    tag = node.get("$t")
-    if tag is None:
-        return {k: _decode(v, tensors) for k, v in node.items()}
-    if tag == "tuple" and type(node.get("v")) is list:
-        return tuple(_decode(v, tensors) for v in node["v"])
-    if tag == "dict" and type(node.get("items")) is list:
-        out = {}
-        for item in node["items"]:
-            if type(item) is not list or len(item) != 2:
-                raise _Untrusted("it holds a malformed dict")
-            out[_hashable(_decode(item[0], tensors))] = _decode(item[1], tensors)
-        return out
-    if tensors is not None and tag in ("tensor", "ndarray"):
-        if node.get("id") not in tensors:
-            raise _Untrusted("it refers to a tensor its tensor file lacks")
-        t = tensors[node["id"]]
-        return t.numpy() if tag == "ndarray" else t
-    cls = _STORABLE.get(tag) if tensors is not None and type(tag) is str else None
-    if cls is not None and type(node.get("fields")) is dict:
-        names = {f.name for f in dataclasses.fields(cls) if f.init}
-        if set(node["fields"]) != names:
-            raise _Untrusted(f"its {tag} has the fields {sorted(node['fields'])}")
-        return cls(**{k: _decode(v, tensors) for k, v in node["fields"].items()})
-    raise _Untrusted(f"it holds an unknown tag {str(tag)[:40]!r}")
-
-
-def _hashable(key: Any) -> Any:
-    try:
-        hash(key)
-    except TypeError:
-        raise _Untrusted("it holds a dict key that cannot be one") from None
-    return key
-
-
-def _dumps(entry: dict[str, Any]) -> str:
-    """The entry as JSON text: one line per part, one line per record (a record's lists, such as
-    per-item predictions, stay on its line: about 2 bytes per 0/1 item)."""
-    def compact(value: Any) -> str:
-        return json.dumps(value, separators=(",", ":"))
-
-    fields = dict(entry["fields"])
-    records = fields.pop("records", [])
-    body = [f"{compact(k)}:{compact(v)}" for k, v in fields.items()]
-    body.append('"records":[\n' + ",\n".join(compact(r) for r in records) + "]")
-    head = [f"{compact(k)}:{compact(v)}" for k, v in entry.items() if k != "fields"]
-    return "{" + ",\n".join([*head, '"fields":{\n' + ",\n".join(body) + "}"]) + "}\n"
-
-
-# ---------------------------------------------------------------------------------------------
 # Results entries
 # ---------------------------------------------------------------------------------------------
 def save_results(key: dict[str, Any], results: Any) -> Path:
-    """Store ``results`` (a :func:`storable` Results) under ``key``.
+    """Store ``results`` (a :func:`~tlcourse.cache_format.storable` Results) under ``key``.
 
     Raises:
         TypeError: an artifact (or a record's value) of a type the cache does not store, named
             by where it sits (``artifacts['net']['head']: ... cannot store a torch.nn...``).
     """
-    if type(results).__name__ not in _STORABLE:
+    if type(results).__name__ not in STORABLE:
         raise TypeError(f"{type(results).__name__} is not storable in the results cache")
     fields = {f.name: getattr(results, f.name) for f in dataclasses.fields(results)
               if f.name not in ("artifacts", "from_cache")}
     tensors: dict[str, torch.Tensor] = {}
     entry = {"format": FORMAT, "key": key, "type": type(results).__name__,
-             "fields": {k: _encode(v, k, None) for k, v in fields.items()},
-             "artifacts": _encode(results.artifacts, "artifacts", tensors, {})}
+             "fields": {k: encode(v, k, None) for k, v in fields.items()},
+             "artifacts": encode(results.artifacts, "artifacts", tensors, {})}
     try:
         blob = _tensors_to_bytes(tensors)
     except Exception as e:
@@ -296,7 +176,7 @@ def save_results(key: dict[str, Any], results: Any) -> Path:
     path = _path(key)
     # Tensors first: an entry whose JSON is older than its tensor file fails the SHA-256 check.
     _atomic_write(path.with_suffix(".safetensors"), blob)
-    _atomic_write(path, _dumps(entry).encode())
+    _atomic_write(path, dumps(entry).encode())
     return path
 
 
@@ -306,7 +186,7 @@ def load_results(key: dict[str, Any], any_threads: bool = False) -> Any | None:
     With ``any_threads``, the same run made at another thread count will do (the current count
     first): for readers of the records, such as the claims ledger.
     """
-    if "Results" not in _STORABLE:
+    if "Results" not in STORABLE:
         raise RuntimeError("import tlcourse.experiments before reading the results cache")
     path = _path(key)
     candidates = [(path, key)]
@@ -330,36 +210,36 @@ def _load(path: Path, key: dict[str, Any]) -> Any | None:
         try:
             entry = json.loads(path.read_bytes())
         except (ValueError, RecursionError):
-            raise _Untrusted("it is not valid JSON") from None
+            raise Untrusted("it is not valid JSON") from None
         if type(entry) is not dict or entry.get("format") != FORMAT:
-            raise _Untrusted(f"it is not a format-{FORMAT} tlcourse entry")
+            raise Untrusted(f"it is not a format-{FORMAT} tlcourse entry")
         if entry.get("key") != key:  # checked before anything else is read
-            raise _Untrusted("it holds another run's key")
+            raise Untrusted("it holds another run's key")
         tensors = _read_tensors(path.with_suffix(".safetensors"), entry.get("tensors"))
-        cls = _STORABLE.get(entry.get("type")) if type(entry.get("type")) is str else None
+        cls = STORABLE.get(entry.get("type")) if type(entry.get("type")) is str else None
         if cls is None or type(entry.get("fields")) is not dict:
-            raise _Untrusted("it does not hold a Results")
-        fields = {k: _decode(v, None) for k, v in entry["fields"].items()}
-        return cls(**fields, artifacts=_decode(entry.get("artifacts"), tensors))
+            raise Untrusted("it does not hold a Results")
+        fields = {k: decode(v, None) for k, v in entry["fields"].items()}
+        return cls(**fields, artifacts=decode(entry.get("artifacts"), tensors))
     except Exception as e:  # noqa: BLE001 - whatever failed, the entry is not trusted
-        reason = str(e) if isinstance(e, _Untrusted) else f"{type(e).__name__}: {e}"[:160]
+        reason = str(e) if isinstance(e, Untrusted) else f"{type(e).__name__}: {e}"[:160]
         _set_aside(path, reason)
         return None
 
 
 def _read_tensors(path: Path, meta: Any) -> dict[str, torch.Tensor]:
     if type(meta) is not dict or type(meta.get("sha256")) is not str:
-        raise _Untrusted("it names no tensor file checksum")
+        raise Untrusted("it names no tensor file checksum")
     try:
         blob = path.read_bytes()
     except OSError:
-        raise _Untrusted("its tensor file is missing") from None
+        raise Untrusted("its tensor file is missing") from None
     if hashlib.sha256(blob).hexdigest() != meta["sha256"]:
-        raise _Untrusted("its tensor file does not match the entry's checksum")
+        raise Untrusted("its tensor file does not match the entry's checksum")
     try:
         return _tensors_from_bytes(blob)
     except (SafetensorError, ValueError, RuntimeError):
-        raise _Untrusted("its tensor file is not a safetensors file") from None
+        raise Untrusted("its tensor file is not a safetensors file") from None
 
 
 def _set_aside(path: Path, reason: str, what: str = "cached run") -> None:
@@ -523,10 +403,10 @@ def load_features(digest: str) -> torch.Tensor | None:
     try:
         features = torch.load(path, map_location="cpu", weights_only=True)
         if type(features) is not torch.Tensor:
-            raise _Untrusted(f"it holds a {type(features).__name__}, not a tensor")
+            raise Untrusted(f"it holds a {type(features).__name__}, not a tensor")
         return features
     except Exception as e:  # noqa: BLE001 - not trusted: recompute and rewrite
-        _set_aside(path, str(e) if isinstance(e, _Untrusted) else "not a tensor file",
+        _set_aside(path, str(e) if isinstance(e, Untrusted) else "not a tensor file",
                    "cached features")
         return None
 

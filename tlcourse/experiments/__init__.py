@@ -26,6 +26,7 @@ from pathlib import Path
 import torch
 
 from .. import cache
+from ..cache_format import storable
 from ..data import ImageData
 from ..stats import sd
 from ..text import TextData
@@ -35,11 +36,11 @@ PROFILES = ("quick", "full")
 
 # The dataclasses an experiment may keep in ``Results.artifacts``: the results cache rebuilds
 # these field by field and refuses any other class (it never unpickles).
-cache.storable(ImageData)
-cache.storable(TextData)
+storable(ImageData)
+storable(TextData)
 
 
-@cache.storable
+@storable
 @dataclass
 class Results:
     """What an experiment measured.
@@ -70,16 +71,17 @@ class Results:
         "timm": importlib.import_module("timm").__version__,
         "scikit-learn": cache.versions()["scikit-learn"],
     })
-    threads: int = field(default_factory=torch.get_num_threads)
     artifacts: dict = field(default_factory=dict, repr=False)
     from_cache: bool = False  # reused from tlcourse.cache rather than trained just now
     smoke: bool = False  # a smoke run (tlcourse.smoke): code paths executed, numbers meaningless
     work: dict = field(default_factory=dict)  # smoke runs: the full run's counted network work
+    threads: int = field(default_factory=torch.get_num_threads)  # last: positional API kept
 
     def to_dict(self) -> dict:
         """Everything but the artifacts, JSON-ready."""
         return {"experiment": self.experiment, "profile": self.profile, "device": self.device,
-                "versions": self.versions, "threads": self.threads, "seconds": round(self.seconds, 2),
+                "versions": self.versions, "threads": self.threads,
+                "seconds": round(self.seconds, 2),
                 "from_cache": self.from_cache, "smoke": self.smoke,
                 **({"work": self.work} if self.smoke else {}),
                 "config": self.config, "records": self.records}
