@@ -224,3 +224,21 @@ def test_the_key_covers_scikit_learn_and_the_thread_count(fake):
     finally:
         torch.set_num_threads(before)
     assert run_experiment("toy", progress=False).from_cache and len(CALLS) == 2
+
+
+def test_a_reader_of_records_finds_the_run_made_at_another_thread_count(fake):
+    """The claims ledger's workers run on one thread; the ledger reads on the default count."""
+    import torch
+
+    from tlcourse.experiments import cached_results
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        run_experiment("toy", progress=False)
+    finally:
+        torch.set_num_threads(before)
+    if before != 1:
+        assert cached_results("toy") is None  # an exact lookup: another key
+    hit = cached_results("toy", any_threads=True)
+    assert hit is not None and hit.threads == 1 and hit.records == [{"seed": 0, "test_accuracy": 0.5}]
