@@ -60,7 +60,7 @@ def test_calibrated_on_a_small_test_set_redrawn_each_seed():
             for arm in "ab":
                 correct = (rng.random(126) < p).astype(int).tolist()
                 recs[arm].append({"seed": s, "test_accuracy": float(np.mean(correct)),
-                                  "correct": correct, "test_set": "resampled"})
+                                  "item_correct": correct, "test_set": "resampled"})
         verdicts.append(judge(recs["a"], recs["b"]))
     rate = _decide_rate(verdicts)
     print(f"126 photos redrawn each seed, no effect, 3 seeds: decided in {100 * rate:.1f} % of "
@@ -107,7 +107,7 @@ def _fixed_test_set_records(rng, n_seeds: int, n_items: int, effect: float = 0.0
                      + rng.normal(0, seed_shift) + rng.normal(0, item_noise, n_items))
             correct = (logit > 0).astype(int).tolist()
             recs[arm].append({"seed": s, "arm": arm, "test_accuracy": float(np.mean(correct)),
-                              "correct": correct, "test_set": "fixed"})
+                              "item_correct": correct, "test_set": "fixed"})
     return recs["a"], recs["b"]
 
 
@@ -161,8 +161,8 @@ def test_where_the_test_set_limits_it_says_no_number_of_seeds_suffices_and_how_m
 def test_one_seed_is_never_a_verdict_even_with_items():
     v = judge([0.40])
     assert v.word == "inconclusive at 1 seed" and math.isnan(v.low) and "one seed" in v.need
-    a = [{"seed": 0, "test_accuracy": 0.9, "correct": [1] * 9 + [0]}]
-    b = [{"seed": 0, "test_accuracy": 0.1, "correct": [0] * 9 + [1]}]
+    a = [{"seed": 0, "test_accuracy": 0.9, "item_correct": [1] * 9 + [0]}]
+    b = [{"seed": 0, "test_accuracy": 0.1, "item_correct": [0] * 9 + [1]}]
     assert not judge(a, b).decided
 
 
@@ -251,10 +251,10 @@ def test_equivalence_is_calibrated_at_the_margin():
 # Records in: by_seed and paired_gaps
 # ---------------------------------------------------------------------------------------------
 RECS = [
-    {"seed": 0, "method": "a", "lr": 0.1, "test_accuracy": 0.8, "correct": [1, 1, 1, 1, 0]},
-    {"seed": 1, "method": "a", "lr": 0.1, "test_accuracy": 0.6, "correct": [1, 1, 0, 1, 0]},
-    {"seed": 0, "method": "b", "lr": 0.1, "test_accuracy": 0.4, "correct": [1, 0, 0, 1, 0]},
-    {"seed": 2, "method": "b", "lr": 0.1, "test_accuracy": 0.2, "correct": [0, 0, 0, 1, 0]},
+    {"seed": 0, "method": "a", "lr": 0.1, "test_accuracy": 0.8, "item_correct": [1, 1, 1, 1, 0]},
+    {"seed": 1, "method": "a", "lr": 0.1, "test_accuracy": 0.6, "item_correct": [1, 1, 0, 1, 0]},
+    {"seed": 0, "method": "b", "lr": 0.1, "test_accuracy": 0.4, "item_correct": [1, 0, 0, 1, 0]},
+    {"seed": 2, "method": "b", "lr": 0.1, "test_accuracy": 0.2, "item_correct": [0, 0, 0, 1, 0]},
     {"seed": 0, "method": "b", "lr": 0.01, "test_accuracy": 0.6},
     {"seed": 1, "method": "a", "lr": 0.1, "train_accuracy": 1.0},  # no test_accuracy: skipped
 ]
@@ -277,15 +277,18 @@ def test_two_records_for_one_seed_is_an_error_that_names_the_difference():
 
 
 def test_per_item_outcomes_must_match_the_metric_and_be_0_or_1():
-    bad = [{"seed": 0, "test_accuracy": 0.9, "correct": [1, 0, 0]}]
+    bad = [{"seed": 0, "test_accuracy": 0.9, "item_correct": [1, 0, 0]}]
     with pytest.raises(ValueError, match="averages 0.3333 but test_accuracy is 0.9000"):
         by_seed(bad)
     with pytest.raises(ValueError, match="0/1"):
-        by_seed([{"seed": 0, "test_accuracy": 0.5, "correct": [1, 2]}])
+        by_seed([{"seed": 0, "test_accuracy": 0.5, "item_correct": [1, 2]}])
     with pytest.raises(ValueError, match="valid"):
         by_seed([{"seed": 0, "test_accuracy": 0.5, "test_set": "shuffled"}])
-    flag = by_seed([{"seed": 0, "test_accuracy": 0.5, "correct": True}])  # chapter 6's flag
-    assert flag == {0: 0.5} and flag.outcomes == {}
+    assert by_seed([{"seed": 0, "test_accuracy": 0.5, "item_correct": True}]).outcomes == {}
+    # chapter 3b flags its correct variant with `correct: True`; a `correct` list is not read
+    flag = by_seed([{"seed": 0, "test_accuracy": 0.5, "correct": True, "item_correct": [1, 0]},
+                    {"seed": 1, "test_accuracy": 0.5, "correct": [1, 2, 3]}])
+    assert flag == {0: 0.5, 1: 0.5} and flag.outcomes == {0: (1, 0)}
 
 
 def test_paired_gaps_use_the_shared_seeds_and_pair_the_items():
@@ -296,9 +299,9 @@ def test_paired_gaps_use_the_shared_seeds_and_pair_the_items():
 
 
 def test_a_fixed_test_set_scored_on_different_items_is_refused():
-    a = [{"seed": s, "test_accuracy": 0.5, "correct": [1, 0] * (s + 1), "test_set": "fixed"}
+    a = [{"seed": s, "test_accuracy": 0.5, "item_correct": [1, 0] * (s + 1), "test_set": "fixed"}
          for s in range(2)]
-    b = [{"seed": s, "test_accuracy": 0.5, "correct": [0, 1] * (s + 1), "test_set": "fixed"}
+    b = [{"seed": s, "test_accuracy": 0.5, "item_correct": [0, 1] * (s + 1), "test_set": "fixed"}
          for s in range(2)]
     with pytest.raises(ValueError, match="say 'resampled'"):
         judge(a, b)
@@ -314,7 +317,7 @@ def test_fitted_is_one_threshold():
 def test_gaps_of_gaps_keep_their_paired_items():
     # claim 2's shape: (BnB - AnB) at the top minus at the first stage, all on one test set
     def arm(acc_items):
-        return by_seed([{"seed": s, "test_accuracy": sum(c) / len(c), "correct": c,
+        return by_seed([{"seed": s, "test_accuracy": sum(c) / len(c), "item_correct": c,
                          "test_set": "fixed"} for s, c in enumerate(acc_items)])
 
     top = paired_gaps(arm([[1, 1, 0, 1], [1, 1, 1, 1]]), arm([[0, 1, 0, 0], [1, 0, 0, 1]]))

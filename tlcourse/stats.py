@@ -30,10 +30,11 @@ Record fields the judge reads (experiments and the cache keep them):
 
 * ``seed`` (int): the two arms of a comparison pair on it; one record per arm and seed.
 * the metric, e.g. ``test_accuracy``: a fraction.
-* ``correct`` (optional): the per-item outcomes behind ``test_accuracy``, a list of 0/1 (or
-  bools), one per test item, in one fixed item order: the same for both arms of a seed, and for
-  every seed when the test set is fixed. Its mean is ``test_accuracy`` (up to rounding). A value
-  that is not a list is not read (chapter 6 uses ``correct: true`` to flag the correct variant).
+* ``item_correct`` (optional): the per-item outcomes behind ``test_accuracy``, a list of 0/1
+  (or bools), one per test item, in one fixed item order: the same for both arms of a seed, and
+  for every seed when the test set is fixed. Its mean is ``test_accuracy`` (up to rounding). A
+  value that is not a list is not read. (Not ``correct``: chapter 3b's records use
+  ``correct: true`` to flag the correct variant, and the claims ledger filters on it.)
 * ``test_set`` (optional): ``"fixed"`` (the same items every seed) or ``"resampled"`` (drawn
   anew each seed). Without it, equal-length lists are read as fixed: on a redrawn set the item
   term then estimates about 0, so that reading costs little, while the other could mislead.
@@ -62,7 +63,7 @@ FITTED = 0.95
 
 HOLDS, OPPOSITE, INCONCLUSIVE = "holds", "does not hold here", "inconclusive"
 EQUIVALENT, WORSE, BETTER = "equivalent within the margin", "worse", "better"
-ITEMS = {"test_accuracy": "correct"}  # metric -> the record field with its per-item outcomes
+ITEMS = {"test_accuracy": "item_correct"}  # metric -> the record field of its per-item outcomes
 TEST_SETS = ("fixed", "resampled")
 POWER = 0.80  # "would likely decide": the seeds or items at which 80 % of reruns would decide
 MAX_SEEDS = 200  # beyond this, "more than 200 seeds" is all a plan needs to know
@@ -154,7 +155,7 @@ def by_seed(records: Iterable[dict], metric: str = "test_accuracy", /, **match) 
             or its per-item outcomes are malformed.
 
     Example:
-        >>> recs = [dict(seed=0, method="a", test_accuracy=0.8, correct=[1, 1, 1, 0, 1]),
+        >>> recs = [dict(seed=0, method="a", test_accuracy=0.8, item_correct=[1, 1, 1, 0, 1]),
         ...         dict(seed=0, method="b", test_accuracy=0.6)]
         >>> v = by_seed(recs, "test_accuracy", method="a"); v, v.outcomes
         ({0: 0.8}, {0: (1, 1, 1, 0, 1)})
