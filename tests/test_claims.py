@@ -1,5 +1,6 @@
 """The claims ledger: the claims file, each verdict function on synthetic records (the verdict
-must flip with the sign of the effect), and ``tlcourse claims`` on a synthetic results cache.
+must flip with the sign of the effect), the ledger on stored records (tests/fixtures) checked
+against a textbook t interval, and ``tlcourse claims`` on a synthetic results cache.
 
 No experiment runs here: every record is made up, so the tests take seconds.
 """
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tlcourse import claims
-from tlcourse.claims import HOLDS, MISSING, NOISE, OPPOSITE
+from tlcourse.claims import FULL_ONLY, HOLDS, MISSING, OPPOSITE
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = (0, 1, 2)
@@ -141,37 +142,39 @@ def test_verdict_flips_with_the_sign_of_the_effect(name):
     held, opposite = fn(make(SEEDS, 0.2)), fn(make(SEEDS, -0.2))
     assert (held.status, opposite.status) == (HOLDS, OPPOSITE), (held, opposite)
     assert held.seeds == opposite.seeds == len(SEEDS)
-    assert "seeds" in held.measured  # the size comes with its noise
+    assert held.verdict.low > 0 > opposite.verdict.high  # the judge's interval, as claimed
+    assert "95 % interval" in held.measured  # the size comes with its interval
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_one_seed_never_holds(name):
     v = claims.VERDICTS[name](CASES[name]((0,), 0.2))
-    assert v.status == NOISE and v.seeds == 1
-    assert "no spread measured" in v.measured
+    assert v.status == "inconclusive at 1 seed" and v.seeds == 1
+    assert "one seed measures no spread" in v.measured
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_an_effect_inside_the_noise_is_within_noise(name):
+def test_an_effect_inside_the_noise_is_inconclusive(name):
     make = CASES[name]
-    # the effect (1 point) is smaller than the seed noise (about 1 point either way, sd ~1)
+    # the effect (0.1 point) is smaller than the seed noise (about 1 point either way)
     v = claims.VERDICTS[name](make((0, 1), 0.001))
-    assert v.status == NOISE, v
+    assert v.status == "inconclusive at 2 seeds" and not v.verdict.decided, v
+    assert "seeds" in v.verdict.need  # what it would take
 
 
-def test_judge_rules():
-    assert claims.judge([0.40, 0.44]) == HOLDS
-    assert claims.judge([-0.40, -0.44]) == OPPOSITE
-    assert claims.judge([0.05, -0.03]) == NOISE  # |mean| < sd
-    assert claims.judge([0.0, 0.0]) == claims.judge([1e-4, 1e-4]) == NOISE  # ties at 0.0 points
-    assert claims.judge([0.5]) == NOISE  # one seed: no spread, never "holds"
-    assert claims.judge([]) == MISSING
+def test_a_change_is_worded_sign_first_with_the_judges_numbers():
+    v = claims.VERDICTS["shift_costs_accuracy"](CASES["shift_costs_accuracy"](SEEDS, 0.2))
+    assert "lower on clip art by 20 points (95 % interval" in v.measured
+    v = claims.VERDICTS["shift_costs_accuracy"](CASES["shift_costs_accuracy"](SEEDS, -0.2))
+    assert "higher on clip art by 20 points" in v.measured and v.status == OPPOSITE
+    v = claims.VERDICTS["late_layers_more_specific"](CASES["late_layers_more_specific"]((0, 1), 0.0))
+    assert "no change" in v.measured and "\x00" not in v.measured
 
 
 def test_quoted_range_is_reported_next_to_the_measurement():
-    v = claims.pretrained_beats_scratch(_scratch_vs_transfer(SEEDS, 0.2))
+    v = claims.VERDICTS["pretrained_beats_scratch"](_scratch_vs_transfer(SEEDS, 0.2))
     assert "inside the quoted 10–30 range" in v.versus_quote
-    v = claims.normalisation_matters(_preprocessing(SEEDS, 0.02))
+    v = claims.VERDICTS["normalisation_matters"](_preprocessing(SEEDS, 0.02))
     assert "less than the quoted 10 points" in v.versus_quote
 
 
@@ -337,3 +340,119 @@ def test_verdicts_read_names_the_experiments_record():
     for module, expected in names.items():
         source = inspect.getsource(module)
         assert [n for n in expected if n not in source] == [], module.__name__
+
+
+# ---------------------------------------------------------------------------------------------
+# The ledger on stored records: the judge's verdict, checked against a textbook t interval
+# ---------------------------------------------------------------------------------------------
+FIXTURE = ROOT / "tests" / "fixtures" / "claims_records.json"
+
+
+@pytest.fixture(scope="module")
+def stored():
+    records = json.loads(FIXTURE.read_text())["records"]
+    return records, {c.number: f for c, f in claims.ledger(claims.load_claims(), records)}
+
+
+def _t_interval(gaps: list[float]) -> tuple[float, float]:
+    """The textbook 95 % t interval over seeds (scipy's), the judge's reference where the
+    records keep no fixed-test-set outcomes."""
+    from scipy import stats as sp
+
+    n = len(gaps)
+    m, se = sum(gaps) / n, sp.sem(gaps)
+    return sp.t.interval(0.95, n - 1, loc=m, scale=se)
+
+
+def _arm(records, metric="test_accuracy", **match) -> dict[int, float]:
+    return {r["seed"]: r[metric] for r in records
+            if all(r.get(k) == v for k, v in match.items())}
+
+
+def test_stored_pairwise_gap_holds_with_its_interval(stored):
+    records, by = stored
+    heads = records["feature-extraction"]
+    a, b = _arm(heads, method="linear-head"), _arm(heads, method="linear-head-random-weights")
+    gaps = [a[s] - b[s] for s in sorted(a)]
+    v = by[3].verdict
+    assert by[3].status == HOLDS and v.seeds == (0, 1, 2) and v.n_items == 126
+    assert (v.low, v.high) == pytest.approx(_t_interval(gaps), abs=1e-9)  # redrawn test sets
+
+
+def test_stored_gap_of_gaps_is_inconclusive_and_says_what_would_decide(stored):
+    records, by = stored
+    lt = records["layer-transfer"]
+    spec = {n: (_arm(lt, method="BnB", depth=n), _arm(lt, method="AnB", depth=n)) for n in (1, 3)}
+    gaps = [(spec[3][0][s] - spec[3][1][s]) - (spec[1][0][s] - spec[1][1][s]) for s in range(3)]
+    f, v = by[2], by[2].verdict
+    assert f.status == "inconclusive at 3 seeds" and v.n_seeds == 3 and v.n_items == 500
+    assert (v.low, v.high) == pytest.approx(_t_interval(gaps), abs=1e-9)
+    assert v.low < 0 < v.high and v.seeds_needed > 3
+    text = claims.to_text([(c, f) for c in claims.load_claims() if c.number == 2])
+    assert f"tlcourse run layer-transfer --seeds {v.seeds_needed}" in text
+    assert "500 test digits (no per-item outcomes recorded" in text
+
+
+def test_stored_averaged_rates_are_judged_per_seed(stored):
+    records, by = stored
+    sweep = records["lr-sweep"]
+
+    def mean_over(metric, rates):
+        return {s: sum(_arm(sweep, metric, lr=lr)[s] for lr in rates) / len(rates)
+                for s in (0, 1)}
+
+    low, high = mean_over("test_accuracy", [1e-4]), mean_over("test_accuracy", [3e-3, 1e-2])
+    v = by[6].verdict
+    assert by[6].status == HOLDS and v.seeds == (0, 1)
+    assert (v.low, v.high) == pytest.approx(_t_interval([low[s] - high[s] for s in (0, 1)]),
+                                            abs=1e-9)
+    rates = sorted({r["lr"] for r in sweep})
+    kept, last = mean_over("early_stop_test_accuracy", rates), mean_over("test_accuracy", rates)
+    v = by[10].verdict
+    assert by[10].status == "inconclusive at 2 seeds"
+    assert v.gap == pytest.approx(sum(kept[s] - last[s] for s in (0, 1)) / 2, abs=1e-12)
+    assert (v.low, v.high) == pytest.approx(_t_interval([kept[s] - last[s] for s in (0, 1)]),
+                                            abs=1e-9)
+
+
+def test_every_format_shows_gap_interval_seeds_items_and_what_would_decide(stored):
+    records, by = stored
+    rows = claims.ledger(claims.load_claims(), records)
+    md = claims.to_markdown(rows, links="")
+    row2 = next(line for line in md.splitlines() if line.startswith("| 2 |"))
+    cells = [c.strip() for c in row2.split(" | ")]
+    v = by[2].verdict
+    assert cells[2].startswith("**inconclusive at 3 seeds** · about")
+    assert cells[3] == (f"{v.gap * 100:+.1f} points (95 % interval {v.low * 100:.1f} to "
+                        f"{v.high * 100:.1f})").replace("-", "−")
+    assert cells[4].startswith("3 seeds (0–2), 500 test digits")
+    data = claims.to_json(rows)["claims"]
+    j = data[1]["judge"]
+    assert data[1]["status"] == "inconclusive at 3 seeds" and j["seeds"] == [0, 1, 2]
+    assert (j["low"], j["high"], j["n_items"]) == (v.low, v.high, 500)
+    assert j["seeds_needed"] == v.seeds_needed and "--seeds" in data[1]["to_decide"]
+    assert data[0]["judge"] is None and data[0]["status"] == MISSING
+    text = claims.to_text(rows)
+    assert "3. The recipe: pretrained backbone, frozen, new head: HOLDS" in text
+    assert "within noise" not in text + md + json.dumps(data)
+
+
+def test_a_claim_decided_in_the_full_profile_only(tmp_path, stored):
+    records, _ = stored
+    path = tmp_path / "claims.yaml"
+    path.write_text("claims:\n  - {number: 1, short: s, claim: c, sources: [blog], chapter: 2,\n"
+                    "     notebook: n, experiment: feature-extraction, test: t,\n"
+                    "     verdict: pretrained_backbone_matters,\n"
+                    "     full_profile_only: the quick profile stops at 10 labels per class}\n")
+    listed = claims.load_claims(path)
+    quick = claims.ledger(listed, records, "quick")
+    assert quick[0][1].status == FULL_ONLY and quick[0][1].verdict.word == HOLDS
+    text = claims.to_text(quick)
+    assert "DECIDED IN THE FULL PROFILE ONLY" in text and "measured here, no verdict" in text
+    assert "stops at 10 labels per class" in text
+    assert claims.ledger(listed, records, "full")[0][1].status == HOLDS
+    empty = tmp_path / "empty-reason.yaml"
+    empty.write_text(path.read_text().replace("the quick profile stops at 10 labels per class",
+                                              "''"))
+    with pytest.raises(claims.ClaimsError, match="full_profile_only' must say"):
+        claims.load_claims(empty)

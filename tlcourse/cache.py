@@ -86,7 +86,7 @@ def cache_dir() -> Path:
 
 
 #: Library code that reads or shows results but never changes one: editing it keeps the cache.
-_NOT_RESULTS = {"quiz", "plots", "claims.py", "cli.py", "browser_assets.py", "classifier.py",
+_NOT_RESULTS = {"quiz", "plots", "claims", "cli.py", "browser_assets.py", "classifier.py",
                 "custom_widgets.py", "folder.py", "metrics.py", "classroom", "exercises.py"}
 
 
