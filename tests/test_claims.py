@@ -18,7 +18,7 @@ from tlcourse.claims import FULL_ONLY, HOLDS, MISSING, OPPOSITE
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = (0, 1, 2)
-JITTER = {0: 0.01, 1: -0.01, 2: 0.0}  # seed noise, well below the effects tested
+JITTER = {0: 0.01, 1: -0.01, 2: 0.0, 3: 0.005, 4: -0.005}  # seed noise, well below the effects
 
 
 def _rows(seeds, value: Callable[[int], float], metric: str = "test_accuracy",
@@ -250,12 +250,13 @@ def test_missing_and_malformed_records_read_not_measured_yet():
     assert "[ch. 2](02_feature_extraction.ipynb)" in md and md.count("\n| ") == 15
 
 
-def _save(name: str, records: list[dict]) -> None:
+def _save(name: str, records: list[dict], seeds: int | None = None) -> None:
     from tlcourse import cache
     from tlcourse.experiments import Results
     from tlcourse.train import get_device
 
-    key = cache.results_key(name, "quick", None, str(get_device()))
+    key = cache.results_key(name, "quick", tuple(range(seeds)) if seeds else None,
+                            str(get_device()))
     cache.save_results(key, Results(name, "quick", {}, records=records))
 
 
@@ -456,3 +457,62 @@ def test_a_claim_decided_in_the_full_profile_only(tmp_path, stored):
                                               "''"))
     with pytest.raises(claims.ClaimsError, match="full_profile_only' must say"):
         claims.load_claims(empty)
+
+
+# ---------------------------------------------------------------------------------------------
+# --seeds N: settle an inconclusive claim with more seeds
+# ---------------------------------------------------------------------------------------------
+def _fake_runs(monkeypatch):
+    import tlcourse.experiments as ex
+
+    asked = {}
+
+    def fake_run(name, profile="quick", seeds=None, **kw):
+        asked[name] = seeds
+        records = CASES["finetuning_beats_probe"](seeds or SEEDS, 0.2) \
+            if name == "fine-tuning" else []
+        return ex.Results(name, profile, {}, records=records, seconds=0.0)
+
+    monkeypatch.setattr(ex, "run_experiment", fake_run)
+    return asked
+
+
+def test_claims_run_with_seeds_runs_seeds_0_to_n_minus_1(synthetic_cache, monkeypatch, capsys):
+    from tlcourse.cli import main
+
+    asked = _fake_runs(monkeypatch)
+    assert main(["claims", "--run", "--seeds", "4", "--json", "--no-progress", "--jobs", "1"]) == 0
+    needed = claims.experiments_needed(claims.load_claims())
+    # the cached feature-extraction run is at the profile's seeds, not 4: it runs again too
+    assert asked == {n: (0, 1, 2, 3) for n in needed}
+    data = json.loads(capsys.readouterr().out)
+    assert data["claims"][3]["judge"]["seeds"] == [0, 1, 2, 3]
+
+
+def test_claims_seeds_reads_n_seed_runs_and_falls_back_to_the_profiles(synthetic_cache):
+    _save("fine-tuning", CASES["finetuning_beats_probe"]((0, 1, 2, 3, 4), 0.2), seeds=5)
+    records = claims.collect(claims.load_claims(), seeds=5)
+    assert {r["seed"] for r in records["fine-tuning"]} == set(range(5))
+    assert records["feature-extraction"] is not None  # saved at the profile's seeds only
+    assert claims.collect(claims.load_claims())["fine-tuning"] is None
+
+
+@pytest.mark.parametrize("argv, says", [
+    (["claims", "--seeds", "0"], "'0': give the number of seeds to run, 1 or more"),
+    (["run", "fine-tuning", "--seeds", "-2"], "'-2': give the number of seeds to run"),
+    (["run", "fine-tuning", "--seeds", "x"], "'x': give the number of seeds to run"),
+    (["run", "fine-tuning", "--seed", "1", "--seeds", "3"], "not allowed with argument --seed")])
+def test_bad_seed_counts_are_usage_errors(argv, says, capsys):
+    from tlcourse.cli import main
+
+    with pytest.raises(SystemExit) as e:
+        main(argv)
+    assert e.value.code == 2 and says in capsys.readouterr().err
+
+
+def test_run_with_seeds_passes_seeds_0_to_n_minus_1(synthetic_cache, monkeypatch, capsys):
+    from tlcourse.cli import main
+
+    asked = _fake_runs(monkeypatch)
+    assert main(["run", "fine-tuning", "--seeds", "3", "--no-progress"]) == 0
+    assert asked == {"fine-tuning": (0, 1, 2)}

@@ -76,7 +76,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print(f"tlcourse run: unknown experiment {args.experiment!r}; choose from: "
               f"{', '.join(known)}", file=sys.stderr)
         return 2
-    seeds = tuple(args.seed) if args.seed else None
+    seeds = tuple(args.seed) if args.seed else tuple(range(args.seeds)) if args.seeds else None
     if args.smoke:  # the full configuration in miniature (with its own seeds unless --seed)
         args.profile = "full"
     res = run_experiment(args.experiment, profile=args.profile, seeds=seeds,
@@ -112,6 +112,18 @@ def _cmd_cache(args: argparse.Namespace) -> int:
     return 0
 
 
+def _seed_count(text: str) -> int:
+    """``--seeds N``: a whole number of seeds, 1 or more."""
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: give the number of seeds to run, 1 or more "
+                                         "(seeds 0 .. N-1 run)")
+    return n
+
+
 def _cmd_claims(args: argparse.Namespace) -> int:
     from . import claims
 
@@ -121,14 +133,14 @@ def _cmd_claims(args: argparse.Namespace) -> int:
         print(f"tlcourse claims: {e}", file=sys.stderr)
         return 1
     records = claims.collect(listed, args.profile, run=args.run, progress=not args.no_progress,
-                             jobs=args.jobs)
+                             jobs=args.jobs, seeds=args.seeds)
     rows = claims.ledger(listed, records, args.profile)
     if args.json:
         import json
 
         print(json.dumps(claims.to_json(rows, args.profile), indent=1, ensure_ascii=False))
     else:
-        print(claims.to_text(rows))
+        print(claims.to_text(rows, args.profile))
     if args.out:
         print("wrote " + ", ".join(map(str, claims.write(rows, args.out, args.profile))),
               file=sys.stderr)
@@ -310,7 +322,10 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("experiment", help="experiment name (see `tlcourse list`)")
     r.add_argument("--profile", choices=["quick", "full"], default="quick",
                    help="quick: minutes on 2 CPU cores; full: what a GPU user runs")
-    r.add_argument("--seed", type=int, action="append", help="seed to run (repeatable); default: the profile's")
+    rs = r.add_mutually_exclusive_group()
+    rs.add_argument("--seed", type=int, action="append", help="seed to run (repeatable); default: the profile's")
+    rs.add_argument("--seeds", type=_seed_count, metavar="N",
+                    help="run seeds 0 .. N-1 (more seeds settle an inconclusive claim)")
     r.add_argument("--out", help="write the results (records, config, device, versions) as JSON")
     r.add_argument("--no-progress", action="store_true", help="no progress bars")
     r.add_argument("--smoke", action="store_true",
@@ -333,6 +348,10 @@ def build_parser() -> argparse.ArgumentParser:
     cl.add_argument("--jobs", type=int, metavar="N",
                     help="with --run: experiments run at once, one thread each (default: one per "
                          "CPU core, at most 4; 1 on a GPU)")
+    cl.add_argument("--seeds", type=_seed_count, metavar="N",
+                    help="read (with --run, make) the runs at seeds 0 .. N-1, to settle "
+                         "inconclusive claims; without --run an experiment not saved at N "
+                         "seeds shows its run at the profile's seeds")
     cl.add_argument("--json", action="store_true", help="print JSON instead of text")
     cl.add_argument("--no-progress", action="store_true", help="no progress bars")
     cl.set_defaults(func=_cmd_claims)
