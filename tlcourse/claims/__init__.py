@@ -1,7 +1,7 @@
 """The claims ledger: every claim the course tests, where it is measured, and today's verdict.
 
 The claims are data (``claims.yaml`` at the repository root, beside ``quizzes/``). Each names the
-experiment that measures it and a verdict function here that reads that experiment's records
+experiment that measures it and a verdict function (:mod:`.verdicts`) that reads its records
 into two arms, paired by seed and oriented so that a positive gap is the direction the claim
 states. The verdict is the one judge's, :func:`tlcourse.stats.judge` (its 95 % interval counts
 the seeds and, where the records keep per-item outcomes, the test items), never typed in:

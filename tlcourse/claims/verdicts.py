@@ -272,7 +272,8 @@ def few_labels_overfit(records: list[dict]) -> Finding:
     return _finding(_judge(gap[ks[0]], gap[ks[-1]]), lambda v: (
         f"frozen ImageNet features + linear head, train − test accuracy: "
         f"{_pct(gap[ks[0]], 'points')} at {ks[0]} per class, {_pct(gap[ks[-1]], 'points')} at "
-        f"{ks[-1]}: " + _change(v, f"larger at {ks[0]}", f"smaller at {ks[0]}", "test images")),
+        f"{ks[-1]}: " + _change(v, f"larger at {ks[0]} per class", f"smaller at {ks[0]} per class",
+                  "test images")),
         items="test images")
 
 
