@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tlcourse.classroom.gradebook import collect, read_attempts, read_exercises
-from tlcourse.classroom.submission import build_submission, checksum
+from tlcourse.classroom.submission import build_submission, checksum, signature
 from tlcourse.cli import main
 from tlcourse.quiz.progress import ProgressStore
 
@@ -182,20 +182,37 @@ def test_with_roster_tokens_only_the_learner_can_hand_in_under_their_pseudonym(t
     assert "k3x-91q" not in (inbox / "ada.json").read_text()  # the token never travels
     unsigned = {k: v for k, v in signed.items() if k != "signature"}
     (inbox / "unsigned.json").write_text(json.dumps(_forged(unsigned)))
-    wrong = dict(signed, created=datetime.now(timezone.utc).isoformat())
+    wrong = dict(unsigned, signature=signature(unsigned, "guessed-token"))
     (inbox / "wrong-token.json").write_text(json.dumps(_forged(wrong)))
     stranger = _forged(unsigned, learner="learner-0badf00d")
     (inbox / "stranger.json").write_text(json.dumps(stranger))
+    # Ada's signed file with only 'created' edited (signature kept, checksum recomputed). The
+    # last two edits name the same millisecond as the original, which is all the gradebook
+    # stores: the signature must be checked over the file as handed in, not as normalised.
+    made = datetime.fromisoformat(signed["created"])
+    edits = {
+        "edited-hour-earlier": (made - timedelta(hours=1)).isoformat(timespec="milliseconds"),
+        "edited-same-ms": (made + timedelta(microseconds=300)).isoformat(),
+        "edited-other-zone": made.astimezone(timezone(timedelta(hours=1))).isoformat(
+            timespec="milliseconds"),
+    }
+    for name, created in edits.items():
+        (inbox / f"{name}.json").write_text(json.dumps(_forged(signed, created=created)))
 
     db = tmp_path / "g.sqlite"
     assert main(["class", "collect", str(inbox), "--db", str(db), "--roster", str(roster)]) == 1
     out, err = capsys.readouterr()
-    assert "Imported 1 submission;" in out
+    assert out.startswith(f"Imported 1 submission; 0 unchanged; {3 + len(edits)} skipped"), out
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT source FROM submissions").fetchall() == [
+            (str(inbox / "ada.json"),)]
     lines = err.strip().splitlines()
-    assert len(lines) == 3, lines
+    assert len(lines) == 3 + len(edits), lines
     assert any("unsigned.json: not signed with" in x for x in lines), lines
     assert any("wrong-token.json: signed with another token than" in x for x in lines)
     assert any("stranger.json: learner-0badf00d has no token on the roster" in x for x in lines)
+    for name in edits:
+        assert any(f"{name}.json: signed with another token than" in x for x in lines), name
     # Without the roster the same folder is collected as before (no identity is checked).
     report = collect([inbox], tmp_path / "open.sqlite")
-    assert len(report.imported) == 4
+    assert len(report.imported) == 4 + len(edits)

@@ -134,9 +134,13 @@ def load_submission(path: Path, tokens: Mapping[str, str] | None = None) -> dict
     if not intact:
         raise Rejected("checksum mismatch: the file changed after `tlcourse submit` (corrupted "
                     "or edited); ask the learner to submit again")
-    data["created"] = _check_fields(data)
+    created = _check_fields(data)
     if tokens is not None:
+        # Over the fields as handed in: once 'created' is normalised (to UTC, milliseconds), a
+        # copy whose 'created' was edited to the same millisecond or to another time zone would
+        # match the signature of the genuine file.
         _check_token(data, tokens)
+    data["created"] = created
     return data
 
 
