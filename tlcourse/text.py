@@ -50,6 +50,7 @@ from tqdm.auto import tqdm
 
 from . import cache, smoke
 from .assets import PROVISION_CMD, AssetError, AssetStatus, data_dir, sha256_file
+from .safe_text import safe_examples  # noqa: F401 (re-exported: every display of tweets uses it)
 
 CLASSES = ["negative", "positive"]
 
@@ -356,45 +357,6 @@ def few_shot_split(data: TextData, per_class: int, seed: int, test_per_class: in
     train, test = data.subset(train_idx), data.subset(test_idx)
     train.name, test.name = f"{data.name}:train", f"{data.name}:test"
     return train, test
-
-
-# ---------------------------------------------------------------------------------------------
-# Showing tweets: filtered and masked
-# ---------------------------------------------------------------------------------------------
-# Texts with any of these words (slurs, sexual terms; whole words, plural too) are never shown.
-BLOCKED = ("nigga", "nigger", "faggot", "fag", "retard", "retarded", "tranny", "chink", "spic",
-           "kike", "whore", "slut", "rape", "raped", "cunt", "dick", "cock", "pussy", "porn",
-           "sex", "sexy", "nude", "naked", "boob", "tits", "titties", "hoe")
-# Swearing is shown masked ("f***"): these stems with any ending, and these whole words.
-MASKED_STEMS = ("fuck", "shit", "bitch", "bastard", "motherf", "wtf", "stfu", "fml")
-MASKED_WORDS = ("ass", "asses", "asshole", "hell", "damn", "crap", "piss", "pissed", "douche")
-_BLOCKED_RE = re.compile(r"\b(?:" + "|".join(BLOCKED) + r")s?\b", re.IGNORECASE)
-_MASKED_RE = re.compile(r"\b(?:(?:" + "|".join(MASKED_STEMS) + r")\w*|(?:"
-                        + "|".join(MASKED_WORDS) + r")\b)", re.IGNORECASE)
-
-
-def safe_examples(texts: Sequence[str], k: int | None = None) -> list[str]:
-    """Texts fit to show a learner: any with a :data:`BLOCKED` word left out, swear words masked
-    (``"f***"``), @handles shown as ``@user`` and links as ``<link>``. Used wherever tweets are
-    displayed.
-
-    Args:
-        texts: candidate texts, in the order to show them.
-        k: at most this many (all that pass when None).
-
-    Example:
-        >>> safe_examples(["@bob what the hell http://t.co/x", "ok"])
-        ['@user what the h*** <link>', 'ok']
-    """
-    out = []
-    for text in texts:
-        if _BLOCKED_RE.search(text):
-            continue
-        text = _MASKED_RE.sub(lambda m: m.group()[0] + "*" * (len(m.group()) - 1), text)
-        out.append(_URL.sub("<link>", _MENTION.sub("@user", text)))
-        if k is not None and len(out) >= k:
-            break
-    return out
 
 
 # ---------------------------------------------------------------------------------------------
