@@ -258,3 +258,31 @@ def test_head_from_probe_gives_the_probes_predictions_and_lpft_runs(encoder):
     assert torch.equal(encoder.body.embeddings.word_embeddings.weight, before)  # a copy trained
     moved = tuned.model.encoder.body.embeddings.word_embeddings.weight
     assert not torch.equal(moved, before)
+
+
+def test_smoke_mode_shrinks_the_scikit_learn_fits_but_runs_their_code_path(monkeypatch):
+    """A smoke run proves the path runs: the grid search still runs, on one candidate C, two
+    folds and a few texts per class (the full-size search took 100 of text-transfer's 115 s)."""
+    import sklearn.model_selection as ms
+
+    from tlcourse import smoke
+
+    searched = []
+
+    class SpyGridSearch(ms.GridSearchCV):
+        def fit(self, x, y=None, **kw):
+            searched.append((self.param_grid, self.cv.get_n_splits(), x.shape[0]))
+            return super().fit(x, y, **kw)
+
+    monkeypatch.setattr(ms, "GridSearchCV", SpyGridSearch)
+    tweets = text.load_text_dataset("tweets")
+    train, test = text.few_shot_split(tweets, 200, seed=0, test_per_class=100)
+    full = text.tfidf_baseline(train, test)
+    with smoke.smoke_mode():
+        small = text.tfidf_baseline(train, test)
+    (full_grid, full_folds, full_rows), (grid, folds, rows) = searched
+    assert (len(full_grid["logisticregression__C"]), full_folds, full_rows) == (5, 5, 400)
+    assert (len(grid["logisticregression__C"]), folds) == (1, 2)
+    assert rows == 2 * smoke.FIT_ROWS_PER_CLASS
+    assert full.model[-1].max_iter == 2000 and small.model[-1].max_iter == smoke.FIT_MAX_ITER
+    assert len(small.pred) == len(test) == 200  # every test text is still predicted

@@ -7,7 +7,10 @@ work is cut to a sliver:
 * each :func:`~tlcourse.train.fit` takes one optimiser step on :data:`BATCH` images;
 * :func:`~tlcourse.train.predict` and :func:`~tlcourse.features.extract_features` run the
   network on :data:`BATCH` images and repeat those rows for the rest (so shapes stay right);
-* BatchNorm re-estimation sees one batch.
+* BatchNorm re-estimation sees one batch;
+* scikit-learn fits (the text chapter's logistic regressions) cross-validate one candidate on
+  two folds of :data:`FIT_ROWS_PER_CLASS` rows per class, for at most :data:`FIT_MAX_ITER`
+  iterations (a full-size grid search took 100 of ``text-transfer``'s 115 smoke seconds).
 
 Every skipped pass is *counted* (:class:`Work`), which gives an estimate of what the full run
 costs on a GPU (:func:`gpu_estimate`). The accuracies a smoke run reports mean nothing; a
@@ -30,6 +33,10 @@ from dataclasses import asdict, dataclass
 
 #: Images each network pass really processes in smoke mode (BatchNorm in train mode needs two).
 BATCH = 2
+#: Rows per class a scikit-learn fit sees in smoke mode (two folds need two of each class).
+FIT_ROWS_PER_CLASS = 4
+#: Iterations a scikit-learn solver may take in smoke mode (it stops unconverged: fine here).
+FIT_MAX_ITER = 20
 
 
 @dataclass

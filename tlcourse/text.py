@@ -534,22 +534,35 @@ def _fit_logreg(x_train, y_train: torch.Tensor, x_test, y_test: torch.Tensor,
                 center: bool = False) -> LinearResult:
     """Logistic regression (on centred, rescaled vectors if ``center``), its C chosen by
     stratified k-fold CV (k <= 5) on the training set only; with fewer than 2 texts per class
-    there is nothing to cross-validate and C = 1."""
+    there is nothing to cross-validate and C = 1. In :func:`tlcourse.smoke.smoke_mode` the same
+    search runs in miniature: C = 1 alone, 2 folds, a few rows per class, few iterations."""
+    import warnings
+
+    from sklearn import model_selection
+    from sklearn.exceptions import ConvergenceWarning
     from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import GridSearchCV, StratifiedKFold
     from sklearn.pipeline import make_pipeline
 
     start = time.perf_counter()
     y = y_train.numpy()
+    grid, max_folds, max_iter = list(C_GRID), 5, 2000
+    if smoke.active():  # prove the path runs; the numbers mean nothing
+        rows = np.concatenate([np.flatnonzero(y == c)[:smoke.FIT_ROWS_PER_CLASS]
+                               for c in np.unique(y)])
+        x_train, y = x_train[rows], y[rows]
+        grid, max_folds, max_iter = [1.0], 2, smoke.FIT_MAX_ITER
     model = make_pipeline(*([_Center()] if center else []),
-                          LogisticRegression(max_iter=2000))
-    folds = min(5, int(np.bincount(y).min()))
-    if folds >= 2:
-        cv = StratifiedKFold(folds, shuffle=True, random_state=0)
-        grid = {"logisticregression__C": list(C_GRID)}
-        model = GridSearchCV(model, grid, cv=cv).fit(x_train, y).best_estimator_
-    else:
-        model.fit(x_train, y)
+                          LogisticRegression(max_iter=max_iter))
+    folds = min(max_folds, int(np.bincount(y).min()))
+    with warnings.catch_warnings():
+        if smoke.active():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+        if folds >= 2:
+            cv = model_selection.StratifiedKFold(folds, shuffle=True, random_state=0)
+            model = model_selection.GridSearchCV(
+                model, {"logisticregression__C": grid}, cv=cv).fit(x_train, y).best_estimator_
+        else:
+            model.fit(x_train, y)
     pred = torch.as_tensor(model.predict(x_test), dtype=torch.long)
     acc = float((pred == y_test).float().mean())
     C = float(model[-1].C)
