@@ -1,17 +1,19 @@
 """Showing real texts to learners: slurs and sexual terms keep a text off the screen, swearing
 and insults are masked (``"f***"``), @handles and links are replaced.
 
-The word list is glin-profanity's English dictionary (MIT, a maintained PyPI package; the List
-of Dirty, Naughty, Obscene and Otherwise Bad Words with slurs and spelling variants added),
-read as data from the installed package; this module adds a few words and sorts them into the
-two tiers. Words are matched whole, never as substrings ("Scunthorpe", "classic", "assess" are
+The word list is glin-profanity's English dictionary (MIT, a maintained PyPI package: 377 of
+its 416 entries are the List of Dirty, Naughty, Obscene and Otherwise Bad Words, slurs among
+them; the rest are insults and spelling variants), read as data from the installed package;
+this module adds a few words, lets a few everyday ones through and sorts the rest into the two
+tiers. Words are matched whole, never as substrings ("Scunthorpe", "classic", "assess" are
 never touched), after undoing the usual disguises:
 
-* case and digits or symbols for letters (``"4ss"``, ``"sh!t"``, ``"n1..."``);
+* case and digits or symbols for letters (``"4ss"``, ``"sh!t"``; not in codes holding a 2, 6, 8
+  or 9 such as "AA2595" or "A320");
 * stretched letters (``"fuuuuck"``; a token may repeat a letter more than the word, never less,
   so "as" is not "ass" and "heel" is not "hell");
 * plural endings (``-s``, ``-es``, ``-z``); swear words also take verb and adjective endings
-  (``-ed``, ``-ing``, ``-in``, ``-y``), and the four worst stems match inside a word too
+  (``-ed``, ``-ing``, ``-in``, ``-y``), and :data:`SWEAR_STEMS` match inside a word too
   ("clusterf***").
 
 A word list is a floor, not a guarantee: keep a display of real tweets small, read it first.
