@@ -305,3 +305,25 @@ def test_notebook_mistakes_name_what_the_checker_takes():
     assert "unknown_share, precision, recall" in str(err.value)
     with pytest.raises(ValueError, match="no checker for exercise 'ch07-ex-nope'.*ch07-ex-"):
         check_answer("ch07-ex-nope", it1)
+
+
+def test_a_notebook_under_nbval_fails_on_a_failed_check(tmp_path):
+    # The root conftest.py makes checks strict for notebook kernels (and only for them): a
+    # solution that fails its own check fails the notebook's run, though lax mode reads no output.
+    import shutil
+    import subprocess
+    import sys
+
+    cell = {"cell_type": "code", "execution_count": None, "id": "c1", "metadata": {},
+            "outputs": [], "source": ["from tlcourse.exercises import check\n",
+                                      'check("ch01-ex-probe", {"right": False})']}
+    nb = {"cells": [cell], "metadata": {"kernelspec": {"name": "python3", "language": "python",
+                                                       "display_name": "Python 3"}},
+          "nbformat": 4, "nbformat_minor": 5}
+    (tmp_path / "probe.ipynb").write_text(json.dumps(nb))
+    shutil.copy(NOTEBOOKS.parent / "conftest.py", tmp_path / "conftest.py")
+    run = subprocess.run([sys.executable, "-m", "pytest", "--nbval-lax", "probe.ipynb", "-q",
+                          "-p", "no:cacheprovider"], cwd=tmp_path, capture_output=True,
+                         text=True, timeout=300)
+    assert run.returncode == 1, run.stdout[-2000:]
+    assert "ExerciseCheckFailed" in run.stdout and "ch01-ex-probe failed: right" in run.stdout

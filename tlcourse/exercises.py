@@ -127,15 +127,17 @@ def check_answer(exercise_id: str, *given: Any, **answer: Any) -> bool:
         inspect.signature(checker).bind(*given, **answer)
     except TypeError as e:
         raise ValueError(f"{exercise_id}: {e}; it takes {inspect.signature(checker)}") from None
+    error = None
     try:
         checks = checker(*given, **answer)
     except _MALFORMED as e:  # a list where a dict was asked, a missing key: an answer too
-        print(f"  (your answer could not be compared: {type(e).__name__}: {e})")
-        try:
-            return check(exercise_id, {"the answer has the form the exercise asks for": False})
-        except ExerciseCheckFailed as failed:
-            raise failed from e
-    return check(exercise_id, checks)
+        error, checks = e, {"the answer has the form the exercise asks for": False}
+    try:
+        return check(exercise_id, checks)
+    finally:
+        if error is not None:
+            print(f"  (your answer could not be compared: {type(error).__name__}: {error}; "
+                  "check the type of each answer against the exercise's text)")
 
 
 def list_exercises() -> list[str]:
