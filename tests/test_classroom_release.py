@@ -11,8 +11,8 @@ import pytest
 
 from tlcourse import __version__
 from tlcourse.classroom import release as release_module
-from tlcourse.cli import main
 from tlcourse.classroom.release import ReleaseError, release
+from tlcourse.cli import main
 
 REPO = Path(__file__).resolve().parents[1]
 MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
@@ -194,3 +194,26 @@ def test_cli_release_exit_codes(src, tmp_path, capsys):
     _write(src / "98_bad.ipynb", _notebook(_cell("code", "### BEGIN SOLUTION\nx = 1\n")))
     assert main(["class", "release", "--src", str(src), "--out", str(tmp_path / "t")]) == 1
     assert "98_bad.ipynb: cell 0" in capsys.readouterr().err
+
+
+def test_saved_widget_state_is_stripped_at_notebook_and_cell_level(tmp_path):
+    # Jupyter saves widget models (including a quiz's output text) under metadata.widgets when
+    # "save widget state" is on; a student copy must not carry the instructor's run.
+    state = {"application/vnd.jupyter.widget-state+json": {
+        "state": {"abc": {"model_name": "OutputModel",
+                          "state": {"outputs": [{"text": "✓ ch01-ex-accuracy: the answer 0.5"}]}}},
+        "version_major": 2, "version_minor": 0}}
+    nb = _notebook(_cell("code", "quiz.show('ch01')\n"), _cell("markdown", "text"))
+    nb["metadata"]["widgets"] = state
+    for cell in nb["cells"]:
+        cell["metadata"]["widgets"] = state
+        cell["metadata"]["tags"] = ["keep-me"]
+    src = tmp_path / "nb"
+    _write(src / "01_widgets.ipynb", nb)
+    (copy,) = release(src, tmp_path / "student")
+    text = copy.read_text()
+    assert "widget-state" not in text and "the answer 0.5" not in text
+    saved = json.loads(text)
+    assert "widgets" not in saved["metadata"]
+    assert saved["metadata"]["kernelspec"] == {"name": "python3"}  # other metadata is kept
+    assert [c["metadata"] for c in saved["cells"]] == [{"tags": ["keep-me"]}] * 2

@@ -177,7 +177,7 @@ def test_the_course_exercise_list_matches_the_notebooks():
 
     from tlcourse.classroom.gradebook import COURSE_EXERCISES
 
-    call = re.compile(r"""\bcheck\(\s*(["'])(?P<id>[^"']+)\1""")
+    call = re.compile(r"""\bcheck(?:_answer)?\(\s*(["'])(?P<id>[^"']+)\1""")
     ids = set()
     for nb in (Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"):
         for cell in json.loads(nb.read_text(encoding="utf-8"))["cells"]:

@@ -22,7 +22,7 @@ from tlcourse.exercises import EXERCISE_ID
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 WITHOUT_EXERCISES = {"00", "06"}  # the claims overview and the exam drill
 MIN_EXERCISES = 2
-CHECK_CALL = re.compile(r"""\bcheck\(\s*(["'])(?P<id>[^"']+)\1""")
+CHECK_CALL = re.compile(r"""\bcheck(?:_answer)?\(\s*(["'])(?P<id>[^"']+)\1""")
 MARKER = re.compile(r"^\s*###\s*(BEGIN|END) (SOLUTION|HIDDEN TESTS)\s*$")
 
 

@@ -3,8 +3,10 @@
 In a code cell, the lines from ``### BEGIN SOLUTION`` to ``### END SOLUTION`` become
 ``# YOUR CODE HERE`` and ``raise NotImplementedError()`` at the marker's indentation (in a
 markdown cell: ``YOUR ANSWER HERE``), and ``### BEGIN HIDDEN TESTS`` ... ``### END HIDDEN TESTS``
-blocks vanish, as ``nbgrader generate_assignment`` does. Outputs and execution counts are
-cleared and each copy is stamped with the course version and the SHA-256 of its source.
+blocks vanish, as ``nbgrader generate_assignment`` does. Outputs, execution counts and saved
+widget state (``metadata.widgets``, notebook and cell level: it holds the instructor's widget
+output text) are cleared, and each copy is stamped with the course version and the SHA-256 of
+its source.
 
 Nothing is trusted to have worked: after stripping, every student copy is searched for the
 markers and for every non-trivial line of every solution and hidden block, and the release is
@@ -109,6 +111,8 @@ def _strip_notebook(path: Path) -> _Stripped:
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise ReleaseError(f"{path.name}: not a readable notebook ({e})") from None
     copy = _Stripped(path, original, notebook)
+    if isinstance(notebook.get("metadata"), dict):
+        notebook["metadata"].pop("widgets", None)  # saved widget state: the instructor's run
     for index, cell in enumerate(cells):
         kept, secret = _strip_source(_source(cell), cell.get("cell_type"),
                                      f"{path.name}: cell {index}")
@@ -117,6 +121,7 @@ def _strip_notebook(path: Path) -> _Stripped:
         if cell.get("cell_type") == "code":
             cell["outputs"], cell["execution_count"] = [], None
         cell.get("metadata", {}).pop("execution", None)  # run timestamps
+        cell.get("metadata", {}).pop("widgets", None)  # saved widget state
     return copy
 
 
