@@ -332,3 +332,20 @@ def test_an_arms_own_interval_uses_the_same_method():
     assert low < mean < high and (low, high) == (judge([0.70, 0.74, 0.72]).low,
                                                  judge([0.70, 0.74, 0.72]).high)
     assert math.isnan(interval([0.7])[1])
+
+
+def test_a_fixed_test_set_with_no_item_effect_gives_a_finite_interval():
+    """Independent per-item noise (MS_items close to MS_residual) once gave the item term a
+    degrees-of-freedom estimate near 0 and an interval of +-1e150 points."""
+    for rng_seed in (133, 3):  # rng 133 gave an interval of +-3.9e150 points before the fix
+        rng = np.random.default_rng(rng_seed)
+        a, b = [], []
+        for s in range(3):
+            ca, cb = rng.random(138) < 0.6, rng.random(138) < 0.6
+            a.append({"seed": s, "test_accuracy": ca.mean(), "item_correct": ca.astype(int).tolist(),
+                      "test_set": "fixed"})
+            b.append({"seed": s, "test_accuracy": cb.mean(), "item_correct": cb.astype(int).tolist(),
+                      "test_set": "fixed"})
+        v = judge(a, b)
+        assert v.high - v.low < 0.5, (rng_seed, v.low, v.high)
+        assert "interval ;" not in v.text("a", "b")

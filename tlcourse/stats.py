@@ -449,9 +449,8 @@ def _item_term(gaps: PerSeed, n: int) -> tuple[tuple[float, float] | None, int |
     ms_item = n * float(col.var(ddof=1))
     ms_res = float(((d - row - col + d.mean()) ** 2).sum()) / ((n - 1) * (m - 1))
     var = max(0.0, ms_item - ms_res) / (n * m)
-    df = (ms_item - ms_res) ** 2 / (ms_item ** 2 / (m - 1) + ms_res ** 2 / ((n - 1) * (m - 1))) \
-        if var > 0 else math.inf
-    return (var, df), m
+    # z, not t at a Satterthwaite df: that df nears 0 as MS_items - MS_res does (+-1e150 points)
+    return (var, math.inf), m
 
 
 def _half_width(level: float, seed_term: float, seed_df: float, item_term: float,
@@ -492,6 +491,8 @@ def _plan(dist: float, level: float, n: int, seed_var: float, item_var: float,
     if not item_var or item_var < budget:
         return {"need": f"a gap this size would need more than {MAX_SEEDS} seeds"}
     seeds = max(n, math.ceil(2 * seed_var / budget))  # seeds take half the budget, items half
+    if seeds > MAX_SEEDS:
+        return {"need": f"a gap this size would need over {MAX_SEEDS} seeds and over {m:,} items"}
     items = math.ceil(item_var * m / (budget - seed_var / seeds))
     more = f" with {seeds} seeds" if seeds > n else ""
     return {"seeds_needed": seeds if seeds > n else None, "items_needed": items,
