@@ -181,7 +181,22 @@ def _ch08() -> dict:
     return {"res": NS(records=records)}
 
 
-RUNS = {"01": _ch01, "02": _ch02, "03": _ch03, "03b": _ch03b, "04": _ch04, "05": _ch05,
+def _ch00() -> dict:
+    """The ledger's rows: claim 3 decided at 3 seeds, claim 7 inconclusive at 5, the rest not
+    measured (the exercise asks for an inconclusive claim, then for its seeds)."""
+    from tlcourse import stats
+    from tlcourse.claims import MISSING, Finding, load_claims
+
+    gaps = {3: [0.30, 0.32, 0.31], 7: [0.02, -0.01, 0.03, 0.0, 0.01]}
+    rows = [(c, Finding(stats.judge(gaps[c.number]).word, "measured",
+                        stats.judge(dict(enumerate(gaps[c.number]))))
+             if c.number in gaps else Finding(MISSING, "run: tlcourse run x"))
+            for c in load_claims()]
+    return {"rows": rows}
+
+
+RUNS = {"00": _ch00, "01": _ch01, "02": _ch02, "03": _ch03, "03b": _ch03b, "04": _ch04,
+        "05": _ch05,
         "05b": _ch05b, "07": _ch07, "08": _ch08}
 
 
@@ -218,6 +233,7 @@ def _nudge(value):
 
 #: Exercise id -> the answer to get wrong (a number, or a dict/list of numbers, nudged).
 WRONG = {
+    "ch00-ex-ledger-pick": "seeds",
     "ch01-ex-gap-vs-claim": "lead", "ch01-ex-balanced-from-recall": "balanced",
     "ch02-ex-head-or-weights": "head_gap", "ch02-ex-best-layer": "early_share",
     "ch03-ex-head-first-gap": "order_mean", "ch03-ex-choose-rate": "optimism",
@@ -232,7 +248,7 @@ WRONG = {
 
 def test_every_checker_is_called_by_one_notebook_exercise():
     assert sorted(CELLS) == sorted(exercises.list_exercises()) == sorted(WRONG)
-    assert len(CELLS) == 18
+    assert len(CELLS) == 19
 
 
 @pytest.mark.parametrize("exercise_id", sorted(WRONG))

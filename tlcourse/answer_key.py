@@ -9,7 +9,7 @@ threshold) positionally and the learner's answer by keyword, and returns
 
 Example:
     >>> sorted(CHECKERS)[:2]
-    ['ch01-ex-balanced-from-recall', 'ch01-ex-gap-vs-claim']
+    ['ch00-ex-ledger-pick', 'ch01-ex-balanced-from-recall']
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from tlcourse import metrics
+from tlcourse.claims.worked_example import asked
 from tlcourse.experiments import (
     domain_shift,
     feature_extraction,
@@ -99,6 +100,18 @@ def _mean(values) -> float:
 def _beyond_noise(m: float, s: float) -> bool:
     """The course's rule for a positive gap: a spread (two seeds or more), mean > 0, mean >= sd."""
     return not math.isnan(s) and m > 0 and m >= s
+
+
+# ------------------------------------------------------------------------------ chapter 0
+@_checker("ch00-ex-ledger-pick")
+def ledger_pick(rows, *, claim, seeds) -> dict[str, bool]:
+    kind, allowed = asked(rows)
+    return {
+        ("claim: one the ledger calls inconclusive" if kind == "inconclusive"
+         else "claim: a claim number in the ledger"): claim in allowed,
+        "seeds: the paired seeds its verdict rests on": claim in allowed
+        and seeds == allowed[claim],
+    }
 
 
 # ------------------------------------------------------------------------------ chapter 1
@@ -447,3 +460,4 @@ def best_rate(res, *, rate_means, best_lr, best_in_bert_range, high_rate_below_p
         "high_rate_below_probe":
             high_rate_below_probe == (mean_sd(tt.sweep_gaps(res.records, 1e-3))[0] < 0),
     }
+
