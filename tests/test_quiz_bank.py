@@ -282,6 +282,40 @@ def test_grounded_questions_are_computed_from_the_results():
             assert grade(q, 44.6).correct and not grade(q, 46.0).correct
 
 
+def _seeded(gaps: list[float]) -> list[dict]:
+    """Two methods at one label count, ``b`` ahead of ``a`` by each of ``gaps`` on its seed."""
+    return [{"dataset": "photo", "method": m, "labels_per_class": 5, "seed": s,
+             "test_accuracy": 0.5 + (g if m == "b" else 0.0), "seconds": 1.0}
+            for s, g in enumerate(gaps) for m in ("a", "b")]
+
+
+def test_grounded_explanations_give_the_judges_verdict():
+    clear = _seeded([0.20, 0.22, 0.21])  # b ahead on every seed, little spread: decided
+    (best,) = [q for q in grounded_questions(clear) if q.id.startswith("grounded-best")]
+    assert "b beat a by 21 points (95 % interval" in best.explanation
+    assert "3 seeds" in best.explanation
+    (gap,) = [q for q in grounded_questions(clear) if q.id.startswith("grounded-gap")]
+    assert "b beat a by 21 points" in gap.explanation
+    noisy = _seeded([0.05, -0.03])  # b ahead on average, not on every seed
+    (best,) = [q for q in grounded_questions(noisy) if q.id.startswith("grounded-best")]
+    assert "inconclusive at 2 seeds" in best.explanation and "within noise" not in best.explanation
+
+
+def test_grounded_trend_explanation_judges_the_change_with_labels():
+    recs = [{**r, "labels_per_class": k,
+             "test_accuracy": r["test_accuracy"] + bonus + (0.01 * r["seed"] if k == 1 else 0)}
+            for k, bonus in ((1, -0.3), (10, 0.0)) for r in _seeded([0.0, 0.0, 0.0])
+            if r["method"] == "a"]
+    (q,) = [q for q in grounded_questions(recs) if q.id.startswith("grounded-trend")]
+    assert "10 labels per class beat 1 label per class by 29 points (95 % interval" in q.explanation
+
+
+def test_grounded_explanations_without_seeds_still_work():
+    recs = [{k: v for k, v in r.items() if k != "seed"} for r in _records() if r["seed"] == 0]
+    qs = grounded_questions(recs)
+    assert qs and not any("interval" in q.explanation for q in qs)
+
+
 @pytest.mark.parametrize("records", [None, [], [{"method": "x"}], [{"dataset": "d"}],
                                      [{"dataset": "d", "method": "m", "labels_per_class": 1,
                                        "test_accuracy": "n/a"}]])

@@ -6,8 +6,11 @@ The experiments produce records such as::
      "labels_per_class": 10, "seed": 0, "test_accuracy": 0.71, "seconds": 3.2}
 
 Each template below turns such records into questions whose answer is *computed* from the
-table (means over seeds), never typed in. Records missing the keys a template needs are
-skipped, and a template that finds nothing to ask returns no questions.
+table (means over seeds), never typed in. Where the records name their seeds, the explanation
+adds the one judge's sentence (:func:`tlcourse.stats.judge`) on the compared arms, paired by
+seed: who is ahead, by how much, its 95 % interval and, when the interval spans 0,
+"inconclusive at N seeds". A question never words a verdict itself. Records missing the keys a
+template needs are skipped, and a template that finds nothing to ask returns no questions.
 
 Progress is keyed by question id, so a generated id names everything its answer depends on:
 the chapter, the experiment, the dataset, the label count and the compared methods. The same
@@ -35,6 +38,7 @@ from collections.abc import Callable, Iterable, Mapping
 from statistics import mean
 from typing import Any
 
+from tlcourse import stats
 from tlcourse.quiz.bank import Choice, Question
 from tlcourse.quiz.grading import counted
 
@@ -98,6 +102,19 @@ def _means(records: list[Record], value: str) -> dict[tuple, dict[str, tuple[flo
     }
 
 
+def _judged(records: list[Record], a: Mapping[str, Any], b: Mapping[str, Any],
+            names: tuple[str, str]) -> str:
+    """" Judged over seeds: <the judge's sentence on a - b>." for the records matching ``a``
+    and ``b`` (paired by seed), or "" where they name no seeds, share none, or cannot be
+    judged (a question still stands on its means)."""
+    try:
+        v = stats.judge(stats.by_seed(records, "test_accuracy", **a),
+                        stats.by_seed(records, "test_accuracy", **b))
+    except ValueError:
+        return ""
+    return f" Judged over seeds: {v.text(*names)}."
+
+
 def _unique_extreme(values: dict[str, tuple[float, int]], highest: bool) -> str | None:
     ranked = sorted(values, key=lambda m: values[m][0], reverse=highest)
     if len(ranked) < 2 or abs(values[ranked[0]][0] - values[ranked[1]][0]) < 1e-9:
@@ -106,7 +123,8 @@ def _unique_extreme(values: dict[str, tuple[float, int]], highest: bool) -> str 
 
 
 def _choice_question(qid: str, prompt: str, values: dict[str, tuple[float, int]], best: str,
-                     describe: Callable[[float], str], chapter: str) -> Question:
+                     describe: Callable[[float], str], chapter: str,
+                     judged: str = "") -> Question:
     methods = list(values)[:6]
     if best not in methods:
         methods[-1] = best
@@ -119,7 +137,7 @@ def _choice_question(qid: str, prompt: str, values: dict[str, tuple[float, int]]
     return Question(
         id=qid, chapter=chapter, topic=_TOPIC, difficulty="medium", type="single",
         prompt=prompt, answer=(keys[methods.index(best)],), choices=choices,
-        explanation="Computed from your results table (mean over seeds).",
+        explanation="Computed from your results table (mean over seeds)." + judged,
     )
 
 
@@ -132,11 +150,15 @@ def best_method(records: Iterable[Record], chapter: str = "results",
         best = _unique_extreme(values, highest=True)
         if best is None:
             continue
+        runner_up = sorted(values, key=lambda m: values[m][0])[-2]
+        at = {"dataset": dataset, "labels_per_class": k}
         out.append(_choice_question(
             _qid("best", chapter, experiment, (dataset, k), values),
             f"In your run on {dataset} with {_per_class(k)}, which method reached the "
             "highest mean test accuracy?",
-            values, best, lambda a: f"{100 * a:.1f}% test accuracy", chapter))
+            values, best, lambda a: f"{100 * a:.1f}% test accuracy", chapter,
+            _judged(recs, {**at, "method": best}, {**at, "method": runner_up},
+                    (best, runner_up))))
     return out[-MAX_PER_TEMPLATE:]
 
 
@@ -177,7 +199,11 @@ def gap_points(records: Iterable[Record], chapter: str = "results",
             answer=gap, tolerance=1.0, unit="points",
             explanation=(f"{best}: {100 * values[best][0]:.1f}%, {worst}: "
                          f"{100 * values[worst][0]:.1f}%, so the gap is {gap:.1f} points "
-                         "(means over seeds, from your results table)."),
+                         "(means over seeds, from your results table)."
+                         + _judged(recs, {"dataset": dataset, "labels_per_class": k,
+                                          "method": best},
+                                   {"dataset": dataset, "labels_per_class": k, "method": worst},
+                                   (best, worst))),
         ))
     return out[-MAX_PER_TEMPLATE:]
 
@@ -201,6 +227,10 @@ def more_labels_help(records: Iterable[Record], chapter: str = "results",
         lo, hi, rose = by_k[ks[0]], by_k[ks[-1]], by_k[ks[-1]] > by_k[ks[0]]
         fact = (f"In your run {method} on {dataset} went from {100 * lo:.1f}% with {ks[0]} "
                 f"to {100 * hi:.1f}% with {_per_class(ks[-1])}.")
+        arm = {"dataset": dataset, "method": method}
+        judged = _judged(recs, {**arm, "labels_per_class": ks[-1]},
+                         {**arm, "labels_per_class": ks[0]},
+                         (_per_class(ks[-1]), _per_class(ks[0])))
         out.append(Question(
             id=_qid("trend", chapter, experiment, (dataset, method, ks[0], ks[-1]), [method]),
             chapter=chapter, topic=_TOPIC,
@@ -209,7 +239,7 @@ def more_labels_help(records: Iterable[Record], chapter: str = "results",
                     f"{_per_class(ks[-1])} than with {ks[0]}."),
             answer=("T" if rose else "F",),
             choices=(Choice("T", "True", fact), Choice("F", "False", fact)),
-            explanation=fact,
+            explanation=fact + judged,
         ))
     return out[:MAX_PER_TEMPLATE]
 
