@@ -349,3 +349,9 @@ def test_a_fixed_test_set_with_no_item_effect_gives_a_finite_interval():
         v = judge(a, b)
         assert v.high - v.low < 0.5, (rng_seed, v.low, v.high)
         assert "interval ;" not in v.text("a", "b")
+
+
+def test_a_bound_of_exactly_zero_prints_as_0_not_00():
+    from tlcourse.stats import _pts
+
+    assert [_pts(0.0, 0), _pts(-0.001, 0), _pts(-0.05, 0), _pts(0.0, 1)] == ["0", "0", "−5", "0.0"]

@@ -325,7 +325,7 @@ class Verdict:
 def _pts(x: float, digits: int) -> str:
     """A fraction in points, with a true minus sign and never '−0'."""
     s = f"{x * 100:.{digits}f}"
-    return "0" * (digits == 0) + s.lstrip("-") if float(s) == 0 else s.replace("-", "−")
+    return s.lstrip("-") if float(s) == 0 else s.replace("-", "−")
 
 
 def judge(a: Sequence[float] | Mapping[int, float] | Sequence[dict],
