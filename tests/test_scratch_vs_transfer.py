@@ -14,7 +14,8 @@ import torch
 from tlcourse import methods
 from tlcourse.data import ImageData
 from tlcourse.experiments import Results
-from tlcourse.experiments.scratch_vs_transfer import FIT, NAMES, SCRATCH, findings
+from tlcourse.experiments.scratch_vs_transfer import NAMES, SCRATCH, findings
+from tlcourse.stats import FITTED, judge
 
 matplotlib.use("Agg")
 TLCOURSE = [sys.executable, "-m", "tlcourse.cli"]
@@ -65,17 +66,40 @@ def _rec(method, k, seed, acc, dataset="photo", **kw):
 def test_findings_name_scratch_as_winner_when_it_wins():
     """Sign-aware: a made-up run where scratch beats the frozen features by ~5 points."""
     recs = []
-    for seed, noise in ((0, 0.01), (1, -0.01), (2, 0.0)):
+    for seed, noise in ((0, 0.004), (1, -0.004), (2, 0.0)):
         recs += [_rec("imagenet-frozen", 5, seed, 0.50 + noise),
                  _rec("imagenet-finetuned", 5, seed, 0.52 + noise),
                  _rec("lite0-scratch", 5, seed, 0.30, train_accuracy=1.0),
                  _rec("small-cnn-scratch", 5, seed, 0.55 - noise, train_accuracy=0.9)]
     text = "\n".join(findings(Results("scratch-vs-transfer", "quick", {}, recs)))
-    assert "small CNN from scratch beat frozen ImageNet features by 5.0" in text
-    assert "the opposite of the popular '10-30 % higher' claim" in text
+    # the one judge's sentence and word: 5 points, interval from the 3 seeds, decided
+    assert re.search(r"small CNN from scratch beat frozen ImageNet features by 5(\.0)? points \(95 % "
+                     r"interval 3(\.0)? to 7(\.0)?; 3 seeds\); the claim 'frozen ImageNet features beat small "
+                     r"CNN from scratch': does not hold here", text), text
+    assert "the opposite of the quoted gain" in text
     assert "NOT fitted" in text and "small CNN from scratch on photo (5/class seed 0 90 %" in text
-    assert "fine-tuned ImageNet Lite0 beat frozen ImageNet features by 2.0" in text
-    assert not re.search(r"by -|adds -|gap of", text)  # sizes are unsigned; the winner is named
+    # fine-tuning's lead is the same 2 points every seed: no spread, so not decided
+    assert "fine-tuned ImageNet Lite0 ahead by 2.0 points, inconclusive at 3 seeds" in text
+    assert "within noise" not in text and "±" not in text
+    assert not re.search(r"by -|by −|adds -|gap of", text)  # sizes are unsigned; the winner is named
+
+
+def test_findings_count_the_test_photos_through_the_judge():
+    """Records with per-item outcomes: the chapter's sentence has the ledger's numbers."""
+    from tlcourse.claims.verdicts import pretrained_beats_scratch
+
+    recs = []
+    for seed, shift in ((0, 0), (1, 3), (2, 5)):
+        for m, right in (("imagenet-frozen", 70), ("lite0-scratch", 40), ("small-cnn-scratch", 30)):
+            items = [1 if (i + shift) % 100 < right + seed else 0 for i in range(100)]
+            recs.append(_rec(m, 5, seed, sum(items) / 100, item_correct=items,
+                             test_set="resampled", train_accuracy=1.0))
+    text = "\n".join(findings(Results("scratch-vs-transfer", "quick", {}, recs)))
+    ledger = pretrained_beats_scratch(recs).measured
+    said = judge([r for r in recs if r["method"] == "imagenet-frozen"],
+                 [r for r in recs if r["method"] == "lite0-scratch"]).text(
+        NAMES["imagenet-frozen"], NAMES["lite0-scratch"], "test photos")
+    assert said in text and said in ledger, (text, ledger)
 
 
 def test_plots_draw_the_floors_and_the_train_test_curves():
@@ -119,7 +143,10 @@ def test_results_json_schema(results):
     for r in results["records"]:
         assert {"dataset", "method", "labels_per_class", "seed", "test_accuracy", "seconds",
                 "trainable_params", "input_size", "balanced_accuracy", "majority_share",
-                "n_classes", "steps"} <= set(r)
+                "n_classes", "steps", "item_correct", "test_set", "n_test"} <= set(r)
+        assert len(r["item_correct"]) == r["n_test"]
+        assert abs(sum(r["item_correct"]) / r["n_test"] - r["test_accuracy"]) < 1e-3
+        assert r["test_set"] == ("resampled" if r["dataset"] == "photo" else "fixed")
         assert 0.0 <= r["test_accuracy"] <= 1.0 and r["seconds"] > 0
         assert 0.0 <= r["balanced_accuracy"] <= 1.0
         assert 1 / r["n_classes"] <= r["majority_share"] < 1.0
@@ -132,7 +159,7 @@ def test_scratch_baselines_fit_their_training_set(results):
     runs = [r for r in results["records"] if r["method"] in SCRATCH]
     assert runs and all(r["steps"] >= results["config"]["scratch_steps"] for r in runs)
     unfit = [(r["dataset"], r["method"], r["labels_per_class"], r["seed"], r["train_accuracy"])
-             for r in runs if r["train_accuracy"] < FIT]
+             for r in runs if r["train_accuracy"] < FITTED]
     assert not unfit
 
 
