@@ -113,3 +113,20 @@ def test_layer_verdict_is_noise_aware():
              + probe("far", 0, (0.3, 0.45, 0.75)) + probe("far", 1, (0.3, 0.7, 0.75)))
     assert "inconclusive at 2 seeds: no evidence for or against the claim yet" in verdict(noisy)
     assert "within noise" not in verdict(noisy) and "±" not in verdict(noisy)
+
+
+def test_plots_draw_the_judges_interval_and_say_one_seed():
+    from tlcourse.plots import features as fplots
+
+    def heads(accs):
+        return [{**r, "feature_seconds": 1.0, "head_seconds": 0.1} for r in _heads(accs)]
+
+    fig = fplots.heads(heads({"linear-head": [0.80, 0.84, 0.82], "mlp-head": [0.86, 0.88, 0.90]}))
+    assert "95 % interval" in fig.axes[0].get_title()
+    fig = fplots.heads(heads({"linear-head": [0.80], "mlp-head": [0.86]}))
+    assert "1 seed" in fig.axes[0].get_title()
+    probe = [{"part": "layer-probe", "dataset": "photo", "seed": s, "depth": d, "test_accuracy": a + s / 100}
+             for s in range(3) for d, a in ((2, 0.3), (9, 0.8))]
+    band = fplots.layer_probe(probe).axes[0].collections[0].get_paths()[0].vertices[:, 1]
+    assert "95 % interval" in fplots.layer_probe(probe).axes[0].get_title()
+    assert band.max() - band.min() > 0.5 + 2 * 0.02  # t interval (2 df), wider than ±1 sd

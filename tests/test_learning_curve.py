@@ -108,6 +108,7 @@ def test_plot_draws_every_arm_and_the_gap_to_scratch():
     assert acc.get_xscale() == "log" and gap.get_xscale() == "log"
     frozen_gap = gap.get_lines()[0].get_ydata()
     assert frozen_gap[0] == pytest.approx(5.0) and frozen_gap[1] == pytest.approx(-1.5)
+    assert "95 % interval" in gap.get_title() and "95 % interval" in acc.get_title()
 
 
 # ---------------------------------------------------------------------------------------------
