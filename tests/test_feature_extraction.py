@@ -61,6 +61,15 @@ def test_feature_extraction_science():
     rel = relative_depth_accuracy(res.records)
     assert rel["photo"][min(rel["photo"])] < 0.7
     assert "Claim" in verdict(res.records)
+    # per-item outcomes in every record; many cheap draws for the probe, 3 for the heads
+    assert all(len(r["item_correct"]) == r["n_test"] and r["test_set"] == "resampled"
+               for r in res.records)
+    assert len({r["seed"] for r in res.records if r["part"] == "layer-probe"}) >= 20
+    # the judge decides the robust gap at the quick profile: ImageNet weights beat random ones
+    from tlcourse.stats import by_seed, judge
+    heads = [r for r in res.records if r["part"] == "heads"]
+    assert judge(by_seed(heads, method="linear-head"),
+                 by_seed(heads, method="linear-head-random-weights")).word == "holds"
     # the computed sentences name the winner the records show, with balanced accuracy too
     from tlcourse.experiments.feature_extraction import findings
     text = "\n".join(findings(res.records)).lower()
@@ -82,11 +91,12 @@ def test_head_findings_name_the_winner_and_the_noise():
     text = "\n".join(findings(_heads({"linear-head": [0.80, 0.84, 0.82],
                                       "mlp-head": [0.86, 0.88, 0.90],
                                       "linear-head-random-weights": [0.30, 0.35, 0.34]})))
-    assert "The MLP head beat the linear head by 6.0 ± 2.0 points (3 seeds)." in text
-    assert "ImageNet weights beat random weights by 49.0 ± 1.0 points (3 seeds)" in text
-    assert "linear-head: 82 ± 2 % (80 ± 2 %)" in text  # balanced accuracy next to accuracy
+    # the one judge: sign, size, 95 % interval (t at 2 df), seeds
+    assert "The MLP head beat the linear head by 6 points (95 % interval 1 to 11; 3 seeds)." in text
+    assert "ImageNet weights beat random weights by 49 points (95 % interval 47 to 51; 3 seeds)" in text
+    assert "linear-head: 82 % (95 % interval 77 to 87) [80 % (95 % interval 75 to 85)]" in text
     tie = "\n".join(findings(_heads({"linear-head": [0.80, 0.86], "mlp-head": [0.84, 0.84]})))
-    assert "within noise" in tie
+    assert "inconclusive at 2 seeds" in tie and "within noise" not in tie
 
 
 def test_layer_verdict_is_noise_aware():
@@ -96,9 +106,27 @@ def test_layer_verdict_is_noise_aware():
         return [{"part": "layer-probe", "dataset": ds, "seed": seed, "depth": d, "test_accuracy": a}
                 for d, a in zip((2, 5, 9), accs)]
 
-    agree = (probe("photo", 0, (0.2, 0.5, 0.8)) + probe("photo", 1, (0.2, 0.45, 0.8))
-             + probe("far", 0, (0.3, 0.7, 0.75)) + probe("far", 1, (0.3, 0.72, 0.76)))
-    assert "consistent with the claim" in verdict(agree)
+    agree = [r for s, (a, b) in enumerate(((0.5, 0.7), (0.45, 0.72), (0.48, 0.69), (0.5, 0.73)))
+             for r in probe("photo", s, (0.2, a, 0.8)) + probe("far", s, (0.3, b, 0.75))]
+    assert "holds: on the far domain the late layers add less, as the claim says" in verdict(agree)
     noisy = (probe("photo", 0, (0.2, 0.5, 0.8)) + probe("photo", 1, (0.2, 0.7, 0.8))
              + probe("far", 0, (0.3, 0.45, 0.75)) + probe("far", 1, (0.3, 0.7, 0.75)))
-    assert "too close to tell from seed noise" in verdict(noisy)
+    assert "inconclusive at 2 seeds: no evidence for or against the claim yet" in verdict(noisy)
+    assert "within noise" not in verdict(noisy) and "±" not in verdict(noisy)
+
+
+def test_plots_draw_the_judges_interval_and_say_one_seed():
+    from tlcourse.plots import features as fplots
+
+    def heads(accs):
+        return [{**r, "feature_seconds": 1.0, "head_seconds": 0.1} for r in _heads(accs)]
+
+    fig = fplots.heads(heads({"linear-head": [0.80, 0.84, 0.82], "mlp-head": [0.86, 0.88, 0.90]}))
+    assert "95 % interval" in fig.axes[0].get_title()
+    fig = fplots.heads(heads({"linear-head": [0.80], "mlp-head": [0.86]}))
+    assert "1 seed" in fig.axes[0].get_title()
+    probe = [{"part": "layer-probe", "dataset": "photo", "seed": s, "depth": d, "test_accuracy": a + s / 100}
+             for s in range(3) for d, a in ((2, 0.3), (9, 0.8))]
+    band = fplots.layer_probe(probe).axes[0].collections[0].get_paths()[0].vertices[:, 1]
+    assert "95 % interval" in fplots.layer_probe(probe).axes[0].get_title()
+    assert band.max() - band.min() > 0.5 + 2 * 0.02  # t interval (2 df), wider than ±1 sd

@@ -4,6 +4,7 @@ The slow tests reuse the quick-profile run chapter 1 makes (the results cache tr
 per suite); the fast ones check the machinery on tiny or synthetic inputs.
 """
 
+import re
 import statistics
 from dataclasses import replace
 
@@ -12,6 +13,7 @@ import torch
 
 from tlcourse.experiments import learning_curve as lc
 from tlcourse.experiments.learning_curve import FINETUNED, FROZEN, SCRATCH
+from tlcourse.stats import fitted
 
 
 def test_budget_grows_with_the_data_and_never_drops_below_the_floor():
@@ -51,26 +53,47 @@ def _records(acc: dict[str, dict[int, list[float]]]) -> list[dict]:
 
 
 def test_findings_name_the_crossing_the_records_show():
-    recs = _records({SCRATCH: {1: [0.40, 0.42], 10: [0.72, 0.70], 100: [0.84, 0.85]},
-                     FROZEN: {1: [0.50, 0.52], 10: [0.70, 0.69], 100: [0.81, 0.82]},
-                     FINETUNED: {1: [0.55, 0.54], 10: [0.76, 0.75]}})
+    recs = _records({SCRATCH: {1: [0.40, 0.42, 0.41], 10: [0.75, 0.76, 0.74], 100: [0.85, 0.86, 0.84]},
+                     FROZEN: {1: [0.50, 0.53, 0.51], 10: [0.70, 0.70, 0.69], 100: [0.80, 0.81, 0.80]},
+                     FINETUNED: {1: [0.55, 0.56, 0.54], 10: [0.78, 0.79, 0.77]}})
     text = " ".join(lc.findings(recs))
     assert "scratch overtook the frozen ImageNet features between 1 and 10 labels per class" in text
-    assert "frozen beat scratch by 10.0 ± 0.0 points (2 seeds)" in text
+    assert re.search(r"1/class: frozen beat scratch by 10(\.\d)? points \(95 % interval \d+(\.\d)? "
+                     r"to \d+(\.\d)?; 3 seeds\)", text), text
     assert ("scratch did not catch up with the fine-tuned ImageNet network up to 10 labels per "
             "class (fine-tuning ran only up to 10") in text
     # the lead changing hands twice is no crossing; a one-seed point says so
     recs = _records({SCRATCH: {1: [0.4], 10: [0.7], 100: [0.8]},
                      FROZEN: {1: [0.5], 10: [0.6], 100: [0.9]}})
     text = " ".join(lc.findings(recs))
-    assert "changed hands more than once" in text and "(1 seed: no spread measured)" in text
+    assert "changed hands more than once" in text and "inconclusive at 1 seed" in text
     assert lc.crossing(recs, FROZEN) == (None, None)
-    # scratch ahead on average but within seed noise: the curves meet, nobody overtook
+    # scratch ahead on average but the judge cannot decide: the curves meet, nobody overtook
     recs = _records({SCRATCH: {1: [0.40, 0.42], 10: [0.73, 0.66]},
                      FROZEN: {1: [0.50, 0.52], 10: [0.70, 0.68]}})
     text = " ".join(lc.findings(recs))
     assert "scratch drew level with the frozen ImageNet features between 1 and 10" in text
-    assert "overtook" not in text
+    assert "overtook" not in text and "within noise" not in text and "±" not in text
+
+
+def test_the_chapter_and_the_ledger_judge_claim_15_alike():
+    """The same records with per-item outcomes: the same gap and interval in both."""
+    from tlcourse.claims.verdicts import scratch_catches_up
+
+    recs = []
+    for seed in range(3):
+        for m, right in ((SCRATCH, 60 + 2 * seed), (FROZEN, 55 + seed)):
+            items = [1 if (7 * i + seed) % 100 < right else 0 for i in range(100)]
+            recs.append({"dataset": "toy", "method": m, "labels_per_class": 10, "seed": seed,
+                         "test_accuracy": sum(items) / 100, "item_correct": items,
+                         "test_set": "fixed", "train_accuracy": 1.0, "steps": 100,
+                         "batch_size": 32, "n_test": 100, "n_classes": 10,
+                         "input_size": 28 if m == SCRATCH else 64})
+    chapter, ledger = lc.verdict(recs, FROZEN, 10), scratch_catches_up(recs).verdict
+    assert chapter.items_counted and ledger.items_counted and chapter.n_items == 100
+    assert (chapter.gap, chapter.low, chapter.high) == pytest.approx(
+        (-ledger.gap, -ledger.high, -ledger.low))
+    assert chapter.word.startswith("inconclusive") == ledger.word.startswith("inconclusive")
 
 
 def test_plot_draws_every_arm_and_the_gap_to_scratch():
@@ -85,6 +108,7 @@ def test_plot_draws_every_arm_and_the_gap_to_scratch():
     assert acc.get_xscale() == "log" and gap.get_xscale() == "log"
     frozen_gap = gap.get_lines()[0].get_ydata()
     assert frozen_gap[0] == pytest.approx(5.0) and frozen_gap[1] == pytest.approx(-1.5)
+    assert "95 % interval" in gap.get_title() and "95 % interval" in acc.get_title()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -114,12 +138,13 @@ def test_records_cover_every_size_arm_and_seed_on_one_budget(run):
             assert len({r["steps"] for r in rows.values()}) == 1  # the same budget for every arm
             assert rows[SCRATCH]["input_size"] == 28 and rows[FROZEN]["input_size"] == cfg.image_size
     assert len({r["n_test"] for r in recs}) == 1
+    assert all(len(r["item_correct"]) == r["n_test"] and r["test_set"] == "fixed" for r in recs)
 
 
 @pytest.mark.slow
 def test_the_scratch_cnn_fits_its_training_set(run):
     scratch = [r for r in run.records if r["method"] == SCRATCH]
-    assert min(r["train_accuracy"] for r in scratch) >= 0.9
+    assert all(fitted(r["train_accuracy"]) for r in scratch)
     # and it keeps improving with data: a wide margin from the smallest to the largest size
     ks = sorted({r["labels_per_class"] for r in scratch})
     assert _mean(scratch, SCRATCH, ks[-1]) - _mean(scratch, SCRATCH, ks[0]) > 0.2
@@ -130,9 +155,9 @@ def test_imagenet_leads_with_few_labels_and_the_lead_shrinks_with_more(run):
     recs = run.records
     ks = sorted({r["labels_per_class"] for r in recs})
     for arm in (FROZEN, FINETUNED):
-        assert min(lc.paired_gaps(recs, arm, ks[0])) > 0, arm  # ahead in every seed at 2/class
+        assert lc.verdict(recs, arm, ks[0]).word == "holds", arm  # the judge: ahead at 2/class
         arm_ks = sorted({r["labels_per_class"] for r in recs if r["method"] == arm})
-        first, last = (statistics.fmean(lc.paired_gaps(recs, arm, k)) for k in (ks[0], arm_ks[-1]))
+        first, last = (lc.verdict(recs, arm, k).gap for k in (ks[0], arm_ks[-1]))
         assert last < first - 0.03, (arm, first, last)
 
 

@@ -14,6 +14,7 @@ Three measurements on cached features (the backbone runs once per image, never i
 from __future__ import annotations
 
 import itertools
+import statistics
 import time
 from dataclasses import asdict, dataclass, replace
 
@@ -25,7 +26,7 @@ from .. import methods
 from ..backbones import create_backbone
 from ..data import ImageData, few_shot_split, load_dataset, sample_per_class
 from ..features import HEAD_CONFIG, extract_features, train_head
-from ..stats import compare, mean_sd, mean_sd_text
+from ..stats import Verdict, by_seed, interval, judge
 from ..train import evaluate
 from . import Results, register
 
@@ -36,7 +37,10 @@ class FeatureExtractionConfig:
 
     image_size: int = 96  # Lite0 input side (224 is its pretrained size; 96 keeps CPUs fast)
     labels_per_class: int = 10  # photo training images per class; the rest are the test set
-    seeds: tuple[int, ...] = (0, 1)  # each seed draws other training images and head inits
+    seeds: tuple[int, ...] = (0, 1, 2)  # heads: each seed draws other training images, head
+    # inits and random weights (a random network's features cost a pass over the photos)
+    probe_seeds: tuple[int, ...] = tuple(range(20))  # layer probe: draws of the labelled images;
+    # a head on cached features costs milliseconds, so many seeds narrow the interval cheaply
     mlp_hidden: int = 256  # hidden units of the MLP head (one hidden layer, ReLU)
     depths: tuple[int, ...] = (2, 4, 6, 8, 9)  # Lite0 stages to probe: 2 early ... 9 last
     far_dataset: str = "fashion-mnist"  # the far domain of the layer probe
@@ -46,7 +50,7 @@ class FeatureExtractionConfig:
 
 PROFILES = {
     "quick": FeatureExtractionConfig(),
-    "full": FeatureExtractionConfig(image_size=224, seeds=(0, 1, 2, 3, 4),
+    "full": FeatureExtractionConfig(image_size=224, seeds=(0, 1, 2, 3, 4), probe_seeds=tuple(range(50)),
                                     far_labels_per_class=100, far_test_per_class=500),
 }
 
@@ -86,7 +90,9 @@ def _heads(cfg: FeatureExtractionConfig, res: Results, progress: bool) -> None:
             res.records.append({
                 "part": "heads", "dataset": "photo", "method": method, "weights": w,
                 "labels_per_class": cfg.labels_per_class, "seed": seed,
-                "test_accuracy": round(ev["accuracy"], 4),
+                "test_accuracy": round(ev["accuracy"], 4), "n_test": len(test),
+                "test_set": "resampled",  # each seed's test photos are those it did not train on
+                "item_correct": (ev["preds"] == test.y).int().tolist(),
                 "balanced_accuracy": round(ev["mean_recall"], 4),  # the photo test set is imbalanced
                 "seconds": round(hist.seconds + feature_seconds, 3),
                 "feature_seconds": round(feature_seconds, 3), "head_seconds": round(hist.seconds, 3),
@@ -107,10 +113,12 @@ def _layer_probe(cfg: FeatureExtractionConfig, res: Results, progress: bool) -> 
     runs = list(itertools.product(_domain_data(cfg).items(), cfg.depths))
     for (name, (data, k, cap)), depth in tqdm(runs, desc="layer probe", disable=not progress):
         feats = extract_features(net, data, depth=depth)
-        for seed in cfg.seeds:
+        for seed in cfg.probe_seeds:
             train, test = few_shot_split(feats, k, seed, test_per_class=cap)
             r = methods.linear_probe(train, test, seed)
             res.records.append(r.record(part="layer-probe", dataset=name, method="linear-probe",
+                                        n_test=len(test), test_set="resampled",
+                                        item_correct=(r.preds == test.y).int().tolist(),
                                         depth=depth, layer=_depth_label(depth),
                                         feature_dim=int(feats.x.shape[1]), labels_per_class=k,
                                         seed=seed, input_size=cfg.image_size))
@@ -133,94 +141,93 @@ def relative_depth_accuracy(records: list[dict]) -> dict[str, dict[int, float]]:
         >>> rel["photo"][2]                              # doctest: +SKIP
     """
     out = {}
-    for ds, by_seed in _probe_by_seed(records).items():
-        depths = sorted(next(iter(by_seed.values())))
-        means = {d: float(np.mean([acc[d] for acc in by_seed.values()])) for d in depths}
+    for ds, seeds in _probe_by_seed(records).items():
+        depths = sorted(next(iter(seeds.values())))
+        means = {d: float(np.mean([acc[d] for acc in seeds.values()])) for d in depths}
         out[ds] = {d: m / means[depths[-1]] for d, m in means.items()}
     return out
 
 
-def _mean_sd_text(values: list[float], unit: str = "%") -> str:
-    return mean_sd_text(values, unit, digits=0)
+def _acc(values) -> str:
+    """An arm's mean with its 95 % interval (the judge's), or '(1 seed)'."""
+    m, lo, hi = interval(values)
+    if len(values) < 2:
+        return f"{m * 100:.0f} % (1 seed)"
+    return f"{m * 100:.0f} % (95 % interval {lo * 100:.0f} to {hi * 100:.0f})"
 
 
-def _within_noise(gaps: list[float]) -> bool:
-    """True when paired gaps cannot be told from seed noise: one seed, or |mean| < sd."""
-    m, sd = mean_sd(gaps)
-    return len(gaps) < 2 or abs(m) < sd
+def _probe(records: list[dict], ds: str, depth: int):
+    return by_seed(records, "test_accuracy", part="layer-probe", dataset=ds, depth=depth)
 
 
 def verdict(records: list[dict]) -> str:
-    """Computed sentences comparing the layer probe with the popular claim, paired per seed."""
+    """Computed sentences comparing the layer probe with the popular claim, paired per seed and
+    judged by :func:`tlcourse.stats.judge`."""
     by = _probe_by_seed(records)
     lines, kept = [], {}
-    for ds, by_seed in by.items():
-        depths = sorted(next(iter(by_seed.values())))
-        means = {d: float(np.mean([a[d] for a in by_seed.values()])) for d in depths}
-        best = max(means, key=means.get)
-        kept[ds] = {s: {d: a[d] / a[depths[-1]] for d in depths} for s, a in by_seed.items()}
-        early = [k[depths[0]] for k in kept[ds].values()]
-        close = [d for d in depths if d != best and len(by_seed) > 1 and _within_noise(
-            [a[best] - a[d] for a in by_seed.values()])]
-        tie = (f" ({', '.join(_depth_label(d) for d in close)}: within seed noise of it)"
-               if close else "")
+    for ds, seeds in by.items():
+        depths = sorted(next(iter(seeds.values())))
+        acc = {d: _probe(records, ds, d) for d in depths}
+        best = max(depths, key=lambda d: statistics.fmean(acc[d].values()))
+        kept[ds] = {s: {d: a[d] / a[depths[-1]] for d in depths} for s, a in seeds.items()}
+        undecided = {d: judge(acc[best], acc[d]) for d in depths if d != best}
+        close = [d for d, v in undecided.items() if not v.decided]
+        tie = (f" ({', '.join(_depth_label(d) for d in close)}: the judge cannot tell it from the "
+               f"best, {undecided[close[0]].word})" if close else "")
         lines.append(f"{ds}: the best probe reads {_depth_label(best)} (stage {best}, "
-                     f"{_mean_sd_text([a[best] for a in by_seed.values()])}){tie}; the earliest "
-                     f"probed stage keeps {_mean_sd_text(early)} of the last stage's accuracy.")
+                     f"{_acc(acc[best])}){tie}; the earliest probed stage keeps "
+                     f"{_acc([k[depths[0]] for k in kept[ds].values()])} of the last stage's "
+                     f"accuracy ({len(seeds)} draws of the labelled images).")
     if len(by) == 2:
         (near, kn), (far, kf) = kept.items()
         depths = sorted(next(iter(kn.values())))
         mid = depths[len(depths) // 2]  # the middle probed stage
-        gaps = [kf[s][mid] - kn[s][mid] for s in kf if s in kn]
+        v = judge({s: kf[s][mid] - kn[s][mid] for s in kf if s in kn})
         head = (f"Claim 'early layers are general, late layers specific': the middle stage "
-                f"({_depth_label(mid)}) keeps {_mean_sd_text([k[mid] for k in kf.values()])} of the "
-                f"last stage's accuracy on {far} and {_mean_sd_text([k[mid] for k in kn.values()])} "
-                f"on {near}: {compare(far, near, gaps)} in the share kept - ")
-        if len(gaps) < 2:
-            tail = "one seed cannot tell this from noise; run more seeds."
-        elif _within_noise(gaps):
-            tail = "too close to tell from seed noise; no evidence for or against the claim."
-        elif mean_sd(gaps)[0] > 0:
-            tail = "consistent with the claim: on the far domain the late layers add less."
-        else:
-            tail = "the opposite of the claim: on the far domain the late layers add more."
-        lines.append(head + tail)
+                f"({_depth_label(mid)}) keeps {_acc([k[mid] for k in kf.values()])} of the "
+                f"last stage's accuracy on {far} and {_acc([k[mid] for k in kn.values()])} "
+                f"on {near}: {v.text(far, near)} in the share kept - ")
+        lines.append(head + _claim_word(v))
     return "\n".join(lines)
 
 
+def _claim_word(v: Verdict) -> str:
+    if not v.decided:
+        return f"{v.word}: no evidence for or against the claim yet."
+    if v.gap > 0:
+        return f"{v.word}: on the far domain the late layers add less, as the claim says."
+    return f"{v.word}: the opposite of the claim, on the far domain the late layers add more."
+
+
 def findings(records: list[dict], part: str | None = None) -> list[str]:
-    """Computed sentences on the heads (paired per seed, sign and noise first) and on the layer
-    probe (:func:`verdict`); ``part="heads"`` or ``"layer-probe"`` gives one of the two.
+    """Computed sentences on the heads (paired per seed, judged by :func:`tlcourse.stats.judge`)
+    and on the layer probe (:func:`verdict`); ``part="heads"`` or ``"layer-probe"`` gives one.
 
     Example:
         >>> print("\\n".join(findings(res.records)))   # doctest: +SKIP
     """
     heads = [r for r in records if r.get("part") == "heads"]
-    per = {m: {r["seed"]: r for r in heads if r["method"] == m}
-           for m in dict.fromkeys(r["method"] for r in heads)}
+    methods_run = list(dict.fromkeys(r["method"] for r in heads))
     out = []
-    if per and part in (None, "heads"):
-        n = len(next(iter(per.values())))
+    if methods_run and part in (None, "heads"):
+        def arm(m: str, metric: str = "test_accuracy"):
+            return by_seed(heads, metric, method=m)
+
+        n = len(arm(methods_run[0]))
         out.append(f"Photo test set, {n} seed{'s' if n != 1 else ''} "
                    f"(accuracy, balanced accuracy in brackets: the classes are imbalanced):")
-        for m, rs in per.items():
-            bal = [r["balanced_accuracy"] for r in rs.values() if "balanced_accuracy" in r]
-            out.append(f"  {m}: {_mean_sd_text([r['test_accuracy'] for r in rs.values()])}"
-                       + (f" ({_mean_sd_text(bal)})" if bal else ""))
-
-        def gaps(a: str, b: str) -> list[float]:
-            return [per[a][s]["test_accuracy"] - per[b][s]["test_accuracy"]
-                    for s in per[a] if s in per[b]]
-
+        for m in methods_run:
+            bal = arm(m, "balanced_accuracy") if all("balanced_accuracy" in r for r in heads) else {}
+            out.append(f"  {m}: {_acc(arm(m))}" + (f" [{_acc(bal)}]" if bal else ""))
         base = "linear-head"
         for other, a, b in (("mlp-head", "the MLP head", "the linear head"),
                             ("linear-head-random-weights", "ImageNet weights", "random weights")):
-            if other in per and base in per:
-                g = gaps(other, base) if other == "mlp-head" else gaps(base, other)
-                said = compare(a, b, g)
+            if other in methods_run and base in methods_run:
+                v = judge(arm(other), arm(base)) if other == "mlp-head" else judge(arm(base), arm(other))
+                said = v.text(a, b, "test photos")
                 out.append(f"With a linear head on each, {said}." if "weights" in a
                            else said[0].upper() + said[1:] + ".")
-        h = next(iter(per.get(base, per[next(iter(per))]).values()))
+        h = next(r for r in heads if r["method"] == (base if base in methods_run else methods_run[0]))
         out.append(f"The linear head trains {h['trainable_params']:,} of the network's "
                    f"{h['network_params']:,} parameters "
                    f"({100 * h['trainable_params'] / h['network_params']:.2f} %).")

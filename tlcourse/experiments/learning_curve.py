@@ -43,7 +43,7 @@ from .. import methods, smoke
 from ..backbones import TransferNet, create_backbone
 from ..data import ImageData, load_dataset, sample_per_class
 from ..features import HEAD_CONFIG
-from ..stats import compare, mean_sd
+from ..stats import FITTED, Verdict, by_seed, fitted, judge
 from ..train import evaluate, fit
 from . import Results, register
 
@@ -203,12 +203,14 @@ def run(profile: str = "quick", seeds: tuple[int, ...] | None = None,
         train = pool.subset(idx)
         epochs, steps = budget(len(train), cfg)
         common = {"dataset": cfg.dataset, "labels_per_class": k, "seed": seed,
-                  "n_train": len(train), "n_test": len(test), "n_classes": len(pool.classes),
+                  "n_train": len(train), "n_test": len(test), "test_set": "fixed",
+                  "n_classes": len(pool.classes),
                   "batch_size": cfg.batch_size, "epochs": epochs, "steps": steps}
 
         scratch_cfg = replace(methods.SCRATCH_CONFIG, epochs=epochs, batch_size=cfg.batch_size)
         r = methods.scratch("small-cnn", train, test, cfg.cnn_size, scratch_cfg, seed)
         res.records.append(r.record(method=SCRATCH, input_size=cfg.cnn_size, **common,
+                                    item_correct=_items(r, test),
                                     train_accuracy=_accuracy(r.model, train)))
 
         ftrain = ImageData(_rows(feats, row[idx]), train.y, train.classes, f"{train.name}:features")
@@ -216,7 +218,7 @@ def run(profile: str = "quick", seeds: tuple[int, ...] | None = None,
         probe = methods.linear_probe(ftrain, ftest, seed, head_cfg,
                                      feature_seconds=per_image * len(train))
         res.records.append(probe.record(method=FROZEN, input_size=cfg.image_size, **common,
-                                        trained_at=trained_at,
+                                        trained_at=trained_at, item_correct=_items(probe, test),
                                         train_accuracy=_accuracy(probe.model, ftrain)))
 
         if cfg.finetune_up_to is None or k <= cfg.finetune_up_to:
@@ -227,8 +229,14 @@ def run(profile: str = "quick", seeds: tuple[int, ...] | None = None,
             res.records.append(ft.record(method=FINETUNED, input_size=cfg.image_size, **common,
                                          trained_at=trained_at,
                                          head_steps=steps, trainable_stages=cfg.finetune_stages,
+                                         item_correct=_items(ft, test),
                                          train_accuracy=_accuracy(ft.model, mtrain)))
     return res
+
+
+def _items(r: methods.MethodResult, test: ImageData) -> list[int]:
+    """Per-item outcomes (1 = right) in the fixed test set's order, for the judge."""
+    return (r.preds == test.y).int().tolist()
 
 
 def _accuracy(model: nn.Module, data: ImageData) -> float:
@@ -255,19 +263,16 @@ def _fine_tune(top: _TopStages, probe: methods.MethodResult, train: ImageData, t
 # ---------------------------------------------------------------------------------------------
 # Findings: computed from the records, sign- and noise-aware
 # ---------------------------------------------------------------------------------------------
-def _accuracies(records: list[dict], method: str, k: int) -> dict[int, float]:
-    return {r["seed"]: r["test_accuracy"] for r in records
-            if r["method"] == method and r["labels_per_class"] == k}
-
-
-def paired_gaps(records: list[dict], arm: str, k: int) -> list[float]:
-    """Accuracy of ``arm`` minus the scratch CNN's at ``k`` labels per class, one per seed both ran."""
-    a, s = _accuracies(records, arm, k), _accuracies(records, SCRATCH, k)
-    return [a[seed] - s[seed] for seed in sorted(a.keys() & s.keys())]
+def verdict(records: list[dict], arm: str, k: int) -> Verdict | None:
+    """The judge on ``arm`` minus the scratch CNN at ``k`` labels per class, over the seeds both
+    ran (None: no seed in common)."""
+    a = by_seed(records, "test_accuracy", method=arm, labels_per_class=k)
+    s = by_seed(records, "test_accuracy", method=SCRATCH, labels_per_class=k)
+    return judge(a, s) if a.keys() & s.keys() else None
 
 
 def crossing(records: list[dict], arm: str) -> tuple[int | None, int | None]:
-    """Where scratch overtook ``arm``, from the mean paired gaps over labels per class.
+    """Where scratch overtook ``arm``, from the sign of the judge's mean paired gap per size.
 
     Returns:
         ``(last size arm led at, first size scratch led at from then on)``;
@@ -275,8 +280,8 @@ def crossing(records: list[dict], arm: str) -> tuple[int | None, int | None]:
         ``(None, None)`` if the lead changed hands more than once.
     """
     ks = sorted({r["labels_per_class"] for r in records if r["method"] == arm})
-    ks = [k for k in ks if paired_gaps(records, arm, k)]
-    ahead = [mean_sd(paired_gaps(records, arm, k))[0] > 0 for k in ks]  # True: arm still leads
+    ks = [k for k in ks if verdict(records, arm, k)]
+    ahead = [verdict(records, arm, k).gap > 0 for k in ks]  # True: arm still leads
     if all(ahead):
         return ks[-1], None
     if not any(ahead):
@@ -308,18 +313,18 @@ def findings(records: list[dict]) -> list[str]:
               else "") + _finetune_note(recs) + "."]
     fit_acc = {k: min(r["train_accuracy"] for r in recs if r["method"] == SCRATCH
                       and r["labels_per_class"] == k) for k in ks}
-    unfit = [k for k in ks if fit_acc[k] < 0.9]
+    unfit = [k for k in ks if not fitted(fit_acc[k])]
     out.append("The small CNN from scratch fitted its training set at every size (lowest training "
-               f"accuracy {min(fit_acc.values()):.0%})." if not unfit else
+               f"accuracy {min(fit_acc.values()):.0%}, fitted means >= {FITTED:.0%})." if not unfit else
                "The small CNN from scratch did not fit its training set at " + ", ".join(
                    f"{k} labels/class ({fit_acc[k]:.0%} training accuracy)" for k in unfit)
                + ": more steps might raise its accuracy there.")
     for arm in (FROZEN, FINETUNED):
-        arm_ks = [k for k in ks if paired_gaps(recs, arm, k)]
+        arm_ks = [k for k in ks if verdict(recs, arm, k)]
         if not arm_ks:
             continue
         out.append(f"Scratch vs {_NAMES[arm]}: " + "; ".join(
-            f"{k}/class: {compare(_SHORT[arm], 'scratch', paired_gaps(recs, arm, k))}"
+            f"{k}/class: {verdict(recs, arm, k).text(_SHORT[arm], 'scratch', 'test images')}"
             for k in arm_ks) + ".")
         before, after = crossing(recs, arm)
         if before is not None and after is None:
@@ -334,10 +339,10 @@ def findings(records: list[dict]) -> list[str]:
             out.append(f"In this run, the lead between scratch and {_NAMES[arm]} changed hands more "
                        f"than once: no single crossing point (see the gaps above).")
         else:
-            lead = compare(_SHORT[arm], "scratch", paired_gaps(recs, arm, after))
-            tied = any(mean_sd(paired_gaps(recs, arm, k))[0] == 0 for k in arm_ks if k >= after)
-            m, sd = mean_sd(paired_gaps(recs, arm, after))
-            noisy = len(paired_gaps(recs, arm, after)) < 2 or abs(m) < sd  # not beyond noise
+            v = verdict(recs, arm, after)
+            lead = v.text(_SHORT[arm], "scratch", "test images")
+            tied = any(verdict(recs, arm, k).gap == 0 for k in arm_ks if k >= after)
+            noisy = not v.decided  # the judge did not decide: level, not overtaken
             verb, stay = (("caught up with", "level or ahead") if tied else
                           ("drew level with", "level or ahead") if noisy else ("overtook", "ahead"))
             then = f" and stayed {stay} up to {arm_ks[-1]}" if after < arm_ks[-1] else ""

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import statistics
 import time
 from dataclasses import asdict, dataclass, replace
 
@@ -35,7 +36,7 @@ from .. import methods, smoke
 from ..backbones import create_backbone
 from ..data import ImageData, few_shot_split, load_dataset, sample_per_class
 from ..features import HEAD_CONFIG, extract_features, flatten_pixels
-from ..stats import compare, mean_sd
+from ..stats import FITTED, by_seed, fitted, interval, judge
 from ..train import evaluate
 from . import Results, register
 
@@ -82,7 +83,6 @@ NAMES = {"imagenet-frozen": "frozen ImageNet features", "imagenet-finetuned": "f
          "lite0-scratch": "Lite0 from scratch", "small-cnn-scratch": "small CNN from scratch",
          "raw-pixels": "raw pixels"}
 SCRATCH = ("lite0-scratch", "small-cnn-scratch")
-FIT = 0.95  # train accuracy from which a baseline counts as fitting its training set
 
 
 def _features(size: int, data: ImageData) -> tuple[ImageData, float]:
@@ -129,9 +129,15 @@ def _scratch(backbone: str, train: ImageData, test: ImageData, size: int,
     return r, extras
 
 
-def _test_facts(test: ImageData) -> dict:
-    return {"n_test": len(test), "n_classes": len(test.classes),
+def _test_facts(test: ImageData, test_set: str) -> dict:
+    """``test_set``: "fixed" (the same items every seed) or "resampled" (drawn anew per seed)."""
+    return {"n_test": len(test), "test_set": test_set, "n_classes": len(test.classes),
             "majority_share": round(max(test.counts()) / len(test), 4)}
+
+
+def _items(r: methods.MethodResult, test: ImageData) -> dict:
+    """Per-item outcomes (1 = right), in the test set's order: the judge pairs them per seed."""
+    return {"item_correct": (r.preds == test.y).int().tolist()}
 
 
 def _probe_steps(n: int) -> int:
@@ -165,7 +171,8 @@ def _photo(cfg: ScratchVsTransferConfig, res: Results, progress: bool) -> None:
             res.records.append(r.record(dataset="photo", method=name, labels_per_class=k, seed=seed,
                                         input_size=cfg.small_cnn_size if name.startswith("small")
                                         else cfg.image_size, n_train=len(train),
-                                        **_test_facts(test), **extras))
+                                        **_test_facts(test, "resampled"), **_items(r, test),
+                                        **extras))
         if seed == cfg.seeds[0] and k == kmax:
             res.artifacts["photo_test"] = test
             res.artifacts["photo_train"] = train
@@ -203,7 +210,7 @@ def _fashion(cfg: ScratchVsTransferConfig, res: Results, progress: bool) -> None
         for name, (r, size, extras) in outcome.items():
             res.records.append(r.record(dataset="fashion-mnist", method=name, labels_per_class=k,
                                         seed=seed, input_size=size, n_train=len(train),
-                                        **_test_facts(test), **extras))
+                                        **_test_facts(test, "fixed"), **_items(r, test), **extras))
 
 
 @register("scratch-vs-transfer", "Ch. 1: pretrained vs from scratch on photos and Fashion-MNIST")
@@ -222,24 +229,16 @@ def run(profile: str = "quick", seeds: tuple[int, ...] | None = None,
 # ---------------------------------------------------------------------------------------------
 # Findings: sentences computed from the records
 # ---------------------------------------------------------------------------------------------
-def _by_seed(recs: list[dict], metric: str = "test_accuracy", **match) -> dict[int, float]:
-    """Seed -> ``metric`` of the records that match every ``key=value``."""
-    return {r["seed"]: r[metric] for r in recs if all(r.get(k) == v for k, v in match.items())}
-
-
 def _pct(x: float) -> str:
     return f"{x * 100:.0f} %"
 
 
-def _acc(by_seed: dict[int, float]) -> str:
-    """Mean accuracy over seeds, with its sample sd when there are two or more."""
-    m, s = mean_sd(by_seed.values())
-    return _pct(m) if math.isnan(s) else f"{m * 100:.0f} ± {s * 100:.0f} %"
-
-
-def _gaps(a: dict[int, float], b: dict[int, float]) -> list[float]:
-    """Paired gaps ``a - b``, one per seed both have."""
-    return [a[s] - b[s] for s in sorted(a) if s in b]
+def _acc(values) -> str:
+    """An arm's mean accuracy with its 95 % interval (the judge's), or '(1 seed)'."""
+    m, lo, hi = interval(values)
+    if len(values) < 2 or not math.isfinite(lo):
+        return f"{_pct(m)} (1 seed)"
+    return f"{_pct(m)} (95 % interval {lo * 100:.0f} to {hi * 100:.0f})"
 
 
 def _span(values) -> str:
@@ -247,12 +246,17 @@ def _span(values) -> str:
     return f"{lo}" if lo == hi else f"{lo}-{hi}"
 
 
-def _range_verdict(gap: float) -> str:
-    """Where a mean gap (fraction) falls against the popular '10-30 % higher' claim."""
+def _said(v, a: str, b: str, items: str) -> str:
+    """The judge's sentence, then the claim 'a beats b' and the judge's word on it."""
+    return f"{v.text(a, b, items)}; the claim '{a} beat {b}': {v.word}"
+
+
+def _where(gap: float) -> str:
+    """Where the judged gap (fraction) falls against the quoted '10-30 %' gain, as the ledger."""
     if gap < 0:
-        return "the opposite of the popular '10-30 % higher' claim"
+        return "the opposite of the quoted gain"
     where = "below" if gap < 0.10 else "inside" if gap <= 0.30 else "above"
-    return f"{where} the popular '10-30 % higher' range"
+    return f"{where} the quoted 10–30 range (read as points)"
 
 
 def _setup(photo: list[dict]) -> str:
@@ -279,31 +283,31 @@ def _fit(recs: list[dict]) -> str:
         mean = sum(r["train_accuracy"] for r in rs) / len(rs)
         parts.append(f"{NAMES[m]} on {ds} {_pct(mean)} (lowest of {len(rs)} runs {_pct(low)})")
         bad = [f"{r['labels_per_class']}/class seed {r['seed']} {_pct(r['train_accuracy'])}"
-               for r in rs if r["train_accuracy"] < FIT]
+               for r in rs if not fitted(r["train_accuracy"])]
         if bad:
             unfit.append(f"{NAMES[m]} on {ds} ({', '.join(bad)})")
     head = "Fit check, train accuracy of each final from-scratch model on its own training images: "
     if not unfit:
         return (head + "; ".join(parts) + f" - every from-scratch baseline fitted its training set "
-                f"(>= {_pct(FIT)}), so its test accuracy measures how it generalises, not "
+                f"(>= {_pct(FITTED)}), so its test accuracy measures how it generalises, not "
                 "undertraining.")
-    return (head + "; ".join(parts) + f". NOT fitted (< {_pct(FIT)}): " + "; ".join(unfit)
+    return (head + "; ".join(parts) + f". NOT fitted (< {_pct(FITTED)}): " + "; ".join(unfit)
             + " - those test accuracies partly measure undertraining.")
 
 
 def _photo_k(photo: list[dict], k: int) -> list[str]:
-    acc = {m: _by_seed(photo, method=m, labels_per_class=k)
+    acc = {m: by_seed(photo, "test_accuracy", method=m, labels_per_class=k)
            for m in ("imagenet-frozen", *SCRATCH)}
     fro = acc["imagenet-frozen"]
-    best = max(SCRATCH, key=lambda m: mean_sd(acc[m].values())[0])
-    gaps = _gaps(fro, acc[best])
-    head = (f"photo, {k}/class: {NAMES['imagenet-frozen']} {_acc(fro)} vs the best from-scratch "
-            f"model, {NAMES[best]}, {_acc(acc[best])} (test accuracy); ")
-    out = [head + f"{compare(NAMES['imagenet-frozen'], NAMES[best], gaps)} - "
-                  f"{_range_verdict(mean_sd(gaps)[0])}."]
+    best = max((m for m in SCRATCH if acc[m]), key=lambda m: statistics.fmean(acc[m].values()))
+    v = judge(fro, acc[best])
+    out = [(f"photo, {k}/class: {NAMES['imagenet-frozen']} {_acc(fro)} vs the best from-scratch "
+            f"model, {NAMES[best]}, {_acc(acc[best])} (test accuracy); "
+            f"{_said(v, NAMES['imagenet-frozen'], NAMES[best], 'test photos')} - "
+            f"{_where(v.gap)}.")]
     other = next(m for m in SCRATCH if m != best)
     out.append(f"  ... and vs {NAMES[other]} ({_acc(acc[other])}): "
-               f"{compare(NAMES['imagenet-frozen'], NAMES[other], _gaps(fro, acc[other]))}.")
+               f"{judge(fro, acc[other]).text(NAMES['imagenet-frozen'], NAMES[other], 'test photos')}.")
     return out
 
 
@@ -317,22 +321,23 @@ def _overfit(photo: list[dict]) -> list[str]:
         k, maj = rs[0]["labels_per_class"], rs[0]["majority_share"]
         train = {r["seed"]: r["train_accuracy"] for r in rs}
         test = {r["seed"]: r["test_accuracy"] for r in rs}
-        gap = mean_sd(_gaps(train, test))[0]
-        fitted = min(train.values()) >= FIT
-        what = ("it fitted its training photos and generalised far worse: overfitting"
-                if fitted and gap > 0.2 else "it fitted its training photos" if fitted
-                else "it did not fit its training photos")
-        floor = "above" if mean_sd(test.values())[0] > maj else "at or below"
+        ok = all(fitted(a) for a in train.values())
+        gap = judge(train, test).text("train accuracy", "test accuracy")
+        what = (f"it fitted its training photos (>= {_pct(FITTED)}); {gap}" if ok
+                else f"it did not fit its training photos (< {_pct(FITTED)}); {gap}")
+        floor = judge(test, {s: maj for s in test}).text("its test accuracy",
+                                                         "the majority-class floor")
         out.append(f"photo, {k}/class, {NAMES[m]} after {_span({r['steps'] for r in rs})} steps: "
-                   f"train accuracy {_acc(train)}, test accuracy {_acc(test)} - {what}; its test "
-                   f"accuracy is {floor} the majority-class floor ({_pct(maj)}).")
+                   f"train accuracy {_acc(train)}, test accuracy {_acc(test)} - {what}; "
+                   f"{floor} ({_pct(maj)}).")
     return out
 
 
 def _balanced(photo: list[dict], k: int) -> str:
     maj = photo[0]["majority_share"]
     methods_here = [m for m in NAMES if any(r["method"] == m for r in photo)]
-    vals = ", ".join(f"{NAMES[m]} {_acc(_by_seed(photo, 'balanced_accuracy', method=m, labels_per_class=k))}"
+    vals = ", ".join(f"{NAMES[m]} "
+                     f"{_acc(by_seed(photo, 'balanced_accuracy', method=m, labels_per_class=k))}"
                      for m in methods_here)
     return (f"photo, {k}/class, balanced accuracy (every class counts the same, so the largest "
             f"class, {_pct(maj)} of the test photos, cannot carry a model; chance "
@@ -340,44 +345,37 @@ def _balanced(photo: list[dict], k: int) -> str:
 
 
 def _finetune(photo: list[dict], k: int) -> str:
-    fro = _by_seed(photo, method="imagenet-frozen", labels_per_class=k)
-    fin = _by_seed(photo, method="imagenet-finetuned", labels_per_class=k)
-    gaps = _gaps(fin, fro)
-    m, s = mean_sd(gaps)
-    if len(gaps) < 2:
-        verdict = "one seed: too few runs to call it"
-    elif abs(m) < s or m == 0:
-        verdict = ("no clear difference with this few images (the texts' advice: start with "
-                   "feature extraction)")
-    else:
-        verdict = "fine-tuning helped here" if m > 0 else "fine-tuning hurt here"
-    return (f"photo, {k}/class: {NAMES['imagenet-finetuned']} {_acc(fin)} vs {NAMES['imagenet-frozen']} "
-            f"{_acc(fro)}; {compare(NAMES['imagenet-finetuned'], NAMES['imagenet-frozen'], gaps)} - "
-            f"{verdict}.")
+    fro = by_seed(photo, "test_accuracy", method="imagenet-frozen", labels_per_class=k)
+    fin = by_seed(photo, "test_accuracy", method="imagenet-finetuned", labels_per_class=k)
+    v = judge(fin, fro)
+    return (f"photo, {k}/class: {NAMES['imagenet-finetuned']} {_acc(fin)} vs "
+            f"{NAMES['imagenet-frozen']} {_acc(fro)}; "
+            f"{_said(v, NAMES['imagenet-finetuned'], NAMES['imagenet-frozen'], 'test photos')}.")
 
 
 def _fashion_k(fash: list[dict], k: int, main_size: int) -> list[str]:
-    acc = {m: _by_seed(fash, method=m, labels_per_class=k)
+    acc = {m: by_seed(fash, "test_accuracy", method=m, labels_per_class=k)
            for m in ("imagenet-frozen", "raw-pixels", "small-cnn-scratch")}
     fro = acc["imagenet-frozen"]
     n = len(fro)
     out = [f"fashion-mnist, {k}/class ({n} seed{'s' if n != 1 else ''}): "
            + ", ".join(f"{NAMES[m]} {_acc(a)}" for m, a in acc.items()) + "; "
-           + "; ".join(compare(NAMES["imagenet-frozen"], NAMES[m], _gaps(fro, acc[m]))
+           + "; ".join(judge(fro, acc[m]).text(NAMES["imagenet-frozen"], NAMES[m], "test images")
                        for m in ("raw-pixels", "small-cnn-scratch")) + "."]
     for m in sorted({r["method"] for r in fash if r["method"].startswith("imagenet-frozen-")}):
-        small = _by_seed(fash, method=m, labels_per_class=k)
+        small = by_seed(fash, "test_accuracy", method=m, labels_per_class=k)
         size = m.rsplit("-", 1)[1].removesuffix("px")
+        said = judge(fro, small).text(f"{main_size} px input", f"{size} px input", "test images")
         out.append(f"  ... at {size} px input the same frozen features scored {_acc(small)}: "
-                   f"{compare(f'{main_size} px input', f'{size} px input', _gaps(fro, small))}.")
+                   f"{said}.")
     return out
 
 
 def findings(res: Results) -> list[str]:
     """Sentences comparing the measured numbers with the popular claims (computed, not typed).
 
-    Every difference is a paired gap over seeds, worded by :func:`tlcourse.stats.compare`
-    (winner first, size in points, ± the spread over seeds or "within noise").
+    Every difference is a paired gap over seeds, judged by :func:`tlcourse.stats.judge` (winner
+    first, size in points, its 95 % interval, seeds and test items; the verdict word).
 
     Example:
         >>> print("\\n".join(findings(run_experiment("scratch-vs-transfer"))))  # doctest: +SKIP
@@ -393,7 +391,8 @@ def findings(res: Results) -> list[str]:
             out += _photo_k(photo, k)
         out += _overfit(photo)
         out.append(_balanced(photo, ks[-1]))
-        out.append(_finetune(photo, ks[-1]))
+        if any(r["method"] == "imagenet-finetuned" for r in photo):
+            out.append(_finetune(photo, ks[-1]))
     fash = [r for r in recs if r["dataset"] == "fashion-mnist"]
     main = res.config.get("image_size", 96)
     for k in sorted({r["labels_per_class"] for r in fash}):

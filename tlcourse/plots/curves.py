@@ -18,7 +18,7 @@ import torch
 from matplotlib.lines import Line2D
 
 from ..data import ImageData
-from ..stats import band
+from ..stats import interval
 
 # One colour per method, stable across every chapter's plots.
 METHOD_COLORS = {
@@ -69,9 +69,20 @@ _METRIC_LABELS = {"test_accuracy": "test accuracy",
                   "balanced_accuracy": "balanced accuracy (mean recall per class)"}
 
 
+def _ci(values: list[float]) -> tuple[float, float, float]:
+    """Mean and the judge's 95 % interval (:func:`tlcourse.stats.interval`); with one seed the
+    bounds are the mean itself: nothing drawn."""
+    m, lo, hi = interval(values) if len(values) > 1 else (statistics.fmean(values), np.nan, np.nan)
+    return m, (m if np.isnan(lo) else lo), (m if np.isnan(hi) else hi)
+
+
+def _seeds(n: int, what: str = "band") -> str:
+    return "1 seed" if n == 1 else f"mean of {n} seeds, {what} = 95 % interval"
+
+
 def learning_curve(records: list[dict], dataset: str, metric: str = "test_accuracy",
                    ax: plt.Axes | None = None, chance: float | None = None) -> plt.Figure:
-    """Test accuracy vs labels per class, one line per method, a band of +-1 std over seeds.
+    """Test accuracy vs labels per class, one line per method, a band of the 95 % interval.
 
     Two floors are drawn from the records (``n_classes``, ``majority_share``): chance, and the
     score of always answering the test set's largest class. Balanced accuracy has no majority
@@ -83,11 +94,10 @@ def learning_curve(records: list[dict], dataset: str, metric: str = "test_accura
     fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(7, 4.5))
     for method, by_k in _grouped(records, dataset, "labels_per_class", metric).items():
         ks = sorted(by_k)
-        mean = np.array([statistics.fmean(by_k[k]) for k in ks])
-        std = np.array([band(by_k[k]) for k in ks])
+        mean, lo, hi = np.array([_ci(by_k[k]) for k in ks]).T
         color = METHOD_COLORS.get(method)
         ax.plot(ks, mean, "o-", color=color, label=_label(method), lw=2)
-        ax.fill_between(ks, mean - std, mean + std, color=color, alpha=0.15)
+        ax.fill_between(ks, lo, hi, color=color, alpha=0.15)
     auto_chance, majority = _floors(records, dataset)
     _draw_floors(ax, chance if chance is not None else auto_chance,
                  majority if metric == "test_accuracy" else None)
@@ -101,7 +111,7 @@ def learning_curve(records: list[dict], dataset: str, metric: str = "test_accura
     ax.set_ylabel(_METRIC_LABELS.get(metric, metric))
     n_seeds = len({r["seed"] for r in records if r["dataset"] == dataset})
     ax.set_title(f"{dataset}: {_METRIC_LABELS.get(metric, metric)} vs labels\n"
-                 f"(mean of {n_seeds} seeds, band = ±1 sample sd)", fontsize=10)
+                 f"({_seeds(n_seeds)})", fontsize=10)
     ax.grid(alpha=0.3)
     # Below the axes: inside, it covered the pretrained curves at 1-2 labels per class.
     ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, frameon=False)
@@ -112,8 +122,8 @@ def train_test_curves(records: list[dict], dataset: str = "photo") -> plt.Figure
     """Train vs test accuracy of each model as it trained, one panel per method.
 
     Reads the ``curve`` that records carry (see ``scratch_vs_transfer``): the model scored on
-    its own training images and on the test images at a few epochs. Mean over seeds, band
-    ±1 sample sd. A train line at 100 % over a low test line is overfitting; a train line
+    its own training images and on the test images at a few epochs. Mean over seeds, band the
+    95 % interval. A train line at 100 % over a low test line is overfitting; a train line
     below 100 % means the model was still undertrained.
 
     Example:
@@ -136,10 +146,9 @@ def train_test_curves(records: list[dict], dataset: str = "photo") -> plt.Figure
                 for p in r["curve"]:
                     by_epoch[p["epoch"]].append(p[key])
             ep = sorted(by_epoch)
-            mean = np.array([statistics.fmean(by_epoch[e]) for e in ep])
-            sd = np.array([band(by_epoch[e]) for e in ep])
+            mean, lo, hi = np.array([_ci(by_epoch[e]) for e in ep]).T
             ax.plot(ep, mean, "o" + style, color=color, lw=2)
-            ax.fill_between(ep, mean - sd, mean + sd, color=color, alpha=0.15)
+            ax.fill_between(ep, lo, hi, color=color, alpha=0.15)
         _draw_floors(ax, chance, majority)
         n = f"{runs[0]['n_train']} training images, " if "n_train" in runs[0] else ""
         ax.set_title(f"{_label(method)}\n{n}{runs[0]['curve'][-1]['steps']} optimiser steps",
@@ -157,7 +166,7 @@ def train_test_curves(records: list[dict], dataset: str = "photo") -> plt.Figure
     k = rs[0]["labels_per_class"]
     n_seeds = len({r["seed"] for r in rs})
     fig.suptitle(f"{dataset}, {k} labels per class: from scratch, train vs test accuracy while "
-                 f"training (mean of {n_seeds} seed{'s' if n_seeds != 1 else ''}, band = ±1 sd)",
+                 f"training ({_seeds(n_seeds)})",
                  fontsize=11)
     fig.tight_layout(rect=(0, 0.07, 1, 1))
     return fig
@@ -165,7 +174,8 @@ def train_test_curves(records: list[dict], dataset: str = "photo") -> plt.Figure
 
 def method_bars(records: list[dict], dataset: str, metric: str = "test_accuracy",
                 ax: plt.Axes | None = None, log: bool = False, xlabel: str | None = None) -> plt.Figure:
-    """Grouped horizontal bars: one group per labels-per-class, one bar per method (mean, +-std)."""
+    """Grouped horizontal bars: one group per labels-per-class, one bar per method (mean, error
+    bar the 95 % interval; none with one seed)."""
     grouped = _grouped(records, dataset, "labels_per_class", metric)
     ks = sorted({k for by_k in grouped.values() for k in by_k})
     methods = list(grouped)
@@ -175,9 +185,10 @@ def method_bars(records: list[dict], dataset: str, metric: str = "test_accuracy"
     for i, method in enumerate(methods):
         ys = [j + i * height for j, k in enumerate(ks) if k in grouped[method]]
         vals = [grouped[method][k] for k in ks if k in grouped[method]]
-        ax.barh(ys, [statistics.fmean(v) for v in vals], height * 0.9,
-                xerr=[band(v) for v in vals], color=METHOD_COLORS.get(method),
-                label=_label(method))
+        ci = np.array([_ci(v) for v in vals])  # [n, 3]: mean, low, high
+        low = np.maximum(ci[:, 1], ci[:, 0] / 10) if log else ci[:, 1]  # a log axis stays > 0
+        ax.barh(ys, ci[:, 0], height * 0.9, xerr=[ci[:, 0] - low, ci[:, 2] - ci[:, 0]],
+                color=METHOD_COLORS.get(method), label=_label(method))
         for y, v in zip(ys, vals):
             m = statistics.fmean(v)
             ax.text(m, y, f" {m:.0%}" if metric == "test_accuracy" else f" {m:.1f}", va="center", fontsize=7)
@@ -188,7 +199,8 @@ def method_bars(records: list[dict], dataset: str, metric: str = "test_accuracy"
     ax.set_xlabel(xlabel or ("test accuracy" if metric == "test_accuracy" else metric))
     if metric == "test_accuracy":
         ax.set_xlim(0, 1)
-    ax.set_title(f"{dataset}: {xlabel or metric} by method")
+    n_seeds = len({r["seed"] for r in records if r["dataset"] == dataset})
+    ax.set_title(f"{dataset}: {xlabel or metric} by method ({_seeds(n_seeds, 'bars')})")
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()

@@ -10,11 +10,18 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from ..experiments.feature_extraction import STAGE_NAMES
-from ..stats import band
+from ..stats import interval
 
 
-def _mean_std(values: list[float]) -> tuple[float, float]:
-    return float(np.mean(values)), float(band(values))
+def _mean_ci(values: list[float]) -> tuple[float, float, float]:
+    """Mean and the judge's 95 % interval (:func:`tlcourse.stats.interval`); NaN bounds, drawn as
+    no bar, for one seed."""
+    return interval(values) if len(values) > 1 else (float(np.mean(values)), np.nan, np.nan)
+
+
+def _seeds(rows: list[dict]) -> str:
+    n = len({r["seed"] for r in rows})
+    return "1 seed" if n == 1 else f"mean of {n} seeds, bars = 95 % interval"
 
 
 def heads(records: list[dict]) -> plt.Figure:
@@ -25,12 +32,13 @@ def heads(records: list[dict]) -> plt.Figure:
     x = np.arange(len(names))
     for i, (metric, label) in enumerate((("test_accuracy", "accuracy"),
                                          ("balanced_accuracy", "balanced accuracy"))):
-        acc = [_mean_std([r[metric] for r in rows if r["method"] == m and metric in r] or [np.nan])
-               for m in names]
-        axes[0].bar(x + (i - 0.5) * 0.4, [a for a, _ in acc], width=0.4, yerr=[s for _, s in acc],
-                    capsize=4, label=label)
+        acc = np.array([_mean_ci([r[metric] for r in rows if r["method"] == m and metric in r]
+                                 or [np.nan]) for m in names])
+        m, lo, hi = acc.T
+        err = np.nan_to_num(np.array([m - lo, hi - m]))
+        axes[0].bar(x + (i - 0.5) * 0.4, m, width=0.4, yerr=err, capsize=4, label=label)
     axes[0].set_xticks(x, names)
-    axes[0].set(title="Photo test set (mean ± sample sd over seeds)", ylabel="accuracy", ylim=(0, 1))
+    axes[0].set(title=f"Photo test set ({_seeds(rows)})", ylabel="accuracy", ylim=(0, 1))
     axes[0].legend(fontsize=8)
     first = {m: next(r for r in rows if r["method"] == m) for m in names}
     axes[1].bar(names, [first[m]["trainable_params"] for m in names], color="tab:green", label="head (trained)")
@@ -55,16 +63,16 @@ def layer_probe(records: list[dict], relative: bool = False) -> plt.Figure:
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for ds in dict.fromkeys(r["dataset"] for r in rows):
         depths = sorted({r["depth"] for r in rows if r["dataset"] == ds})
-        stats = [_mean_std([r["test_accuracy"] for r in rows if r["dataset"] == ds and r["depth"] == d])
+        stats = [_mean_ci([r["test_accuracy"] for r in rows if r["dataset"] == ds and r["depth"] == d])
                  for d in depths]
-        m, s = np.array(stats).T
+        m, lo, hi = np.array(stats).T
         scale = m[-1] if relative else 1.0
         ax.plot(depths, m / scale, marker="o", label=ds)
-        ax.fill_between(depths, (m - s) / scale, (m + s) / scale, alpha=0.2)
+        ax.fill_between(depths, lo / scale, hi / scale, alpha=0.2)
     ax.set_xticks(depths, [STAGE_NAMES.get(d, f"stage {d}") for d in depths])
     ax.set(xlabel="features read from (early → late)",
            ylabel="accuracy relative to last stage" if relative else "test accuracy",
-           title="Linear probe by depth (mean ± sample sd over seeds)")
+           title=f"Linear probe by depth ({_seeds(rows)})")
     ax.legend()
     fig.tight_layout()
     return fig

@@ -11,20 +11,21 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
-from ..experiments.learning_curve import FINETUNED, FROZEN, SCRATCH, paired_gaps
-from ..stats import band
+from ..experiments.learning_curve import FINETUNED, FROZEN, SCRATCH, verdict
+from ..stats import interval
 from .curves import METHOD_COLORS, METHOD_LABELS
 
 
 def _curve(ax: plt.Axes, records: list[dict], method: str, label: str) -> None:
-    """Mean test accuracy over seeds vs labels per class, with a +-1 sd band."""
+    """Mean test accuracy over seeds vs labels per class, with the 95 % interval as a band
+    (the judge's, :func:`tlcourse.stats.interval`; none where one seed ran)."""
     ks = sorted({r["labels_per_class"] for r in records if r["method"] == method})
     vals = [[r["test_accuracy"] for r in records
              if r["method"] == method and r["labels_per_class"] == k] for k in ks]
-    mean, sd = np.array([np.mean(v) for v in vals]), np.array([band(v) for v in vals])
+    mean, lo, hi = np.array([interval(v) for v in vals]).T
     color = METHOD_COLORS.get(method)
     ax.plot(ks, mean, "o-", color=color, lw=2, label=label)
-    ax.fill_between(ks, mean - sd, mean + sd, color=color, alpha=0.15)
+    ax.fill_between(ks, lo, hi, color=color, alpha=0.15)  # NaN bounds (1 seed): nothing drawn
 
 
 def _log_x(ax: plt.Axes, ks: list[int]) -> None:
@@ -36,7 +37,7 @@ def _log_x(ax: plt.Axes, ks: list[int]) -> None:
 
 
 def data_scaling(records: list[dict]) -> Figure:
-    """Left: test accuracy of each arm vs labels per class (mean +- 1 sample sd over seeds, chance
+    """Left: test accuracy of each arm vs labels per class (mean and 95 % interval over seeds, chance
     line). Right: each ImageNet arm's lead over the scratch CNN in points, per seed paired;
     below zero, scratch has caught up."""
     fig, (acc, gap) = plt.subplots(1, 2, figsize=(12, 4.5))
@@ -52,23 +53,25 @@ def data_scaling(records: list[dict]) -> Figure:
     acc.set_ylabel("test accuracy")
     seeds = len({r["seed"] for r in records})
     acc.set_title(f"{records[0]['dataset']}: accuracy vs labels "
-                  f"(up to {seeds} seeds, band = ±1 sample sd)", fontsize=10)
+                  f"(up to {seeds} seed{'s' if seeds != 1 else ''}, band = 95 % interval)", fontsize=10)
     acc.legend(fontsize=8, loc="lower right")
 
     for method in (FROZEN, FINETUNED):
-        pts = [(k, g) for k in ks if (g := paired_gaps(records, method, k))]
+        pts = [(k, v) for k in ks if (v := verdict(records, method, k))]
         if not pts:
             continue
         x = [k for k, _ in pts]
-        m = [100 * np.mean(g) for _, g in pts]
-        e = [100 * band(g) for _, g in pts]
-        gap.errorbar(x, m, yerr=e, fmt="o-", capsize=3, lw=2, color=METHOD_COLORS[method],
+        m = np.array([100 * v.gap for _, v in pts])
+        lo, hi = (np.nan_to_num(100 * np.array([getattr(v, b) for _, v in pts]), nan=m)
+                  for b in ("low", "high"))  # one seed: no bar
+        gap.errorbar(x, m, yerr=[m - lo, hi - m], fmt="o-", capsize=3, lw=2,
+                     color=METHOD_COLORS[method],
                      label=f"{METHOD_LABELS[method]} minus scratch")
     gap.axhline(0, color="k", lw=1)
     gap.text(0.02, 0.03, "below 0: scratch is ahead", transform=gap.transAxes, fontsize=8)
     _log_x(gap, ks)
     gap.set_ylabel("lead over the small CNN from scratch (points)")
-    gap.set_title("Does scratch catch up? (mean paired gap, error bar = ±1 sd over seeds)",
+    gap.set_title("Does scratch catch up? (mean paired gap, error bar = the judge's 95 % interval)",
                   fontsize=10)
     gap.legend(fontsize=8, loc="upper right")
     fig.tight_layout()
