@@ -219,17 +219,16 @@ def preprocessing_cost(res, *, photo_costs, worst_mistake, real_cost) -> dict[st
     cost = {row["variant"]: -row["vs_correct"] for row in mistakes.costs(res.records)
             if row["mistake"] == "preprocessing" and row["setting"] == "photo"
             and row["variant"] not in fixes}
-    right = {r["seed"]: r["test_accuracy"] for r in pre if r["correct"]}
-    spread = {v: mean_sd(right[r["seed"]] - r["test_accuracy"] for r in pre if r["variant"] == v)
-              for v in cost}
+    right = stats.by_seed(pre, "test_accuracy", correct=True)
+    judged = {v: stats.judge(right, stats.by_seed(pre, "test_accuracy", variant=v)) for v in cost}
     return {
         "one list of costs per photo mistake": set(photo_costs) == set(cost),
         "each mean cost = correct minus mistake, averaged over seeds": all(
             bool(photo_costs.get(v)) and _close(_mean(photo_costs[v]), c)
             for v, c in cost.items()),
         "worst_mistake has the largest mean cost": _is_top(cost, worst_mistake),
-        "real_cost: mean cost > 0 and at least its sd over seeds":
-            all(real_cost.get(v) == _beyond_noise(m, s) for v, (m, s) in spread.items()),
+        "real_cost: the judge says the cost holds (its 95 % interval above 0)":
+            all(real_cost.get(v) == (j.word == stats.HOLDS) for v, j in judged.items()),
     }
 
 
