@@ -38,7 +38,8 @@ def mistake_costs(records: list[dict]) -> plt.Figure:
         err = np.array([_err(r["accuracy"], r["accuracy_low"], r["accuracy_high"]) for r in sub]).T
         ax.barh(labels, [r["accuracy"] for r in sub], xerr=err, color=colors, capsize=3)
         n = max(r["seeds"] for r in sub)
-        ax.set(xlim=(0, 1), xlabel="test accuracy", title=f"{m}\n({_seeds_said(n)})")
+        said = "1 seed: no interval" if n == 1 else f"{n} seeds"  # the bars: in the suptitle
+        ax.set(xlim=(0, 1), xlabel="test accuracy", title=f"{m}\n({said})")
         ax.tick_params(axis="y", labelsize=7)
     fig.suptitle("Each mistake (red) vs the correct version (green); bars: 95 % interval")
     fig.tight_layout()
