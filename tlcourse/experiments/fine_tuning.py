@@ -13,14 +13,15 @@ fine-tuning run keeps BatchNorm statistics as pretrained (``TrainConfig.bn_eval`
     once, the same numbers as the network with its body frozen and BatchNorm in eval mode);
   - a *joint phase*: ``epochs`` of the fine-tuning recipe on the head and the unfrozen stages.
 
-  The linear probe unfreezes no stage, so its joint phase trains its head alone; the top 1, top
-  2 or all stages run head phase then joint phase (two-stage, LP-FT); the random-head arms
+  The linear probe unfreezes no stage, so its joint phase trains its head alone; the top 1 (full
+  profile only), top 2 or all stages run head phase then joint phase (two-stage, LP-FT); the random-head arms
   (one rate, or discriminative rates: head at ``head_lr``, each stage below ``lr_decay`` x
   lower) run the joint phase first, from a random head, and the same head phase after it. So
   LP-FT and "all stages, random head" take the same steps at the same rates and differ only in
   their order: whatever separates them is what training the head first buys. Records carry the
   counted ``head_steps`` (the head alone), ``body_steps`` (stages unfrozen) and their sum
-  ``optimizer_steps``.
+  ``optimizer_steps``, and the per-photo outcomes the judge pairs (``item_correct``,
+  ``test_set``, ``n_test``).
 * ``lr-sweep`` - LP-FT of the whole network at rates 1e-5 ... 1e-1 (the same steps at every
   rate): test accuracy, how far the body's weights moved from the pretrained ones, and
   per-epoch validation curves for the early-stopping plot, with the test accuracy of the epoch
