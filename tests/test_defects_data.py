@@ -107,23 +107,25 @@ def test_mistakes_lab_names_the_input_size_it_uses():
 
 # ------------------------------------------------------------------ model selection
 def test_sweep_chooses_the_rate_on_validation_not_test():
-    from tlcourse.experiments.fine_tuning import sweep_verdict
+    from tlcourse.experiments.fine_tuning import sweep_findings
 
     recs = [  # 1e-3 looks best on test, but validation picks 1e-4
-        {"lr": 1e-4, "val_accuracy": 0.80, "test_accuracy": 0.70, "probe_accuracy": 0.65},
-        {"lr": 1e-3, "val_accuracy": 0.60, "test_accuracy": 0.75, "probe_accuracy": 0.65},
+        {"lr": 1e-4, "seed": 0, "val_accuracy": 0.80, "test_accuracy": 0.70, "probe_accuracy": 0.65},
+        {"lr": 1e-3, "seed": 0, "val_accuracy": 0.60, "test_accuracy": 0.75, "probe_accuracy": 0.65},
     ]
-    verdict = sweep_verdict(recs, scratch_lr=3e-3)
+    verdict = "\n".join(sweep_findings(recs, scratch_lr=3e-3))
     assert "chosen on the validation photos (1 seed): 0.0001" in verdict
-    assert "80 % validation, 70 % test" in verdict
-    recs = [{**r, "n_val": 50} for r in recs]
-    assert "by 10 of 50 validation photos." in sweep_verdict(recs, scratch_lr=3e-3)
+    assert "80 % validation, 70 % (1 seed) test" in verdict
+    # one seed decides nothing: the choice is named as such
+    assert ("On validation, rate 0.0001 ahead by 20 points, inconclusive at 1 seed (one seed "
+            "measures no spread: run more seeds) - another draw of photos could pick") in verdict
 
 
 def test_sweep_verdict_says_when_the_validation_choice_is_a_tie():
-    from tlcourse.experiments.fine_tuning import sweep_verdict
+    from tlcourse.experiments.fine_tuning import sweep_findings
 
-    recs = [{"lr": lr, "val_accuracy": 0.83, "test_accuracy": t, "probe_accuracy": 0.8, "n_val": 47}
+    recs = [{"lr": lr, "seed": 0, "val_accuracy": 0.83, "test_accuracy": t, "probe_accuracy": 0.8}
             for lr, t in ((1e-5, 0.84), (1e-4, 0.82))]
-    verdict = sweep_verdict(recs, scratch_lr=3e-3)
-    assert "chosen on the validation photos (1 seed): 1e-05" in verdict and "tied with 0.0001" in verdict
+    verdict = "\n".join(sweep_findings(recs, scratch_lr=3e-3))
+    assert "chosen on the validation photos (1 seed): 1e-05" in verdict
+    assert "rate 1e-05 and the next-best rate 0.0001 tied" in verdict

@@ -19,7 +19,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from tlcourse import metrics
+from tlcourse import metrics, stats
 from tlcourse.claims.worked_example import asked
 from tlcourse.experiments import (
     domain_shift,
@@ -189,20 +189,16 @@ def best_layer(res, *, best_depth, early_share, far_keeps_more) -> dict[str, boo
 
 # ------------------------------------------------------------------------------ chapter 3
 @_checker("ch03-ex-head-first-gap")
-def head_first_gap(res, *, order_gaps, order_mean, order_sd, order_within_noise
-                   ) -> dict[str, bool]:
+def head_first_gap(res, *, order_gaps, order_mean, order_verdict) -> dict[str, bool]:
     k_top = max(r["labels_per_class"] for r in res.records)
-    by_seed = {m: {r["seed"]: r["test_accuracy"] for r in res.records
-                   if r["labels_per_class"] == k_top and r["method"] == m}
-               for m in ("all-stages (LP-FT)", "all-stages, random head")}
-    lp_ft, random_head = by_seed.values()
-    m, s = mean_sd(lp_ft[seed] - a for seed, a in random_head.items())
+    at_k = [r for r in res.records if r["labels_per_class"] == k_top]
+    lp_ft, random_head = (stats.by_seed(at_k, "test_accuracy", method=m)
+                          for m in ("all-stages (LP-FT)", "all-stages, random head"))
+    v = stats.judge(lp_ft, random_head)
     return {
-        "one gap per seed": len(order_gaps) == len(lp_ft),
-        "order_mean = LP-FT minus random head, averaged over seeds": _close(order_mean, m),
-        "order_sd is the sample sd of the paired gaps": _close(order_sd, s),
-        "order_within_noise follows the rule (one seed, or |mean| < sd)":
-            order_within_noise == (math.isnan(s) or abs(m) < s),
+        "one gap per seed both arms ran": len(order_gaps) == v.n_seeds,
+        "order_mean = LP-FT minus random head, averaged over seeds": _close(order_mean, v.gap),
+        "order_verdict is the judge's word on the paired gap": order_verdict == v.word,
     }
 
 
@@ -236,17 +232,16 @@ def preprocessing_cost(res, *, photo_costs, worst_mistake, real_cost) -> dict[st
     cost = {row["variant"]: -row["vs_correct"] for row in mistakes.costs(res.records)
             if row["mistake"] == "preprocessing" and row["setting"] == "photo"
             and row["variant"] not in fixes}
-    right = {r["seed"]: r["test_accuracy"] for r in pre if r["correct"]}
-    spread = {v: mean_sd(right[r["seed"]] - r["test_accuracy"] for r in pre if r["variant"] == v)
-              for v in cost}
+    right = stats.by_seed(pre, "test_accuracy", correct=True)
+    judged = {v: stats.judge(right, stats.by_seed(pre, "test_accuracy", variant=v)) for v in cost}
     return {
         "one list of costs per photo mistake": set(photo_costs) == set(cost),
         "each mean cost = correct minus mistake, averaged over seeds": all(
             bool(photo_costs.get(v)) and _close(_mean(photo_costs[v]), c)
             for v, c in cost.items()),
         "worst_mistake has the largest mean cost": _is_top(cost, worst_mistake),
-        "real_cost: mean cost > 0 and at least its sd over seeds":
-            all(real_cost.get(v) == _beyond_noise(m, s) for v, (m, s) in spread.items()),
+        "real_cost: the judge says the cost holds (its 95 % interval above 0)":
+            all(real_cost.get(v) == (j.word == stats.HOLDS) for v, j in judged.items()),
     }
 
 

@@ -205,20 +205,15 @@ def low_rate_beats_scratch_rate(records: list[dict]) -> Finding:
 
 def normalisation_matters(records: list[dict]) -> Finding:
     """Claim 7: photos normalised as the weights were trained vs not normalised."""
-    from ..experiments.mistakes import CLAIMED_NORMALISATION_COST as QUOTED
+    from ..experiments.mistakes import versus_quote  # chapter 3b words it the same way
 
     pre = [r for r in records
            if r.get("mistake") == "preprocessing" and r.get("dataset") == "photo"]
     v = _judge(by_seed(pre, "test_accuracy", correct=True),  # `correct`: the as-trained variant
                by_seed(pre, "test_accuracy", variant="no normalisation"))
-
-    def versus(v: stats.Verdict) -> str:
-        near = ("about" if abs(v.gap - QUOTED) <= 0.05 else
-                "less than" if v.gap < QUOTED else "more than")
-        return f"{near} the quoted {QUOTED * 100:.0f} points"
-
     return _finding(v, lambda v: v.text("the as-trained normalisation", "no normalisation",
-                                        "test photos"), versus, "test photos")
+                                        "test photos"), lambda v: versus_quote(v.gap),
+                    "test photos")
 
 
 def augmentation_helps_few_shot(records: list[dict]) -> Finding:

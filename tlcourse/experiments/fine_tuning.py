@@ -13,14 +13,15 @@ fine-tuning run keeps BatchNorm statistics as pretrained (``TrainConfig.bn_eval`
     once, the same numbers as the network with its body frozen and BatchNorm in eval mode);
   - a *joint phase*: ``epochs`` of the fine-tuning recipe on the head and the unfrozen stages.
 
-  The linear probe unfreezes no stage, so its joint phase trains its head alone; the top 1, top
-  2 or all stages run head phase then joint phase (two-stage, LP-FT); the random-head arms
+  The linear probe unfreezes no stage, so its joint phase trains its head alone; the top 1 (full
+  profile only), top 2 or all stages run head phase then joint phase (two-stage, LP-FT); the random-head arms
   (one rate, or discriminative rates: head at ``head_lr``, each stage below ``lr_decay`` x
   lower) run the joint phase first, from a random head, and the same head phase after it. So
   LP-FT and "all stages, random head" take the same steps at the same rates and differ only in
   their order: whatever separates them is what training the head first buys. Records carry the
   counted ``head_steps`` (the head alone), ``body_steps`` (stages unfrozen) and their sum
-  ``optimizer_steps``.
+  ``optimizer_steps``, and the per-photo outcomes the judge pairs (``item_correct``,
+  ``test_set``, ``n_test``).
 * ``lr-sweep`` - LP-FT of the whole network at rates 1e-5 ... 1e-1 (the same steps at every
   rate): test accuracy, how far the body's weights moved from the pretrained ones, and
   per-epoch validation curves for the early-stopping plot, with the test accuracy of the epoch
@@ -44,7 +45,7 @@ from ..backbones import create_backbone
 from ..data import ImageData, few_shot_split, load_dataset, train_val_split
 from ..diagnostics import early_stop_epoch, snapshot, weight_distance
 from ..features import HEAD_CONFIG, extract_features, train_head
-from ..stats import compare, mean_sd
+from ..stats import HOLDS, Verdict, by_seed, interval, judge
 from ..stats import mean_sd_text as _pct
 from ..train import TrainConfig, evaluate, fit, seed_everything
 from . import Results, register
@@ -56,8 +57,11 @@ class FineTuningConfig:
 
     image_size: int = 96  # full fine-tuning costs ~24 ms per image per epoch at 96 px on 2 cores
     labels_per_class: tuple[int, ...] = (5,)  # x axis of accuracy vs labels
-    seeds: tuple[int, ...] = (0, 1)  # each seed draws other training images and inits; two
-    # seeds cost what one seed at 2 and 5 labels did, and give every gap a spread
+    seeds: tuple[int, ...] = (0, 1, 2)  # each seed draws other training and test images and
+    # inits; three seeds: the judge's t interval over two seeds is too wide to decide much
+    methods: tuple[str, ...] = ("top-2-stages", "all-stages (LP-FT)", "all-stages, random head",
+                                "discriminative-lr")  # besides the probe; the full profile adds
+    # top-1-stage (no claim reads it: the quick profile spends its minutes on a third seed)
     epochs: int = 8  # joint phase: the same budget for every arm (the head phase: HEAD_CONFIG)
     lr: float = 1e-4  # fine-tuning rate (head and body) for top-k, LP-FT and the random head
     head_lr: float = 1e-3  # discriminative rates: the head's rate ...
@@ -65,7 +69,7 @@ class FineTuningConfig:
     sweep_rates: tuple[float, ...] = (1e-5, 1e-4, 1e-3, 1e-2, 1e-1)  # full profile: nine rates
     sweep_labels: int = 5  # labels per class in the rate sweep
     sweep_epochs: int = 5  # enough epochs to see validation accuracy turn
-    sweep_seeds: tuple[int, ...] = (0, 1)  # two seeds: the gaps to the probe get a spread
+    sweep_seeds: tuple[int, ...] = (0, 1, 2)  # three seeds: the gaps get a usable interval
     val_fraction: float = 0.3  # share of the non-training photos used for validation
     patience: int = 2  # early stopping: epochs without validation improvement
 
@@ -73,6 +77,8 @@ class FineTuningConfig:
 PROFILES = {
     "quick": FineTuningConfig(),
     "full": FineTuningConfig(image_size=224, labels_per_class=(2, 5, 10, 12), seeds=(0, 1, 2),
+                             methods=("top-1-stage", "top-2-stages", "all-stages (LP-FT)",
+                                      "all-stages, random head", "discriminative-lr"),
                              epochs=15, sweep_labels=10, sweep_epochs=20, sweep_seeds=(0, 1, 2), patience=3,
                              sweep_rates=(1e-6, 1e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1)),
 }
@@ -109,6 +115,12 @@ def count_steps() -> Iterator[dict[str, int]]:
         yield steps
     finally:
         handle.remove()
+
+
+def item_correct(preds, test: ImageData) -> list[int]:
+    """Per test item, 1 where ``preds`` is right, else 0, in the test set's order: the per-item
+    outcomes :func:`tlcourse.stats.judge` pairs between two arms of a seed."""
+    return (preds == test.y).int().tolist()
 
 
 def _methods(cfg: FineTuningConfig, n_stages: int) -> dict[str, dict]:
@@ -150,7 +162,7 @@ def run(profile: str = "quick", seeds: tuple[int, ...] | None = None,
     photos = load_dataset("photo")
     probe_net = create_backbone("lite0-imagenet", 6, input_size=cfg.image_size).freeze(0)
     feats = extract_features(probe_net, photos)
-    todo = _methods(cfg, probe_net.num_stages)
+    todo = {m: kw for m, kw in _methods(cfg, probe_net.num_stages).items() if m in cfg.methods}
     joint = replace(methods.FINETUNE_CONFIG, epochs=cfg.epochs, lr=cfg.lr)
     for seed, k in tqdm(list(itertools.product(cfg.seeds, cfg.labels_per_class)),
                         desc="fine-tuning runs", disable=not progress):
@@ -169,7 +181,8 @@ def run(profile: str = "quick", seeds: tuple[int, ...] | None = None,
                 dataset="photo", method=name, labels_per_class=k, seed=seed,
                 input_size=cfg.image_size, n_train=len(train), n_test=len(test), lr=c.lr,
                 lr_decay=c.lr_decay, **steps,
-                optimizer_steps=steps["head_steps"] + steps["body_steps"]))
+                optimizer_steps=steps["head_steps"] + steps["body_steps"],
+                item_correct=item_correct(r.preds, test), test_set="resampled"))
     return res
 
 
@@ -188,16 +201,37 @@ def table(records: list[dict]) -> list[dict]:
             for (m, k), rs in groups.items()]
 
 
-def _gaps(records: list[dict], a: str, b: str, k: int, metric: str = "test_accuracy") -> list[float]:
-    """Per seed, ``metric`` of method ``a`` minus that of ``b`` (paired: same split, same seed)."""
-    at = {(r["method"], r["seed"]): r[metric] for r in records if r["labels_per_class"] == k}
-    return [at[(a, s)] - at[(b, s)] for (m, s) in at if m == a and (b, s) in at]
+ITEMS = "test photos"  # what the judge's item counts are, in its sentences
+
+
+def _seed_list(v: Verdict) -> str:
+    """The seeds a verdict rests on: 'seeds 0, 1, 2'."""
+    seeds = v.seeds or ()
+    return f"seed{'s' if len(seeds) != 1 else ''} {', '.join(map(str, seeds))}"
+
+
+def accuracy_text(records: list[dict], metric: str = "test_accuracy") -> str:
+    """One arm's mean with its 95 % interval (the judge's method): '72 % (95 % interval 65 to
+    79 %, 3 seeds)', or '72 % (1 seed)': no interval is invented."""
+    m, lo, hi = interval(by_seed(records, metric))
+    n = len({r["seed"] for r in records})
+    if n < 2:
+        return f"{m * 100:.0f} % (1 seed)"
+    return f"{m * 100:.0f} % (95 % interval {lo * 100:.0f} to {hi * 100:.0f} %, {n} seeds)"
+
+
+def verdict(records: list[dict], a: str, b: str, k: int,
+            metric: str = "test_accuracy") -> Verdict:
+    """The judge's verdict on method ``a`` minus method ``b`` at ``k`` labels per class, paired
+    by seed (same split, same seed), with the per-item outcomes where the records keep them."""
+    at = [r for r in records if r["labels_per_class"] == k]
+    return judge(by_seed(at, metric, method=a), by_seed(at, metric, method=b))
 
 
 def findings(records: list[dict]) -> list[str]:
     """Computed sentences for each number of labels per class: the budget every arm took, then
-    each claim as a paired, sign- and noise-aware comparison (``tlcourse.stats.compare``),
-    naming every way the two arms differ."""
+    each claim as the judge's verdict on a paired comparison (:func:`tlcourse.stats.judge`:
+    sign, size, 95 % interval, seeds and test photos), naming every way the two arms differ."""
     out = []
     for k in sorted({r["labels_per_class"] for r in records}):
         at = [r for r in records if r["labels_per_class"] == k]
@@ -216,21 +250,25 @@ def findings(records: list[dict]) -> list[str]:
                                    for m, rs in by.items()) + " optimiser steps): compare with care.")
         if PROBE in by:
             p = by[PROBE]
-            base = (f"  Baseline: the linear probe, {_pct([r['test_accuracy'] for r in p])} "
-                    f"accuracy, {_pct([r['balanced_accuracy'] for r in p])} balanced.")
-            vs = [compare(m, "the linear probe", _gaps(at, m, PROBE, k))
-                  for m in by if m in _HEAD_FIRST]
-            out.append(base + " Fine-tuning vs feature extraction: " + "; ".join(vs) + ".")
+            base = (f"  Baseline: the linear probe, {accuracy_text(p)} accuracy, "
+                    f"{accuracy_text(p, 'balanced_accuracy')} balanced.")
+            vs = [verdict(records, m, PROBE, k) for m in by if m in _HEAD_FIRST]
+            said = "; ".join(v.text(m, "the linear probe", ITEMS)
+                             for m, v in zip((m for m in by if m in _HEAD_FIRST), vs))
+            seeds = f" Paired on {_seed_list(vs[0])}." if vs else ""
+            out.append(base + " Fine-tuning vs feature extraction: " + said + "." + seeds)
         if LPFT in by and RANDOM_HEAD in by:
-            out.append(f"  Order: {compare('LP-FT (head first)', 'the random head (head last)', _gaps(at, LPFT, RANDOM_HEAD, k))}"
+            v = verdict(records, LPFT, RANDOM_HEAD, k)
+            out.append(f"  Order: {v.text('LP-FT (head first)', 'the random head (head last)', ITEMS)}"
                        f" - the same steps at the same rate ({by[LPFT][0]['lr']:g}); only the "
-                       f"order differs.")
+                       f"order differs ({_seed_list(v)}).")
         if DISCRIMINATIVE in by and RANDOM_HEAD in by:
             d = by[DISCRIMINATIVE][0]
-            out.append(f"  Rates: {compare('discriminative rates', 'one rate', _gaps(at, DISCRIMINATIVE, RANDOM_HEAD, k))}"
+            v = verdict(records, DISCRIMINATIVE, RANDOM_HEAD, k)
+            out.append(f"  Rates: {v.text('discriminative rates', 'one rate', ITEMS)}"
                        f" - both from a random head with the same steps; the head at "
                        f"{d['lr']:g} and each stage below {d['lr_decay']:g}x lower vs "
-                       f"{by[RANDOM_HEAD][0]['lr']:g} everywhere.")
+                       f"{by[RANDOM_HEAD][0]['lr']:g} everywhere ({_seed_list(v)}).")
     return out
 
 
@@ -271,6 +309,8 @@ def _sweep_one(cfg: FineTuningConfig, lr: float, seed: int, data: dict) -> tuple
     rec = {"dataset": "photo", "method": "full-fine-tuning (LP-FT)", "lr": lr, "seed": seed,
            "labels_per_class": cfg.sweep_labels, "input_size": cfg.image_size,
            "test_accuracy": round(ev["accuracy"], 4),
+           "item_correct": item_correct(ev["preds"], data["test"]), "test_set": "resampled",
+           "n_test": len(data["test"]),
            "balanced_accuracy": round(ev["mean_recall"], 4),
            "val_accuracy": round(last["val_acc"], 4), "n_val": len(data["val"]),
            "probe_accuracy": round(probe_acc, 4),
@@ -328,73 +368,67 @@ def _seeds(n: int) -> str:
     return f"{n} seed{'s' if n != 1 else ''}"
 
 
-def sweep_verdict(records: list[dict], scratch_lr: float = methods.SCRATCH_CONFIG.lr) -> str:
+def chosen_rate(records: list[dict]) -> float:
+    """The rate with the best mean validation accuracy over seeds (a tie goes to the lowest
+    rate: the cautious choice); the test set never takes part."""
+    rates = sorted({r["lr"] for r in records})
+    val = {lr: float(np.mean([r["val_accuracy"] for r in records if r["lr"] == lr]))
+           for lr in rates}
+    return max(rates, key=val.get)
+
+
+def sweep_findings(records: list[dict], scratch_lr: float = methods.SCRATCH_CONFIG.lr
+                   ) -> list[str]:
     """Computed sentences: the rate chosen on *validation* accuracy (the test set never picks
-    a model), its test accuracy, how it compares with the from-scratch rate, and from which
-    rate fine-tuning ends below the linear probe it started from (paired per seed)."""
-    by_lr: dict[float, list[dict]] = {}
-    for r in records:
-        by_lr.setdefault(r["lr"], []).append(r)
-    val = {lr: float(np.mean([r["val_accuracy"] for r in rs])) for lr, rs in sorted(by_lr.items())}
-    acc = {lr: float(np.mean([r["test_accuracy"] for r in rs])) for lr, rs in sorted(by_lr.items())}
-    probe = float(np.mean([r["probe_accuracy"] for r in records]))
+    a model), its test accuracy, how it compares with the from-scratch rate and, on validation,
+    with the next-best rate; then, for each higher rate, the linear probe the run started from
+    against the fine-tuned network (paired per seed). Every comparison is the judge's."""
+    rates = sorted({r["lr"] for r in records})
+    val = {lr: float(np.mean([r["val_accuracy"] for r in records if r["lr"] == lr]))
+           for lr in rates}
+    best = chosen_rate(records)
+    at = {lr: [r for r in records if r["lr"] == lr] for lr in rates}
     n_seeds = len({r.get("seed") for r in records})
-    best = max(val, key=val.get)  # ties go to the lowest rate: the cautious choice
     ratio = scratch_lr / best
-    above = [lr for lr in acc if lr > best]
-    # the lowest rate from which every higher rate ends below the probe
-    broken = next((lr for i, lr in enumerate(above) if all(acc[x] < probe for x in above[i:])), None)
-    n_val = records[0].get("n_val")
-    runner_up = max((a for lr, a in val.items() if lr != best), default=None)
-    margin = ""
-    if n_val and runner_up is not None:  # how many validation photos the choice rests on
-        photos = round((val[best] - runner_up) * n_val)
-        if photos == 0:
-            tied = [f"{lr:g}" for lr, a in val.items() if lr != best and a == val[best]]
-            margin = (f" It tied with {', '.join(tied)} on all {n_val} validation photos (a tie"
-                      f" goes to the lower rate) - another draw of photos could pick another.")
-        else:
-            margin = (f" It beat the next-best rate by {photos} of {n_val} validation photos"
-                      + (" - within noise: another draw of photos could pick another rate."
-                         if photos <= 2 else "."))
     if ratio >= 1:
         rel = (f"{ratio:.3g}x lower - " + ("inside" if 10 <= ratio <= 100 else "outside")
                + " the popular '10-100x lower' range.")
     else:
         rel = f"{1 / ratio:.3g}x higher - the opposite of the popular '10-100x lower' advice."
-    lines = [f"Rate chosen on the validation photos ({_seeds(n_seeds)}): {best:g} ({val[best] * 100:.0f} % "
-             f"validation, {acc[best] * 100:.0f} % test accuracy); the from-scratch recipe uses "
-             f"{scratch_lr:g}, so the chosen rate is {rel}" + margin]
-    if broken is not None:
-        gaps = [r["probe_accuracy"] - r["test_accuracy"] for r in by_lr[broken]]
-        _, s = mean_sd(gaps)
-        noisy = not np.isnan(s) and float(np.mean(gaps)) < s
-        lines.append(f"From rate {broken:g} on, fine-tuning ends below the linear probe it started "
-                     f"from: {compare('the linear probe', f'fine-tuning at {broken:g}', gaps)}"
-                     + (" - too close to call a loss of the pretrained features."
-                        if noisy else " - the pretrained features are being overwritten."))
-    else:
-        lines.append(f"No rate above the chosen one ended below the linear probe it started from "
-                     f"({probe * 100:.0f} %, {_seeds(n_seeds)}).")
-    return "\n".join(lines)
+    lines = [(f"Rate chosen on the validation photos ({_seeds(n_seeds)}): {best:g} "
+              f"({val[best] * 100:.0f} % validation, {accuracy_text(at[best])} test accuracy); "
+              f"the from-scratch recipe uses {scratch_lr:g}, so the chosen rate is {rel}")]
+    runner = max((lr for lr in rates if lr != best), key=val.get, default=None)
+    if runner is not None:
+        v = judge(by_seed(records, "val_accuracy", lr=best),
+                  by_seed(records, "val_accuracy", lr=runner))
+        lines.append(f"On validation, {v.text(f'rate {best:g}', f'the next-best rate {runner:g}', 'validation photos')}"
+                     + ("" if v.word == HOLDS else
+                        " - another draw of photos could pick another rate."))
+    probe = by_seed(records, "probe_accuracy", lr=best)
+    for lr in (lr for lr in rates if lr > best):
+        v = judge(probe, by_seed(records, "test_accuracy", lr=lr))
+        lines.append(f"At rate {lr:g}: {v.text('the linear probe it started from', f'fine-tuning at {lr:g}', ITEMS)}"
+                     + (" - the pretrained features are being overwritten." if v.word == HOLDS
+                        else "."))
+    return lines
 
 
 def early_stopping_findings(records: list[dict]) -> list[str]:
-    """Per rate: the test accuracy of the epoch early stopping keeps vs the last epoch, paired
-    per seed, sign- and noise-aware."""
+    """Per rate: the test accuracy of the epoch early stopping keeps vs the last epoch, the
+    judge's verdict on the gap paired per seed; the rate chosen on validation first."""
     out = []
-    for lr in sorted({r["lr"] for r in records}):
+    best = chosen_rate(records)
+    for lr in sorted({r["lr"] for r in records}, key=lambda lr: (lr != best, lr)):
         rs = [r for r in records if r["lr"] == lr]
-        kept = sorted({r["early_stop_epoch"] for r in rs})
-        gaps = [r["early_stop_test_accuracy"] - r["test_accuracy"] for r in rs]
+        kept = "/".join(map(str, sorted({r["early_stop_epoch"] for r in rs})))
+        chosen = " (the rate chosen on validation)" if lr == best else ""
         if all(r["early_stop_epoch"] == r["epochs"] for r in rs):
-            out.append(f"lr {lr:g}: early stopping kept the last epoch - nothing to gain or lose.")
-        elif not any(gaps):
-            out.append(f"lr {lr:g}: early stopping kept epoch {'/'.join(map(str, kept))} of "
-                       f"{rs[0]['epochs']}, with the same test accuracy as the last epoch "
-                       f"({_seeds(len(rs))}).")
-        else:
-            out.append(f"lr {lr:g}: early stopping kept epoch {'/'.join(map(str, kept))} of "
-                       f"{rs[0]['epochs']}: "
-                       + compare("early stopping", "the last epoch", gaps) + " on test.")
+            out.append(f"lr {lr:g}{chosen}: early stopping kept the last epoch - nothing to gain "
+                       f"or lose ({_seeds(len(rs))}).")
+            continue
+        v = judge(by_seed(rs, "early_stop_test_accuracy"), by_seed(rs, "test_accuracy"),
+                  n_items=rs[0].get("n_test"))
+        out.append(f"lr {lr:g}{chosen}: early stopping kept epoch {kept} of {rs[0]['epochs']}: "
+                   + v.text("early stopping", "the last epoch", ITEMS) + " on test.")
     return out

@@ -29,11 +29,11 @@ from ..data import ImageData, few_shot_split, load_dataset, sample_per_class
 from ..diagnostics import buffers_changed, snapshot
 from ..features import HEAD_CONFIG, extract_features
 from ..imbalance import make_imbalanced
-from ..stats import band, compare
+from ..stats import by_seed, interval, judge
 from ..stats import mean_sd_text as _pct
 from ..train import TrainConfig, evaluate, fit, seed_everything
 from . import Results, register
-from .fine_tuning import count_steps
+from .fine_tuning import count_steps, item_correct
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,10 @@ class MistakesConfig:
     image_size: int = 96  # Lite0 input side for the frozen-backbone mistakes
     finetune_size: int = 96  # full fine-tuning: ~24 ms per image per epoch at 96 px
     labels_per_class: int = 10  # photo training images per class
-    seeds: tuple[int, ...] = (0, 1)  # every mistake is measured over these seeds
+    seeds: tuple[int, ...] = (0, 1, 2)  # the mistakes that train the network: BN, random head
+    head_seeds: tuple[int, ...] = tuple(range(20))  # the mistakes that train only a head on
+    # cached features (preprocessing, augmentation, imbalance) cost milliseconds a seed: 20
+    # draws of the training images give their verdicts a narrow interval
     head_epochs: int = 10  # head trained on images through the frozen backbone (BN mistake)
     head_lr: float = 1e-2  # a brisk head rate so 15 epochs suffice
     finetune_labels: int = 5  # full fine-tuning is the expensive part: fewer images ...
@@ -60,15 +63,20 @@ class MistakesConfig:
 PROFILES = {
     "quick": MistakesConfig(),
     "full": MistakesConfig(image_size=224, finetune_size=224, seeds=(0, 1, 2, 3, 4),
+                           head_seeds=tuple(range(40)),
                            head_epochs=30, finetune_epochs=15, finetune_labels=10, few_shot=(1, 2, 5, 10),
                            augment_copies=20, fashion_train_per_class=200,
                            fashion_test_per_class=200),
 }
 
 
-def _row(mistake: str, variant: str, correct: bool, seed: int, acc: float, **extra) -> dict:
+def _row(mistake: str, variant: str, correct: bool, seed: int, acc: float, preds: torch.Tensor,
+         test: ImageData, test_set: str, **extra) -> dict:
+    """One record; ``correct`` flags the correct variant, ``item_correct`` holds the per-item
+    outcomes on ``test`` ("fixed": the same test items every seed, "resampled": drawn anew)."""
     return {"mistake": mistake, "variant": variant, "correct": correct, "seed": seed,
-            "test_accuracy": round(acc, 4), **extra}
+            "test_accuracy": round(acc, 4), "item_correct": item_correct(preds, test),
+            "test_set": test_set, "n_test": len(test), **extra}
 
 
 def _bn_train_mode(cfg: MistakesConfig, photos: ImageData, seed: int) -> list[dict]:
@@ -85,7 +93,8 @@ def _bn_train_mode(cfg: MistakesConfig, photos: ImageData, seed: int) -> list[di
         change = (evaluate_features(net, test) - before).abs().max().item()
         ev = evaluate(net, test)
         rows.append(_row("bn-train-mode", "BN eval (fix)" if bn_eval else "BN train mode (bug)",
-                         bn_eval, seed, ev["accuracy"], balanced_accuracy=round(ev["mean_recall"], 4),
+                         bn_eval, seed, ev["accuracy"], ev["preds"], test, "resampled",
+                         balanced_accuracy=round(ev["mean_recall"], 4),
                          max_feature_change=change, changed_tensors=buffers_changed(net, ref),
                          seconds=round(hist.seconds, 3), trainable_params=net.trainable_params()))
     return rows
@@ -111,7 +120,8 @@ def _random_head(cfg: MistakesConfig, photos: ImageData, seed: int) -> list[dict
         with count_steps() as steps:
             r = methods.fine_tune("lite0-imagenet", train, test, cfg.finetune_size, n, c, seed,
                                   head_first=head_first)
-        rows.append(_row("random-head-high-lr", variant, ok, seed, r.test_accuracy,
+        rows.append(_row("random-head-high-lr", variant, ok, seed, r.test_accuracy, r.preds,
+                         test, "resampled",
                          balanced_accuracy=round(r.balanced_accuracy, 4), seconds=round(r.seconds, 3),
                          lr=c.lr, head_first=head_first, **steps))
     return rows
@@ -168,7 +178,8 @@ def _preprocessing(cfg: MistakesConfig, photos: ImageData, fashion: tuple, seed:
         else:
             train, test = sample_per_class(cache[key][0], cfg.fashion_train_per_class, seed), cache[key][1]
         r = methods.linear_probe(train, test, seed)
-        rows.append(_row("preprocessing", variant, ok, seed, r.test_accuracy, dataset=ds,
+        rows.append(_row("preprocessing", variant, ok, seed, r.test_accuracy, r.preds, test,
+                         "resampled" if ds == "photo" else "fixed", dataset=ds,
                          balanced_accuracy=round(r.balanced_accuracy, 4)))
     return rows
 
@@ -190,7 +201,7 @@ def _few_shot_augment(cfg: MistakesConfig, photos: ImageData, feats: ImageData,
         for variant, train in (("no augmentation", plain), ("augmentation", augmented)):
             r = methods.linear_probe(train, test, seed)
             rows.append(_row("few-shot-augment", variant, variant == "augmentation", seed,
-                             r.test_accuracy, labels_per_class=k,
+                             r.test_accuracy, r.preds, test, "resampled", labels_per_class=k,
                              balanced_accuracy=round(r.balanced_accuracy, 4)))
     return rows
 
@@ -204,7 +215,7 @@ def _imbalance(cfg: MistakesConfig, fashion_feats: tuple, seed: int) -> list[dic
                             ("balanced sampling", {"balanced_sampling": True}, True)):
         r = methods.linear_probe(train, test, seed, cfg=replace(HEAD_CONFIG, **kw))
         recall = evaluate(r.model, test)["per_class_recall"]
-        rows.append(_row("imbalance", variant, ok, seed, r.test_accuracy,
+        rows.append(_row("imbalance", variant, ok, seed, r.test_accuracy, r.preds, test, "fixed",
                          minority_recall=round(recall[cfg.minority_class], 4),
                          per_class_recall=[round(x, 4) for x in recall],
                          minority_train=train.counts()[cfg.minority_class],
@@ -223,8 +234,9 @@ def run(profile: str = "quick", seeds: tuple[int, ...] | None = None,
         >>> summarize(res.records, by=("mistake", "variant"))                 # doctest: +SKIP
     """
     cfg = PROFILES[profile]
-    if seeds is not None:
-        cfg = replace(cfg, seeds=tuple(seeds))
+    if seeds is not None:  # the head-only mistakes keep their many seeds, and run these too
+        cfg = replace(cfg, seeds=tuple(seeds),
+                      head_seeds=tuple(sorted({*cfg.head_seeds, *seeds})))
     res = Results("mistakes-lab", profile, asdict(cfg))
     photos = load_dataset("photo")
     fashion = (load_dataset("fashion-mnist", "train"), load_dataset("fashion-mnist", "test"))
@@ -233,29 +245,35 @@ def run(profile: str = "quick", seeds: tuple[int, ...] | None = None,
     net = create_backbone("lite0-imagenet", 6, input_size=cfg.image_size).freeze(0)
     photo_feats = extract_features(net, photos)
     cache: dict = {}
-    for seed in tqdm(cfg.seeds, desc="mistakes lab", disable=not progress):
-        res.records += _bn_train_mode(cfg, photos, seed)
-        res.records += _random_head(cfg, photos, seed)
-        res.records += _preprocessing(cfg, photos, fashion, seed, cache)
-        res.records += _few_shot_augment(cfg, photos, photo_feats, net, seed)
-        res.records += _imbalance(cfg, cache[("fashion-mnist", _fashion_correct(cfg))], seed)
+    for seed in tqdm(sorted({*cfg.seeds, *cfg.head_seeds}), desc="mistakes lab",
+                     disable=not progress):
+        if seed in cfg.seeds:  # these train the network: a few seeds
+            res.records += _bn_train_mode(cfg, photos, seed)
+            res.records += _random_head(cfg, photos, seed)
+        if seed in cfg.head_seeds:  # a head on cached features: many seeds
+            res.records += _preprocessing(cfg, photos, fashion, seed, cache)
+            res.records += _few_shot_augment(cfg, photos, photo_feats, net, seed)
+            res.records += _imbalance(cfg, cache[("fashion-mnist", _fashion_correct(cfg))], seed)
     return res
 
 
 def costs(records: list[dict]) -> list[dict]:
-    """Per mistake and variant: mean accuracy, the ±1 sd band over seeds to draw, and the gap to
-    the correct variant (same mistake, same dataset / labels per class), for plotting;
-    :func:`findings` words the gaps."""
-    groups: dict[tuple, list[float]] = {}
+    """Per mistake and variant: mean accuracy, its 95 % interval over seeds (the judge's method,
+    :func:`tlcourse.stats.interval`: NaN with one seed, draw no bar), and the mean gap to the
+    correct variant (same mistake, same dataset / labels per class), for plotting;
+    :func:`findings` judges the gaps."""
+    groups: dict[tuple, list[dict]] = {}
     for r in records:
         key = (r["mistake"], r.get("dataset", ""), r.get("labels_per_class", ""), r["variant"], r["correct"])
-        groups.setdefault(key, []).append(r["test_accuracy"])
-    means = {k: sum(v) / len(v) for k, v in groups.items()}
+        groups.setdefault(key, []).append(r)
+    means = {k: sum(r["test_accuracy"] for r in v) / len(v) for k, v in groups.items()}
     rows = []
     for (m, ds, k, variant, ok), acc in means.items():
         ref = [a for (m2, ds2, k2, _, ok2), a in means.items() if (m2, ds2, k2) == (m, ds, k) and ok2]
+        _, low, high = interval(by_seed(groups[(m, ds, k, variant, ok)]))
         rows.append({"mistake": m, "setting": f"{ds} {k}".strip(), "variant": variant,
-                     "accuracy": acc, "accuracy_band": band(groups[(m, ds, k, variant, ok)]),
+                     "correct": ok, "accuracy": acc, "accuracy_low": low, "accuracy_high": high,
+                     "seeds": len(groups[(m, ds, k, variant, ok)]),
                      "vs_correct": acc - ref[0] if ref else float("nan")})
     return rows
 
@@ -278,13 +296,19 @@ def table(records: list[dict]) -> list[dict]:
             for (m, st, v), rs in groups.items()]
 
 
-def _paired(rows: list[dict], fix: str, bad: str, metric: str) -> list[float]:
-    """Per seed, ``metric`` of variant ``fix`` minus that of variant ``bad``."""
-    by = {(r["variant"], r["seed"]): r[metric] for r in rows}
-    return [by[(fix, s)] - v for (var, s), v in by.items() if var == bad and (fix, s) in by]
+def _verdict(rows: list[dict], fix: str, bad: str, metric: str = "test_accuracy"):
+    """The judge's verdict on variant ``fix`` minus variant ``bad``, paired by seed."""
+    return judge(by_seed(rows, metric, variant=fix), by_seed(rows, metric, variant=bad))
 
 
-def _note(mistake: str, rows: list[dict], fix: str, bad: str, gaps: list[float]) -> str:
+def versus_quote(cost: float) -> str:
+    """Where a measured normalisation cost (a fraction) falls against the quoted one."""
+    near = ("about" if abs(cost - CLAIMED_NORMALISATION_COST) <= 0.05 else
+            "less than" if cost < CLAIMED_NORMALISATION_COST else "more than")
+    return f"{near} the quoted {CLAIMED_NORMALISATION_COST * 100:.0f} points"
+
+
+def _note(mistake: str, rows: list[dict], fix: str, bad: str, cost: float) -> str:
     """What else, besides the mistake itself, differs between the two arms (or is held equal),
     or how the measured cost compares with the popular claim."""
     f = next(r for r in rows if r["variant"] == fix)
@@ -300,17 +324,19 @@ def _note(mistake: str, rows: list[dict], fix: str, bad: str, gaps: list[float])
         return (f" - no weight of the body trains in either; in the bug {b['changed_tensors']} "
                 f"BatchNorm statistics tensors drifted.")
     if mistake == "preprocessing" and "normalisation" in bad:
-        cost = sum(gaps) / len(gaps)
-        near = abs(cost - CLAIMED_NORMALISATION_COST) <= 0.05
-        return (f" - {'about' if near else 'not'} the {CLAIMED_NORMALISATION_COST * 100:.0f} "
-                f"points one popular text claims.")
+        return f" - {versus_quote(cost)} one popular text gives."
     return "."
 
 
+def _items(rows: list[dict]) -> str:
+    return "test photos" if rows[0].get("dataset", "photo") == "photo" else "test images"
+
+
 def findings(records: list[dict], mistake: str | None = None) -> list[str]:
-    """One sentence per mistake, setting and (fix, mistaken) pair of variants: the fix vs the
-    mistake, paired per seed, sign- and noise-aware (:func:`tlcourse.stats.compare`); for class
-    imbalance on the minority class's recall and on accuracy. ``mistake`` keeps one mistake."""
+    """One sentence per mistake, setting and (fix, mistaken) pair of variants: the judge's
+    verdict on the fix vs the mistake, paired per seed (:func:`tlcourse.stats.judge`: sign,
+    size, 95 % interval, seeds and test items); for class imbalance on the minority class's
+    recall and on accuracy. ``mistake`` keeps one mistake."""
     out = []
     groups: dict[tuple, list[dict]] = {}
     for r in records:
@@ -320,13 +346,15 @@ def findings(records: list[dict], mistake: str | None = None) -> list[str]:
         fixes = list(dict.fromkeys(r["variant"] for r in rows if r["correct"]))
         bads = list(dict.fromkeys(r["variant"] for r in rows if not r["correct"]))
         where = f"{m}{f' ({setting})' if setting else ''}"
+        items = _items(rows)
         for fix in fixes:
             for bad in bads:
                 if m == "imbalance":
-                    recall = compare(fix, bad, _paired(rows, fix, bad, "minority_recall"))
-                    acc = compare(fix, bad, _paired(rows, fix, bad, "test_accuracy"))
+                    recall = _verdict(rows, fix, bad, "minority_recall").text(fix, bad)
+                    acc = _verdict(rows, fix, bad).text(fix, bad, items)
                     out.append(f"{where}: minority-class recall: {recall}; accuracy: {acc}.")
                 else:
-                    gaps = _paired(rows, fix, bad, "test_accuracy")
-                    out.append(f"{where}: {compare(fix, bad, gaps)}" + _note(m, rows, fix, bad, gaps))
+                    v = _verdict(rows, fix, bad)
+                    out.append(f"{where}: {v.text(fix, bad, items)}" + _note(m, rows, fix, bad, v.gap))
     return out
+

@@ -11,20 +11,31 @@ import numpy as np
 from matplotlib.ticker import MaxNLocator
 
 from ..diagnostics import early_stop_epoch
-from ..stats import band
+from ..stats import by_seed, interval
+
+
+def _ci(records: list[dict], metric: str) -> tuple[float, float]:
+    """Mean and the 95 % interval's half-width over seeds (:func:`tlcourse.stats.interval`; 0
+    with one seed: no bar drawn)."""
+    mean, low, _ = interval(by_seed(records, metric))
+    return mean, 0.0 if np.isnan(low) else mean - low
+
+
+def _seeds_said(n: int) -> str:
+    return "1 seed: no interval" if n == 1 else f"{n} seeds, 95 % interval"
 
 
 def methods_vs_labels(records: list[dict]) -> plt.Figure:
-    """Accuracy vs labels per class for each method (±1 sd over seeds); with a single number of
-    labels, bars of accuracy and balanced accuracy. Wall time and trainable parameters beside."""
+    """Accuracy vs labels per class for each method (95 % interval over seeds); with a single
+    number of labels, bars of accuracy and balanced accuracy. Wall time and trainable
+    parameters beside."""
     names = list(dict.fromkeys(r["method"] for r in records))
     ks = sorted({r["labels_per_class"] for r in records})
     n_seeds = len({r["seed"] for r in records})
     fig, axes = plt.subplots(1, 3, figsize=(16, 4.5))
 
     def stats(m: str, k: int, metric: str) -> tuple[float, float]:
-        v = [r[metric] for r in records if r["method"] == m and r["labels_per_class"] == k]
-        return float(np.mean(v)), band(v)
+        return _ci([r for r in records if r["method"] == m and r["labels_per_class"] == k], metric)
 
     if len(ks) == 1:
         y = np.arange(len(names))
@@ -35,7 +46,7 @@ def methods_vs_labels(records: list[dict]) -> plt.Figure:
         axes[0].set_yticks(y, names)
         axes[0].invert_yaxis()
         axes[0].set(xlim=(0, 1), xlabel="test accuracy",
-                    title=f"{ks[0]} labels per class ({n_seeds} seed{'s' if n_seeds > 1 else ''}, ±1 sd)")
+                    title=f"{ks[0]} labels per class ({_seeds_said(n_seeds)})")
         axes[0].legend(fontsize=8, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.15))
     else:
         for m in names:
@@ -43,7 +54,7 @@ def methods_vs_labels(records: list[dict]) -> plt.Figure:
             axes[0].plot(ks, mean, marker="o", label=m)
             axes[0].fill_between(ks, mean - sd, mean + sd, alpha=0.15)
         axes[0].set(xlabel="labels per class", ylabel="test accuracy", ylim=(0, 1), xticks=ks,
-                    title=f"Accuracy vs labels ({n_seeds} seed{'s' if n_seeds > 1 else ''}, ±1 sd)")
+                    title=f"Accuracy vs labels ({_seeds_said(n_seeds)})")
         axes[0].legend(fontsize=8)
     kmax = ks[-1]
     top = [r for r in records if r["labels_per_class"] == kmax]
@@ -61,14 +72,14 @@ def methods_vs_labels(records: list[dict]) -> plt.Figure:
 def lr_sweep(records: list[dict], scratch_lr: float | None = None) -> plt.Figure:
     """Test accuracy and weight distance vs learning rate, with the probe it started from."""
     lrs = sorted({r["lr"] for r in records})
-    accs = [[r["test_accuracy"] for r in records if r["lr"] == lr] for lr in lrs]
-    acc, sd = np.array([np.mean(a) for a in accs]), np.array([band(a) for a in accs])
+    acc, sd = (np.array(v) for v in zip(*(_ci([r for r in records if r["lr"] == lr],
+                                              "test_accuracy") for lr in lrs)))
     dist = np.array([np.mean([r["weight_distance"] for r in records if r["lr"] == lr]) for lr in lrs])
     probe = np.mean([r["probe_accuracy"] for r in records])
     n_seeds = len({r["seed"] for r in records})
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(12, 4.5))
     a1.plot(lrs, acc, marker="o",
-            label=f"after full fine-tuning ({n_seeds} seed{'s' if n_seeds > 1 else ''}, ±1 sd)")
+            label=f"after full fine-tuning ({_seeds_said(n_seeds)})")
     a1.fill_between(lrs, acc - sd, acc + sd, alpha=0.15)
     a1.axhline(probe, color="k", ls="--", label="linear probe (start)")
     if scratch_lr:

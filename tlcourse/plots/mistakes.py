@@ -6,15 +6,27 @@ Example:
 
 from __future__ import annotations
 
+import math
+
 import matplotlib.pyplot as plt
 import numpy as np
 
 from ..experiments.mistakes import costs
+from ..stats import by_seed, interval
+
+
+def _err(mean: float, low: float, high: float) -> tuple[float, float]:
+    """An error bar's (below, above) lengths; none where one seed measured no interval."""
+    return (0.0, 0.0) if math.isnan(low) else (mean - low, high - mean)
+
+
+def _seeds_said(n: int) -> str:
+    return "1 seed: no interval" if n == 1 else f"{n} seeds, bars: 95 % interval"
 
 
 def mistake_costs(records: list[dict]) -> plt.Figure:
     """One panel per mistake: mean test accuracy of each variant (green = correct version), with
-    ±1 sd over seeds."""
+    its 95 % interval over seeds (:func:`tlcourse.stats.interval`)."""
     rows = costs(records)
     mistakes = list(dict.fromkeys(r["mistake"] for r in rows))
     fig, axes = plt.subplots(1, len(mistakes), figsize=(4.2 * len(mistakes), 4.5))
@@ -23,13 +35,13 @@ def mistake_costs(records: list[dict]) -> plt.Figure:
         sub = [r for r in rows if r["mistake"] == m]
         labels = [f"{r['setting']}\n{r['variant']}".strip() for r in sub]
         colors = ["tab:green" if ok[(m, r["variant"])] else "tab:red" for r in sub]
-        ax.barh(labels, [r["accuracy"] for r in sub], xerr=[r["accuracy_band"] for r in sub],
-                color=colors, capsize=3)
-        ax.set(xlim=(0, 1), xlabel="test accuracy", title=m)
+        err = np.array([_err(r["accuracy"], r["accuracy_low"], r["accuracy_high"]) for r in sub]).T
+        ax.barh(labels, [r["accuracy"] for r in sub], xerr=err, color=colors, capsize=3)
+        n = max(r["seeds"] for r in sub)
+        said = "1 seed: no interval" if n == 1 else f"{n} seeds"  # the bars: in the suptitle
+        ax.set(xlim=(0, 1), xlabel="test accuracy", title=f"{m}\n({said})")
         ax.tick_params(axis="y", labelsize=7)
-    n_seeds = len({r["seed"] for r in records})
-    fig.suptitle(f"Each mistake (red) vs the correct version (green); {n_seeds} seed"
-                 f"{'s' if n_seeds > 1 else ''}, ±1 sd")
+    fig.suptitle("Each mistake (red) vs the correct version (green); bars: 95 % interval")
     fig.tight_layout()
     return fig
 
@@ -38,14 +50,17 @@ def minority_recall(records: list[dict]) -> plt.Figure:
     """Recall of the shrunken class and overall accuracy, without and with the fixes."""
     rows = [r for r in records if r["mistake"] == "imbalance"]
     names = list(dict.fromkeys(r["variant"] for r in rows))
-    rec = [np.mean([r["minority_recall"] for r in rows if r["variant"] == v]) for v in names]
-    acc = [np.mean([r["test_accuracy"] for r in rows if r["variant"] == v]) for v in names]
     x = np.arange(len(names))
     fig, ax = plt.subplots(figsize=(7, 4))
-    ax.bar(x - 0.2, rec, 0.4, label="minority-class recall")
-    ax.bar(x + 0.2, acc, 0.4, label="overall accuracy")
+    for dx, metric, label in ((-0.2, "minority_recall", "minority-class recall"),
+                              (0.2, "test_accuracy", "overall accuracy")):
+        ci = [interval(by_seed(rows, metric, variant=v)) for v in names]
+        ax.bar(x + dx, [c[0] for c in ci], 0.4, yerr=np.array([_err(*c) for c in ci]).T,
+               capsize=3, label=label)
+    n = len({r["seed"] for r in rows})
     ax.set_xticks(x, names)
-    ax.set(ylim=(0, 1), ylabel="fraction", title="Class imbalance: one class at 5 % of the others")
+    ax.set(ylim=(0, 1), ylabel="fraction",
+           title=f"Class imbalance: one class at 5 % of the others ({_seeds_said(n)})")
     ax.legend()
     fig.tight_layout()
     return fig
