@@ -241,7 +241,7 @@ WRONG = {
     "ch04-ex-specificity": "spec_mean", "ch04-ex-mitigation-price": "gain_a",
     "ch05-ex-shift-cost": "shift_cost", "ch05-ex-best-adaptation": "adapt_gain",
     "ch05b-ex-robust-or-accurate": "mean_drop", "ch05b-ex-negative-call": "vs_scratch",
-    "ch07-ex-read-threshold": "unknown_share", "ch07-ex-backbone-gap": "spread",
+    "ch07-ex-read-threshold": "unknown_share", "ch07-ex-backbone-gap": "gap",
     "ch08-ex-frozen-vs-tfidf": "mean_gap_20", "ch08-ex-best-rate": "rate_means",
 }
 

@@ -22,6 +22,7 @@ from typing import Any
 from tlcourse import metrics, stats
 from tlcourse.claims.worked_example import asked
 from tlcourse.experiments import (
+    backbone_choice,
     domain_shift,
     feature_extraction,
     forgetting,
@@ -30,7 +31,7 @@ from tlcourse.experiments import (
     summarize,
 )
 from tlcourse.experiments import text_transfer as tt
-from tlcourse.stats import mean_sd
+from tlcourse.stats import judge, mean_sd
 
 #: ``ch01-ex-freeze``, ``ch05b-ex-domain-gap``: chapter, ``-ex-``, a lowercase slug.
 EXERCISE_ID = re.compile(r"^ch\d{2}[a-z]?-ex-[a-z0-9]+(-[a-z0-9]+)*$")
@@ -413,32 +414,27 @@ def read_threshold(it, threshold, *, unknown_share, precision, recall) -> dict[s
 
 
 @_checker("ch07-ex-backbone-gap")
-def backbone_gap(bc, *, gaps, gap, spread, verdict) -> dict[str, bool]:
-    def by_seed(model: str, size: int) -> dict[int, float]:
-        return {r["seed"]: r["test_accuracy"] for r in bc.records if r.get("part") == "accuracy"
-                and r["model"] == model and r["input_size"] == size}
-
-    big, small = by_seed("lite2", 260), by_seed("lite0", 224)
-    m, s = mean_sd(big[k] - small[k] for k in big)
+def backbone_gap(bc, *, gaps, gap, verdict) -> dict[str, bool]:
+    big = backbone_choice._by_seed(bc.records, "lite2", 260)
+    small = backbone_choice._by_seed(bc.records, "lite0", 224)
+    ref = [big[s] - small[s] for s in sorted(big.keys() & small.keys())]
     return {
-        "one paired gap per seed": len(gaps) == len(big),
-        "gap is the mean paired gap": _close(gap, m),
-        "spread is the sample sd (ddof = 1)": _close(spread, s),
-        "verdict follows sign and noise":
-            verdict == ("within noise" if abs(m) <= s else ("lite2" if m > 0 else "lite0")),
+        "one paired gap per seed, in seed order": _close_lists(gaps, ref),
+        "gap is the mean paired gap": _close(gap, _mean(ref)),
+        "verdict is the judge's word on these gaps": verdict == judge(ref).word,
     }
 
 
 # ------------------------------------------------------------------------------ chapter 8
 @_checker("ch08-ex-frozen-vs-tfidf")
-def frozen_vs_tfidf(res, *, gaps_20, mean_gap_20, lead_beyond_noise) -> dict[str, bool]:
-    gaps = tt.paired_gaps(res.records, tt.FROZEN, tt.TFIDF, 20)
-    m, s = mean_sd(gaps)
+def frozen_vs_tfidf(res, *, gaps_20, mean_gap_20, verdict_20) -> dict[str, bool]:
+    frozen, tfidf = tt._acc(res.records, tt.FROZEN, 20), tt._acc(res.records, tt.TFIDF, 20)
+    gaps = [frozen[s] - tfidf[s] for s in sorted(frozen.keys() & tfidf.keys())]
     return {
         "one gap per seed, frozen minus TF-IDF": _close_lists(gaps_20, gaps),
-        "mean_gap_20 is their mean": _close(mean_gap_20, m),
-        "lead_beyond_noise decided by mean > 0 and mean >= sd":
-            lead_beyond_noise == (m > 0 and m >= s),
+        "mean_gap_20 is their mean": _close(mean_gap_20, _mean(gaps)),
+        "verdict_20 is the judge's word on the two arms' records (test texts counted)":
+            verdict_20 == judge(frozen, tfidf).word,
     }
 
 
@@ -453,6 +449,6 @@ def best_rate(res, *, rate_means, best_lr, best_in_bert_range, high_rate_below_p
         "best_in_bert_range":
             best_in_bert_range == (tt.BERT_RATES[0] <= best <= tt.BERT_RATES[1]),
         "high_rate_below_probe":
-            high_rate_below_probe == (mean_sd(tt.sweep_gaps(res.records, 1e-3))[0] < 0),
+            high_rate_below_probe == (_mean(tt.sweep_gaps(res.records, 1e-3).values()) < 0),
     }
 

@@ -313,10 +313,11 @@ def larger_backbone_more_accurate(records: list[dict]) -> Finding:
                by_seed(records, "test_accuracy", model="lite0", input_size=small["input_size"],
                        part="accuracy"))
     slower = small["images_per_second"] / big["images_per_second"]
+    speed = f"{slower:.1f}x slower" if slower >= 1 else f"{1 / slower:.1f}x faster"
     lite2, lite0 = f"Lite2 ({big['input_size']} px)", f"Lite0 ({small['input_size']} px)"
     return _finding(v, lambda v: (
         f"{v.text(lite2, lite0, 'test photos')}, frozen with a linear head; Lite2 ran "
-        f"{slower:.1f}x slower on this CPU"),
+        f"{speed} on this CPU"),
         lambda v: "the speed half holds" if slower > 1 else "the speed half does not hold",
         "test photos")
 

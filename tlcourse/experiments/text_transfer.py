@@ -23,10 +23,18 @@ Three parts, every record tagged with its ``part``; all tested on fixed, balance
 The linear arms work on sentence vectors computed once per encoder for every text the run needs
 (and cached on disk), so they cost seconds; each trained encoder costs ~1 s per step of 16 texts
 on a CPU core, so the quick profile trains them at one size only, where the lesson needs them.
+
+Every record keeps its per-text outcomes (``item_correct``, in the test set's order),
+``test_set="fixed"`` and ``n_test``, and every verdict is :func:`tlcourse.stats.judge`'s on the
+seeds both arms ran. The test texts are the same for every seed, so the judge counts their own
+sampling error too: with 200 test tweets it is often larger than the seed-to-seed spread, and
+more seeds do not shrink it (an inconclusive verdict then says how many test texts would decide).
 """
 
 from __future__ import annotations
 
+import math
+import statistics
 import time
 from dataclasses import asdict, dataclass, field, replace
 
@@ -34,7 +42,7 @@ import torch
 from tqdm.auto import tqdm
 
 from .. import text
-from ..stats import compare, mean_sd, mean_sd_text
+from ..stats import PerSeed, Verdict, by_seed, interval, judge, paired_gaps
 from . import Results, register
 
 TFIDF, FROZEN, RANDOM_FROZEN = "tfidf", "minilm-frozen", "random-frozen"
@@ -55,7 +63,8 @@ class TextTransferConfig:
 
     dataset: str = "tweets"  # the learning curve's and the sweep's corpus: "tweets" or "movies"
     per_class: tuple[int, ...] = (5, 20, 50, 200)  # x axis: labelled texts per class
-    seeds: tuple[int, ...] = (0, 1)  # each draws other training texts (the test set is fixed)
+    seeds: tuple[int, ...] = (0, 1, 2)  # each draws other training texts (the test set is
+    # fixed); 3 is the fewest a fine-tuned arm's verdict may rest on
     test_per_class: int = 100  # balanced test set (chance 50 %), the same for every arm
     random_per_class: tuple[int, ...] | None = (5, 20, 50)  # sizes of random-frozen (None: all):
     # its gap to the pretrained vectors is the lesson at few labels; each size costs embedding
@@ -189,10 +198,13 @@ class _Timer:
 
 
 def _add(res: Results, common: dict, method: str, accuracy: float, pred: torch.Tensor,
-         seconds: float, **extra) -> None:
-    """One record (and its test predictions, for the mistake list)."""
+         seconds: float, y: torch.Tensor, **extra) -> None:
+    """One record, with its per-text outcomes on the fixed test set ``y`` (for the judge), and
+    its test predictions (for the mistake list)."""
+    correct = (torch.as_tensor(pred).cpu() == torch.as_tensor(y).cpu()).int().tolist()
     res.records.append({**common, "method": method, "test_accuracy": round(accuracy, 4),
-                        "seconds": round(seconds, 3), **extra})
+                        "seconds": round(seconds, 3), "item_correct": correct,
+                        "test_set": "fixed", **extra})
     if common["part"] == CURVE:
         res.artifacts["preds"][(method, common["labels_per_class"], common["seed"])] = pred
 
@@ -207,13 +219,13 @@ def _curve(res: Results, cfg: TextTransferConfig, data: text.TextData,
         common = {"part": CURVE, "dataset": cfg.dataset, "labels_per_class": k, "seed": seed,
                   "n_train": len(train), "n_test": len(test)}
         r = text.tfidf_baseline(train, test)
-        _add(res, common, TFIDF, r.accuracy, r.pred, r.seconds, C=r.C)
+        _add(res, common, TFIDF, r.accuracy, r.pred, r.seconds, test.y, C=r.C)
         for arm, vec in vectors.items():
             if arm == RANDOM_FROZEN and k not in _sizes(cfg.random_per_class, cfg):
                 continue
             r = text.probe(vec(train), train.y, vec(test), test.y)
             _add(res, common, arm, r.accuracy, r.pred, r.seconds + vec.per_text * len(train),
-                 C=r.C)
+                 test.y, C=r.C)
             if arm == FROZEN:
                 probes[(k, seed)] = r
     return probes
@@ -239,7 +251,7 @@ def _trained(res: Results, cfg: TextTransferConfig, data: text.TextData, encoder
             r = text.train_encoder(encoders[RANDOM_FROZEN], train, test,
                                    replace(cfg.tune, lr=scratch_lr), seed)
             _add(res, {"part": CURVE, **common}, RANDOM_TRAINED, r.accuracy, r.pred, r.seconds,
-                 lr=scratch_lr, steps=r.steps, epochs=r.epochs,
+                 test.y, lr=scratch_lr, steps=r.steps, epochs=r.epochs,
                  train_accuracy=round(r.train_accuracy, 4),
                  lr_sweep={str(a): round(b, 4) for a, b in sweep.items()})
             continue
@@ -253,7 +265,7 @@ def _trained(res: Results, cfg: TextTransferConfig, data: text.TextData, encoder
             [SWEEP] if k == cfg.sweep_per_class and lr in cfg.sweep_lrs else [])
         for part in parts:
             _add(res, {"part": part, **common}, FINETUNED, r.accuracy, r.pred,
-                 r.seconds + head.seconds, **extra)
+                 r.seconds + head.seconds, test.y, **extra)
 
 
 def _shift(res: Results, cfg: TextTransferConfig, corpora: dict[str, text.TextData],
@@ -279,9 +291,9 @@ def _shift(res: Results, cfg: TextTransferConfig, corpora: dict[str, text.TextDa
                           "labels_per_class": len(train) // 2, "seed": seed,
                           "n_train": len(train), "n_test": len(test)}
                 r = text.tfidf_baseline(train, test)
-                _add(res, common, TFIDF, r.accuracy, r.pred, r.seconds, C=r.C)
+                _add(res, common, TFIDF, r.accuracy, r.pred, r.seconds, test.y, C=r.C)
                 r = text.probe(vec(train), train.y, vec(test), test.y)
-                _add(res, common, FROZEN, r.accuracy, r.pred, r.seconds, C=r.C)
+                _add(res, common, FROZEN, r.accuracy, r.pred, r.seconds, test.y, C=r.C)
 
 
 def _concat(a: text.TextData, b: text.TextData) -> text.TextData:
@@ -289,78 +301,98 @@ def _concat(a: text.TextData, b: text.TextData) -> text.TextData:
 
 
 # ---------------------------------------------------------------------------------------------
-# Tables and findings: computed from the records, sign- and noise-aware
+# Tables and findings: computed from the records, every verdict from the one judge
 # ---------------------------------------------------------------------------------------------
-def _acc(records: list[dict], method: str, k: int, part: str = CURVE, **where) -> dict[int, float]:
-    """Seed -> accuracy of ``method`` at ``k`` per class in ``part`` (and the ``where`` fields)."""
-    return {r["seed"]: r["test_accuracy"] for r in records
-            if r.get("part", CURVE) == part and r["method"] == method
-            and r["labels_per_class"] == k and all(r.get(f) == v for f, v in where.items())}
+def _acc(records: list[dict], method: str, k: int, part: str = CURVE, **where) -> PerSeed:
+    """Seed -> accuracy of ``method`` at ``k`` per class in ``part`` (and the ``where`` fields),
+    with the per-text outcomes where the records keep them (:func:`tlcourse.stats.by_seed`)."""
+    return by_seed([r for r in records if r.get("part", CURVE) == part], "test_accuracy",
+                   method=method, labels_per_class=k, **where)
 
 
-def _gaps(x: dict[int, float], y: dict[int, float]) -> list[float]:
-    return [x[s] - y[s] for s in sorted(x.keys() & y.keys())]
+def _judged(a: PerSeed, b: PerSeed) -> Verdict | None:
+    """The judge on ``a - b`` over the seeds both ran, or None when they share none."""
+    return judge(a, b) if set(a) & set(b) else None
 
 
-def paired_gaps(records: list[dict], a: str, b: str, k: int) -> list[float]:
-    """Learning curve: accuracy of arm ``a`` minus arm ``b`` at ``k`` texts per class, one per
-    seed both ran."""
-    return _gaps(_acc(records, a, k), _acc(records, b, k))
+def verdict(records: list[dict], a: str, b: str, k: int) -> Verdict | None:
+    """Learning curve: the judge's verdict on arm ``a`` minus arm ``b`` at ``k`` texts per class
+    (paired by seed, the fixed test texts counted), or None when they share no seed."""
+    return _judged(_acc(records, a, k), _acc(records, b, k))
+
+
+def _cell(values: PerSeed) -> str:
+    """An arm's mean accuracy and its 95 % interval, for a table: '71.0 % (66.1-75.9)'."""
+    if not values:
+        return "-"
+    m, low, high = interval(values)
+    if math.isnan(low):
+        return f"{100 * m:.1f} % (1 seed)"
+    return f"{100 * m:.1f} % ({100 * low:.1f}-{100 * high:.1f})"
 
 
 def table(records: list[dict]) -> list[dict]:
-    """The learning-curve table: one row per size, ``mean ± sd`` per arm (blank if not run)."""
+    """The learning-curve table: one row per size, each arm's mean and 95 % interval over seeds
+    (the fixed test texts counted; blank if not run)."""
     ks = sorted({r["labels_per_class"] for r in records if r.get("part", CURVE) == CURVE})
-    return [{"per class": k, **{NAMES[m]: (mean_sd_text(_acc(records, m, k).values())
-                                           if _acc(records, m, k) else "-") for m in ARMS}}
+    return [{"per class": k, **{NAMES[m]: _cell(_acc(records, m, k)) for m in ARMS}}
             for k in ks]
 
 
-def _sweep(records: list[dict]) -> dict[float, dict[int, float]]:
-    """Learning rate -> seed -> LP-FT accuracy in the sweep."""
-    out: dict[float, dict[int, float]] = {}
-    for r in records:
-        if r.get("part") == SWEEP:
-            out.setdefault(r["lr"], {})[r["seed"]] = r["test_accuracy"]
-    return dict(sorted(out.items()))
+def _sweep(records: list[dict]) -> dict[float, PerSeed]:
+    """Learning rate -> seed -> LP-FT accuracy in the sweep (with per-text outcomes)."""
+    sweep = [r for r in records if r.get("part") == SWEEP]
+    return {lr: by_seed(sweep, "test_accuracy", lr=lr) for lr in sorted({r["lr"] for r in sweep})}
 
 
-def _sweep_probe(records: list[dict]) -> dict[int, float]:
-    """Seed -> accuracy of the probe each sweep run started from."""
-    return {r["seed"]: r["probe_accuracy"] for r in records if r.get("part") == SWEEP}
+def _sweep_probe(records: list[dict]) -> PerSeed:
+    """Seed -> accuracy of the probe each sweep run started from: the learning curve's frozen
+    probe at the sweep's size (the same head, so its per-text outcomes pair), or, in records
+    without it, the ``probe_accuracy`` the sweep records carry."""
+    sweep = [r for r in records if r.get("part") == SWEEP]
+    if not sweep:
+        return PerSeed()
+    probe = _acc(records, FROZEN, sweep[0]["labels_per_class"])
+    return probe if probe else PerSeed({r["seed"]: r["probe_accuracy"] for r in sweep})
 
 
-def sweep_gaps(records: list[dict], lr: float) -> list[float]:
-    """LP-FT at rate ``lr`` minus the probe it started from, one per seed."""
-    return _gaps(_sweep(records).get(lr, {}), _sweep_probe(records))
+def sweep_gaps(records: list[dict], lr: float) -> PerSeed:
+    """LP-FT at rate ``lr`` minus the probe it started from, per seed (:func:`stats.paired_gaps`
+    with the paired per-text differences)."""
+    return paired_gaps(_sweep(records).get(lr, PerSeed()), _sweep_probe(records))
 
 
 def best_rate(records: list[dict]) -> float:
     """The sweep's rate with the highest mean accuracy over seeds."""
     sweep = _sweep(records)
-    return max(sweep, key=lambda lr: mean_sd(sweep[lr].values())[0])
+    return max(sweep, key=lambda lr: statistics.fmean(sweep[lr].values()))
 
 
 def sweep_table(records: list[dict]) -> list[dict]:
-    """One row per rate: LP-FT accuracy and its paired change vs the probe it started from."""
-    rows = [{"rate": "probe (no fine-tuning)", "accuracy": mean_sd_text(
-        _sweep_probe(records).values()), "vs the probe": "-", "in BERT's range": "-"}]
+    """One row per rate: LP-FT accuracy and the judge's verdict on its change vs the probe it
+    started from."""
+    probe = _sweep_probe(records)
+    rows = [{"rate": "probe (no fine-tuning)", "accuracy": _cell(probe), "vs the probe": "-",
+             "in BERT's range": "-"}]
     for lr, accs in _sweep(records).items():
-        rows.append({"rate": f"{lr:g}", "accuracy": mean_sd_text(accs.values()),
-                     "vs the probe": mean_sd_text(sweep_gaps(records, lr), unit="points"),
+        v = _judged(accs, probe)
+        rows.append({"rate": f"{lr:g}", "accuracy": _cell(accs),
+                     "vs the probe": f"{100 * v.gap:+.1f} points: {v.word}" if v else "-",
                      "in BERT's range": "yes" if BERT_RATES[0] <= lr <= BERT_RATES[1] else "no"})
     return rows
 
 
-def _shift_acc(records: list[dict], method: str, target: str, condition: str) -> dict[int, float]:
-    return {r["seed"]: r["test_accuracy"] for r in records if r.get("part") == SHIFT
-            and r["method"] == method and r["test_on"] == target and r["condition"] == condition}
+def _shift_acc(records: list[dict], method: str, target: str, condition: str) -> PerSeed:
+    return by_seed([r for r in records if r.get("part") == SHIFT], "test_accuracy",
+                   method=method, test_on=target, condition=condition)
 
 
-def shift_gaps(records: list[dict], method: str, target: str, a: str, b: str) -> list[float]:
-    """Domain shift: accuracy on ``target`` of ``method`` trained as condition ``a`` minus as
-    condition ``b`` (``"source"``, ``"source+target"``, ``"target-few"``, ``"target"``)."""
-    return _gaps(_shift_acc(records, method, target, a), _shift_acc(records, method, target, b))
+def shift_verdict(records: list[dict], method: str, target: str, a: str, b: str
+                  ) -> Verdict | None:
+    """Domain shift: the judge on the accuracy on ``target`` of ``method`` trained as condition
+    ``a`` minus as condition ``b`` (``"source"``, ``"source+target"``, ``"target-few"``,
+    ``"target"``)."""
+    return _judged(_shift_acc(records, method, target, a), _shift_acc(records, method, target, b))
 
 
 def _shift_names(records: list[dict]) -> tuple[dict[str, str], list[str]]:
@@ -377,12 +409,16 @@ def _shift_names(records: list[dict]) -> tuple[dict[str, str], list[str]]:
 
 
 def shift_table(records: list[dict]) -> list[dict]:
-    """The domain-shift table: one row per (test corpus, training set), accuracy per method."""
+    """The domain-shift table: one row per (test corpus, training set), each method's mean
+    accuracy and 95 % interval."""
     names, targets = _shift_names(records)
     return [{"test on": t, "train on": names[c],
-             **{NAMES[m]: mean_sd_text(_shift_acc(records, m, t, c).values())
-                for m in (TFIDF, FROZEN)}}
+             **{NAMES[m]: _cell(_shift_acc(records, m, t, c)) for m in (TFIDF, FROZEN)}}
             for t in targets for c in (TARGET, SOURCE, MIXED, TARGET_FEW)]
+
+
+def _said(v: Verdict | None, a: str, b: str) -> str:
+    return v.text(a, b, "test texts") if v else f"{a} and {b} share no seed"
 
 
 def findings(records: list[dict]) -> list[str]:
@@ -391,16 +427,16 @@ def findings(records: list[dict]) -> list[str]:
 
 
 def curve_findings(records: list[dict]) -> list[str]:
-    """The learning curve: each arm vs its comparison, per size, sign- and noise-aware."""
+    """The learning curve: each arm vs its comparison, per size, from the judge."""
     curve = [r for r in records if r.get("part", CURVE) == CURVE]
     first = curve[0]
     ks = sorted({r["labels_per_class"] for r in curve})
     out = [(f"{first['dataset']}, {first['n_test']:,} test texts, half of each class (chance "
-            f"50 %), the same for every arm and size.")]
+            f"50 %), the same for every arm, size and seed.")]
     for a, b in ((FROZEN, TFIDF), (FROZEN, RANDOM_FROZEN), (FINETUNED, FROZEN),
                  (RANDOM_TRAINED, TFIDF)):
-        parts = [f"{k}/class: {compare(NAMES[a], NAMES[b], paired_gaps(curve, a, b, k))}"
-                 for k in ks if paired_gaps(curve, a, b, k)]
+        parts = [f"{k}/class: {v.text(NAMES[a], NAMES[b], 'test texts')}"
+                 for k in ks if (v := verdict(curve, a, b, k)) is not None]
         if parts:
             out.append("; ".join(parts) + ".")
     scratch = [r for r in curve if r["method"] == RANDOM_TRAINED]
@@ -414,14 +450,16 @@ def curve_findings(records: list[dict]) -> list[str]:
         out.append(f"The random-weight encoder trained end to end at rate {scratch[0]['lr']:g} "
                    f"({how}), for the same steps as fine-tuning ("
                    + ", ".join(f"{n} at {k}/class" for k, n in steps.items())
-                   + f"); its training accuracy reached at most "
+                   + f"), on seed{'s' if len(scratch) > 1 else ''} "
+                   + ", ".join(str(s) for s in sorted({r['seed'] for r in scratch}))
+                   + f"; its training accuracy reached at most "
                    f"{max(r['train_accuracy'] for r in scratch):.0%}.")
     return out
 
 
 def sweep_findings(records: list[dict]) -> list[str]:
     """The rate sweep: each rate vs the probe it started from, and which rate did best."""
-    sweep = _sweep(records)
+    sweep, probe = _sweep(records), _sweep_probe(records)
     if not sweep:
         return []
     k = next(r["labels_per_class"] for r in records if r.get("part") == SWEEP)
@@ -429,16 +467,16 @@ def sweep_findings(records: list[dict]) -> list[str]:
     for lr in sweep:
         where = " (BERT's range)" if BERT_RATES[0] <= lr <= BERT_RATES[1] else ""
         parts.append(f"at {lr:g}{where}, "
-                     + compare("LP-FT", "the probe it started from", sweep_gaps(records, lr)))
+                     + _said(_judged(sweep[lr], probe), "LP-FT", "the probe it started from"))
     best = best_rate(records)
     inside = [lr for lr in sweep if BERT_RATES[0] <= lr <= BERT_RATES[1]]
-    said = (f"The best rate swept was {best:g} ({mean_sd_text(sweep[best].values())}), "
+    said = (f"The best rate swept was {best:g} ({_cell(sweep[best])}), "
             + ("inside" if best in inside else "outside") + f" BERT's recommended "
             f"{BERT_RATES[0]:g}..{BERT_RATES[1]:g}")
-    if inside and best not in inside:  # is it better than BERT's rate by more than noise?
-        bert = max(inside, key=lambda lr: mean_sd(sweep[lr].values())[0])
-        said += ": " + compare(f"LP-FT at {best:g}", f"at {bert:g}",
-                               _gaps(sweep[best], sweep[bert]))
+    if inside and best not in inside:  # does it beat BERT's rate? the judge says
+        bert = max(inside, key=lambda lr: statistics.fmean(sweep[lr].values()))
+        said += ": " + _said(_judged(sweep[best], sweep[bert]), f"LP-FT at {best:g}",
+                             f"at {bert:g}")
     return [f"LP-FT at {k}/class, the frozen probe as the head: " + "; ".join(parts) + ".",
             said + "."]
 
@@ -449,19 +487,19 @@ def shift_findings(records: list[dict]) -> list[str]:
     out = []
     for t in targets:
         src = next(r["source"] for r in records if r.get("part") == SHIFT and r["test_on"] == t)
-        cost = "; ".join(f"{NAMES[m]}: " + compare(f"trained on {t}", f"trained on {src}",
-                                                    shift_gaps(records, m, t, TARGET, SOURCE))
+        cost = "; ".join(f"{NAMES[m]}: " + _said(shift_verdict(records, m, t, TARGET, SOURCE),
+                                                 f"trained on {t}", f"trained on {src}")
                          for m in (TFIDF, FROZEN))
         n = names[TARGET].split("/")[0]
         out.append(f"Tested on {t}, {n} labelled texts per class of {t} vs of {src} (no shift "
                    f"vs shift): {cost}.")
-        out.append(f"Tested on {t}, trained on {src}: " + compare(
-            NAMES[FROZEN], NAMES[TFIDF], _gaps(_shift_acc(records, FROZEN, t, SOURCE),
-                                               _shift_acc(records, TFIDF, t, SOURCE))) + ".")
-        few = "; ".join(f"{NAMES[m]}: " + compare(
-            "with them", "without", shift_gaps(records, m, t, MIXED, SOURCE))
-            + ", and " + compare("the mix", "the target texts alone",
-                                 shift_gaps(records, m, t, MIXED, TARGET_FEW))
+        out.append(f"Tested on {t}, trained on {src}: " + _said(_judged(
+            _shift_acc(records, FROZEN, t, SOURCE), _shift_acc(records, TFIDF, t, SOURCE)),
+            NAMES[FROZEN], NAMES[TFIDF]) + ".")
+        few = "; ".join(f"{NAMES[m]}: " + _said(
+            shift_verdict(records, m, t, MIXED, SOURCE), "with them", "without")
+            + ", and " + _said(shift_verdict(records, m, t, MIXED, TARGET_FEW),
+                               "the mix", "the target texts alone")
             for m in (TFIDF, FROZEN))
         out.append(f"Adding {names[MIXED].split(' + ')[1]} to the {src} texts: {few}.")
     return out

@@ -18,7 +18,8 @@ COLORS = {"lite0": "#1f77b4", "lite1": "#2ca02c", "lite2": "#d62728", "small-cnn
 
 
 def accuracy_vs_speed(records: list[dict]) -> Figure:
-    """Left: test accuracy (mean ± 1 sd over seeds) against images per second on this machine,
+    """Left: test accuracy (mean and its 95 % interval over seeds, from :func:`tlcourse.stats.
+    interval`; no bar with one seed) against images per second on this machine,
     marker area by parameter count; filled = the model's own input size, hollow = the shared
     size. Right: parameters and exported file size per model."""
     rows = table(records)
@@ -29,9 +30,11 @@ def accuracy_vs_speed(records: list[dict]) -> Figure:
         own = r["size_setting"] == "own"
         if math.isnan(r["accuracy"]):
             continue  # a speed-only row (the small CNN at the shared size)
-        ax.errorbar(r["images_per_second"], r["accuracy"],
-                    yerr=0 if math.isnan(r["accuracy_sd"]) else r["accuracy_sd"],
-                    fmt="none", ecolor=color, alpha=0.6, capsize=3)
+        if not math.isnan(r["accuracy_low"]):
+            ax.errorbar(r["images_per_second"], r["accuracy"],
+                        yerr=[[r["accuracy"] - r["accuracy_low"]],
+                              [r["accuracy_high"] - r["accuracy"]]],
+                        fmt="none", ecolor=color, alpha=0.6, capsize=3)
         ax.scatter(r["images_per_second"], r["accuracy"], s=40 + 60 * r["params_m"],
                    facecolors=color if own else "white", edgecolors=color, linewidths=2,
                    zorder=3, label=f"{r['model']} {r['input_size']} px "
@@ -40,8 +43,10 @@ def accuracy_vs_speed(records: list[dict]) -> Figure:
     ax.set_xlabel("images per second at batch 32 on this machine (log scale; right = faster)")
     ax.set_ylabel("test accuracy")
     ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.0%}"))
-    seeds = max((r["seeds"] for r in rows), default=0)
-    ax.set_title(f"accuracy vs speed ({seeds} seeds, bars ±1 sd)\nfilled = own input size, "
+    seeds = sorted({r["seeds"] for r in rows if r["seeds"]})
+    counts = " or ".join(map(str, seeds)) or "0"
+    bars = "1 seed: no bars" if seeds == [1] else "bars: 95 % interval"
+    ax.set_title(f"accuracy vs speed ({counts} seeds per model, {bars})\nfilled = own input size, "
                  f"hollow = shared size, area ~ parameters", fontsize=9)
     ax.legend(fontsize=7, loc="center right", markerscale=0.5)
     ax.grid(alpha=0.3)
