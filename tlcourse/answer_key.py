@@ -269,8 +269,9 @@ def specificity(lt, *, spec_by_depth, spec_mean, spec_grows, spec_call_top) -> d
         "spec_mean is the mean over seeds": _all_close(spec_mean, mean, 1e-5),
         "spec_grows compares the deepest depth with depth 1":
             spec_grows == (growth > 0) or abs(growth) < 1e-9,  # an exact tie may go either way
-        "spec_call_top follows the course's rule":
-            spec_call_top == forgetting.verdict(spec[max(spec)]),
+        "spec_call_top is the judge's call on BnB vs AnB at the deepest depth":
+            spec_call_top == forgetting.verdict(layer_transfer.effects(lt.records)
+                                                ["specificity"][max(spec)]),
     }
 
 
@@ -290,12 +291,12 @@ def mitigation_price(fg, *, gain_a, gain_b, call_a, call_b, keeps_a_best, free_l
             set(gain_a) == set(gain_b) == set(call_a) == set(call_b) == set(arms),
         "gain_a and gain_b are mean paired gaps vs naive":
             _all_close(gain_a, mean_a, 1e-5) and _all_close(gain_b, mean_b, 1e-5),
-        "call_a and call_b follow the course's rule": all(
+        "call_a and call_b are the judge's calls": all(
             call_a.get(m) == verdict[m, "acc_a"] and call_b.get(m) == verdict[m, "acc_b"]
             for m in arms),
         "keeps_a_best has the largest gain on A":
             keeps_a_best in mean_a and mean_a[keeps_a_best] >= max(mean_a.values()) - 1e-5,
-        "free_lunch: better on A beyond noise, no loss on B beyond noise":
+        "free_lunch: better on A (holds), no decided loss on B":
             list(free_lunch) == [m for m in arms
                                  if verdict[m, "acc_a"] == 1 and verdict[m, "acc_b"] >= 0],
     }
