@@ -219,3 +219,18 @@ def test_chapter_and_ledger_judge_the_shift_alike():
     said = v.text("photos", "clip art")
     assert said.startswith("photos beat clip art by 40 points (95 % interval ")
     assert said[said.index("interval"):] in finding.measured
+
+
+def test_negative_transfer_plot_draws_the_judges_interval():
+    """The bar is the mean paired gap; its error bar is the judge's 95 % interval (here 5 to 15
+    points below scratch), and the title says how many seeds it rests on."""
+    from tlcourse.plots import shift
+
+    fig = shift.negative_transfer(_neg({"fashion-frozen": [-0.10, -0.12, -0.08]}))
+    ax = fig.axes[0]
+    lines = [seg for c in ax.collections for seg in getattr(c, "get_segments", list)()]
+    ends = sorted(round(float(y), 1) for seg in lines for _, y in seg)
+    assert ends == pytest.approx([-15.0, -5.0], abs=0.1), ends
+    assert "95 % interval over 3 seeds" in ax.get_title()
+    one = shift.negative_transfer(_neg({"fashion-frozen": [-0.10]})).axes[0]
+    assert "1 seed: no interval" in one.get_title()
