@@ -73,17 +73,21 @@ def test_findings_say_one_seed_decides_nothing():
     assert "-> largest at" not in text
 
 
+def _with_items(items: bool = True) -> list[dict]:
+    """SYNTH with per-digit outcomes on one fixed set of 100 test digits."""
+    out = []
+    for r in SYNTH:
+        hit = [1] * round(100 * r["test_accuracy"]) + [0] * (100 - round(100 * r["test_accuracy"]))
+        if r["method"] == "AnB":  # AnB misses other digits than BnB: discordant pairs
+            hit = hit[::-1]
+        out.append({**r, **({"item_correct": hit, "test_set": "fixed"} if items else {})})
+    return out
+
+
 def test_the_fixed_test_digits_count_in_the_interval():
     """Per-digit outcomes on one fixed test set: the same per-seed gaps give a wider interval
     than seeds alone would, and the sentence counts the digits."""
-    def recs(items: bool) -> list[dict]:
-        out = []
-        for r in SYNTH:
-            hit = [1] * round(100 * r["test_accuracy"]) + [0] * (100 - round(100 * r["test_accuracy"]))
-            if r["method"] == "AnB":  # AnB misses other digits than BnB: discordant pairs
-                hit = hit[::-1]
-            out.append({**r, **({"item_correct": hit, "test_set": "fixed"} if items else {})})
-        return out
+    recs = _with_items
     with_items = next(x for x in findings(recs(True)) if x.startswith("Specificity"))
     seeds_only = next(x for x in findings(recs(False)) if x.startswith("Specificity"))
     assert "3 seeds, 100 test digits)" in with_items and "test digits" not in seeds_only
@@ -146,3 +150,19 @@ def test_findings_match_the_records(layer_transfer):
             assert re.search(rf"n={n}: ({re.escape(winner)} (beat|ahead)|{tied})", line), (n, line)
         n, real = largest_depth(fx[name])
         assert (f"largest at n={n}" in line) == real
+
+
+def test_chapter_and_ledger_judge_claim_2_alike():
+    """Claim 2 (specificity grows with depth) in the ledger and in the chapter's Yosinski line:
+    the same verdict word and the same interval, from the same records."""
+    from tlcourse.claims.verdicts import late_layers_more_specific
+
+    recs = _with_items()
+    finding = late_layers_more_specific(recs)
+    fx = effects(recs)["specificity"]
+    v = judge(paired_gaps(fx[3], fx[1]))
+    assert finding.status == v.word == "holds" and v.items_counted
+    assert (finding.verdict.low, finding.verdict.high) == (v.low, v.high)
+    line = next(x for x in findings(recs) if x.startswith("Yosinski"))
+    said = v.text("specificity with 3 stages copied", "with 1", "test digits")
+    assert said in line and said[said.index("(95 % interval"):] in finding.measured
