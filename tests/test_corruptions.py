@@ -115,9 +115,14 @@ def test_robustness_is_the_drop_from_each_models_own_clean_accuracy():
     drops = {(r["method"], r["severity"]): r["drop_from_clean"] for r in recs}
     assert drops == {("scratch", 0): 0.0, ("scratch", 3): pytest.approx(0.3),
                      ("lp-ft", 0): 0.0, ("lp-ft", 3): pytest.approx(0.1)}
-    assert "lp-ft beat scratch by 20.0 points (1 seed: no spread measured)" in "\n".join(
-        corruption_findings(recs))
+    assert ("lp-ft ahead by 20 points, inconclusive at 1 seed (one seed measures no spread"
+            in "\n".join(corruption_findings(recs)))
     flipped = "\n".join(corruption_findings(_records(0.9, 0.85, 0.5, 0.3)))
-    assert "scratch beat lp-ft by 15.0 points" in flipped
+    assert "scratch ahead by 15 points" in flipped
+    three = [{**r, "seed": s, "test_accuracy": r["test_accuracy"] - s / 100 * (
+        r["severity"] > 0 and r["method"] == "scratch")}
+        for s in range(3) for r in _records(0.9, 0.6, 0.5, 0.4)]  # scratch drops 30, 31, 32
+    assert "lp-ft beat scratch by 21 points (95 % interval 19 to 23; 3 seeds)" in "\n".join(
+        corruption_findings(three))
     with pytest.raises(ValueError, match="no clean"):
         drop_from_clean(_records(0.9, 0.6, 0.5, 0.4)[1:])

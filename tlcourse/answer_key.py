@@ -278,8 +278,9 @@ def specificity(lt, *, spec_by_depth, spec_mean, spec_grows, spec_call_top) -> d
         "spec_mean is the mean over seeds": _all_close(spec_mean, mean, 1e-5),
         "spec_grows compares the deepest depth with depth 1":
             spec_grows == (growth > 0) or abs(growth) < 1e-9,  # an exact tie may go either way
-        "spec_call_top follows the course's rule":
-            spec_call_top == forgetting.verdict(spec[max(spec)]),
+        "spec_call_top is the judge's call on BnB vs AnB at the deepest depth":
+            spec_call_top == forgetting.verdict(layer_transfer.effects(lt.records)
+                                                ["specificity"][max(spec)]),
     }
 
 
@@ -299,12 +300,12 @@ def mitigation_price(fg, *, gain_a, gain_b, call_a, call_b, keeps_a_best, free_l
             set(gain_a) == set(gain_b) == set(call_a) == set(call_b) == set(arms),
         "gain_a and gain_b are mean paired gaps vs naive":
             _all_close(gain_a, mean_a, 1e-5) and _all_close(gain_b, mean_b, 1e-5),
-        "call_a and call_b follow the course's rule": all(
+        "call_a and call_b are the judge's calls": all(
             call_a.get(m) == verdict[m, "acc_a"] and call_b.get(m) == verdict[m, "acc_b"]
             for m in arms),
         "keeps_a_best has the largest gain on A":
             keeps_a_best in mean_a and mean_a[keeps_a_best] >= max(mean_a.values()) - 1e-5,
-        "free_lunch: better on A beyond noise, no loss on B beyond noise":
+        "free_lunch: better on A (holds), no decided loss on B":
             list(free_lunch) == [m for m in arms
                                  if verdict[m, "acc_a"] == 1 and verdict[m, "acc_b"] >= 0],
     }
@@ -312,15 +313,14 @@ def mitigation_price(fg, *, gain_a, gain_b, call_a, call_b, keeps_a_best, free_l
 
 # ------------------------------------------------------------------------------ chapter 5
 @_checker("ch05-ex-shift-cost")
-def shift_cost(ds, *, shift_gaps, shift_cost, shift_cost_balanced, shift_beyond_noise
+def shift_cost(ds, *, shift_gaps, shift_cost, shift_cost_balanced, shift_holds
                ) -> dict[str, bool]:
     rows = [r for r in ds.records if r["study"] == "cross-domain" and r["source"] == "photo"]
     mean = {(row["target"], metric): row[f"{metric}_mean"]
             for metric in ("test_accuracy", "balanced_accuracy")
             for row in summarize(rows, by=("target",), metric=metric)}
     on_photo = {r["seed"]: r["test_accuracy"] for r in rows if r["target"] == "photo"}
-    m, s = mean_sd(on_photo[r["seed"]] - r["test_accuracy"]
-                   for r in rows if r["target"] == "clipart")
+    cost = domain_shift.verdict(rows, {"target": "photo"}, {"target": "clipart"}, items=False)
     return {
         "one gap per seed": len(shift_gaps) == len(on_photo),
         "shift_cost = accuracy on photos minus on clip art": _close(
@@ -328,8 +328,8 @@ def shift_cost(ds, *, shift_gaps, shift_cost, shift_cost_balanced, shift_beyond_
         "shift_cost_balanced, the same in balanced accuracy": _close(
             shift_cost_balanced,
             mean["photo", "balanced_accuracy"] - mean["clipart", "balanced_accuracy"]),
-        "shift_beyond_noise: positive, and at least its sd":
-            shift_beyond_noise == _beyond_noise(m, s),
+        "shift_holds: the judge says the cost holds (95 % interval above 0)":
+            shift_holds == (cost.word == stats.HOLDS),
     }
 
 
@@ -347,15 +347,15 @@ def best_adaptation(ds, *, adapt_gain, best_adaptation, runner_up_gap, clear_win
     others = {m: g for m, g in gain.items() if m != best_adaptation}
 
     def against(second: str) -> bool:  # the learner's gaps and call, vs this second-best
-        gm, gs = mean_sd(top.get(s, math.nan) - a for s, a in at_k[second].items())
-        return (len(runner_up_gap) == len(top) and _close(_mean(runner_up_gap), gm)
-                and clear_winner == _beyond_noise(gm, gs))
+        gaps = [top.get(s, math.nan) - a for s, a in at_k[second].items()]
+        return (len(runner_up_gap) == len(top) and _close(_mean(runner_up_gap), _mean(gaps))
+                and clear_winner == (stats.judge(gaps).word == stats.HOLDS))
 
     return {
         "adapt_gain covers the methods at the largest k": set(adapt_gain) == set(gain),
         "adapt_gain = mean paired gain over source-only": _all_close(adapt_gain, gain),
         "best_adaptation has the largest gain": _is_top(gain, best_adaptation),
-        "runner_up_gap (best minus second best, per seed) and clear_winner (beyond noise)":
+        "runner_up_gap (best minus second best, per seed) and clear_winner (the judge: holds)":
             bool(others) and any(against(m) for m in others if _is_top(others, m)),  # ties: any
     }
 
@@ -384,14 +384,15 @@ def negative_call(nt, *, same_budget, vs_scratch, negative) -> dict[str, bool]:
     for r in nt.records:  # the experiment's own pairing, rounded to 4 decimals
         if r["method"] != "small-cnn-scratch":
             gaps.setdefault(r["method"], []).append(r["gap_vs_scratch"])
-    lost = {m: _beyond_noise(-mean_sd(g)[0], mean_sd(g)[1])  # lost beyond noise
-            for m, g in gaps.items()}
+    lost = {m: domain_shift.verdict(nt.records, {"method": m}, {"method": "small-cnn-scratch"})
+            .word == stats.OPPOSITE for m in gaps}  # the judge puts the arm below scratch
     budgets = {(r["steps"], r["input_size"]) for r in nt.records}
     return {
         "same_budget: one (steps, input size) for every record": same_budget == (len(budgets) == 1),
         "vs_scratch pairs each arm with scratch, seed by seed": set(vs_scratch) == set(gaps)
             and all(_close_lists(vs_scratch[m], g, RECORD_TOLERANCE) for m, g in gaps.items()),
-        "negative follows the rule": all(negative.get(m) == c for m, c in lost.items()),
+        "negative is the judge's call (does not hold here)":
+            all(negative.get(m) == c for m, c in lost.items()),
         "your calls agree with the verdict sentence": any(negative.values())
             == domain_shift.negative_verdict(nt.records).startswith("Negative transfer here"),
     }

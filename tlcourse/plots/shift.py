@@ -16,9 +16,35 @@ from matplotlib.figure import Figure
 
 from ..corruptions import drop_from_clean
 from ..data import ImageData
-from ..experiments.domain_shift import NEGATIVE_ARMS
-from ..stats import band
-from .transfer import _line, _mean_std
+from ..experiments.domain_shift import NEGATIVE_ARMS, verdict
+from ..stats import interval
+from .transfer import _line
+
+
+def _per_seed(rows: list[dict], metric: str) -> dict[int, float]:
+    """Seed -> mean ``metric`` over ``rows`` (e.g. over corruptions at one severity)."""
+    out: dict[int, list[float]] = {}
+    for r in rows:
+        out.setdefault(r["seed"], []).append(r[metric])
+    return {s: float(np.mean(v)) for s, v in out.items()}
+
+
+def _half(per_seed: dict[int, float]) -> float:
+    """Half-width of the 95 % interval of one arm (stats.interval); 0 for one seed: no bar."""
+    m, _, high = interval(per_seed)
+    return 0.0 if np.isnan(high) else high - m
+
+
+def _curve(rows: list[dict], x: str, metric: str) -> tuple[list, np.ndarray, np.ndarray]:
+    """Per value of ``x``: the mean over seeds and its 95 % interval's half-width."""
+    xs = sorted({r[x] for r in rows})
+    per = [_per_seed([r for r in rows if r[x] == v], metric) for v in xs]
+    return xs, np.array([np.mean(list(p.values())) for p in per]), np.array([_half(p) for p in per])
+
+
+def _seeds(records: list[dict]) -> str:
+    n = len({r["seed"] for r in records})
+    return "1 seed: no interval" if n == 1 else f"mean and 95 % interval over {n} seeds"
 
 
 def examples(rows: dict[str, ImageData], max_cols: int = 8) -> Figure:
@@ -65,18 +91,18 @@ def adaptation_curves(records: list[dict], source: str, target: str,
     fig, ax = plt.subplots(figsize=(7, 5.2))
     rows = [r for r in records if r["source"] == source and r["target"] == target
             and r["study"] == "adaptation"]
-    k0 = [r[metric] for r in rows if r["method"] == "source-only" and r["k"] == 0]
+    k0 = _per_seed([r for r in rows if r["method"] == "source-only" and r["k"] == 0], metric)
     for method in ("linear-probe", "fine-tune", "lp-ft"):
-        xs, m, s = _mean_std(rows, "k", metric, method=method)
-        _line(ax, [0, *xs], np.r_[np.mean(k0), m], np.r_[band(k0), s], method)
+        xs, m, s = _curve([r for r in rows if r["method"] == method], "k", metric)
+        _line(ax, [0, *xs], np.r_[np.mean(list(k0.values())), m], np.r_[_half(k0), s], method)
     for match, marker, label in (
             ({"method": "source-bn"}, "o", f"head on {source}-statistics features (AdaBN's start)"),
             ({"method": "adabn", "bn_stats": "target-test"}, "*",
              "AdaBN, test-set statistics (transductive)"),
             ({"method": "adabn", "bn_stats": "target-pool"}, "D", "AdaBN, unlabelled pool statistics")):
-        v = [r[metric] for r in rows if all(r.get(k) == x for k, x in match.items())]
+        v = _per_seed([r for r in rows if all(r.get(k) == x for k, x in match.items())], metric)
         if v:
-            ax.errorbar([0], [np.mean(v)], yerr=[band(v)], fmt=marker, ms=11 if marker == "*" else 7,
+            ax.errorbar([0], [np.mean(list(v.values()))], yerr=[_half(v)], fmt=marker, ms=11 if marker == "*" else 7,
                         color="k", mfc="none" if marker == "o" else "k", capsize=3, zorder=3, label=label)
     in_domain = [r[metric] for r in records
                  if r["source"] == target and r["target"] == target and r["study"] == "cross-domain"]
@@ -84,7 +110,7 @@ def adaptation_curves(records: list[dict], source: str, target: str,
         ax.axhline(np.mean(in_domain), color="gray", ls="--", label=f"trained on {target} itself")
     what = "balanced accuracy" if metric == "balanced_accuracy" else "accuracy"
     ax.set(xlabel=f"labelled {target} images per class (k)", ylabel=f"{what} on {target} (test)",
-           title=f"Adapting a {source} model to {target} (mean ± sd over seeds)")
+           title=f"Adapting a {source} model to {target} ({_seeds(rows)})")
     ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=2)  # below
     fig.tight_layout()
     return fig
@@ -100,15 +126,16 @@ def severity_curves(records: list[dict]) -> Figure:
         style = {"ls": "--", "color": "k"} if method == "adabn" else {}
         label = "AdaBN on scratch (pool statistics)" if method == "adabn" else method
         for ax, metric in zip(axes, ("test_accuracy", "drop_from_clean")):
-            xs, m, _ = _mean_std(rows, "severity", metric)
-            ax.plot(xs, 100 * m if metric == "drop_from_clean" else m, marker="o", label=label, **style)
+            xs, m, h = _curve(rows, "severity", metric)
+            f = 100 if metric == "drop_from_clean" else 1
+            _line(ax, xs, f * m, f * h, label, **style)
     axes[0].set(xlabel="severity (0 = clean)", ylabel="accuracy (mean over corruptions)",
-                title="Accuracy under corruption (MNIST)")
+                title=f"Accuracy under corruption (MNIST)\nbands: {_seeds(records)}", ylim=(0, 1))
     axes[1].set(xlabel="severity (0 = clean)", ylabel="points lost vs its own clean accuracy",
                 title="Robustness: drop from each model's clean accuracy")
     for c in dict.fromkeys(r["corruption"] for r in records if r["corruption"] != "clean"):
         rows = [r for r in records if r["method"] == "scratch" and r["corruption"] in (c, "clean")]
-        xs, m, _ = _mean_std(rows, "severity", "drop_from_clean")
+        xs, m, _ = _curve(rows, "severity", "drop_from_clean")
         axes[2].plot(xs, 100 * m, marker="o", label=c)
     axes[2].set(xlabel="severity (0 = clean)", ylabel="points lost", title="Scratch model, per corruption")
     for ax in axes:
@@ -119,18 +146,22 @@ def severity_curves(records: list[dict]) -> Figure:
 
 def negative_transfer(records: list[dict]) -> Figure:
     """Accuracy of each pretrained start minus the same seed's scratch model, in points (bars:
-    mean ± sd; dots: seeds). Below zero, the start did worse than scratch."""
+    the mean paired gap with the judge's 95 % interval, which counts the seeds and the fixed
+    test digits; dots: seeds). Below zero, the start did worse than scratch."""
     fig, ax = plt.subplots(figsize=(6.5, 3.8))
     methods = [m for m in dict.fromkeys(r["method"] for r in records) if m != "small-cnn-scratch"]
     for i, m in enumerate(methods):
         gaps = [100 * r["gap_vs_scratch"] for r in records if r["method"] == m]
-        ax.bar(i, np.mean(gaps), yerr=band(gaps), capsize=4, alpha=0.7)
+        v = verdict(records, {"method": m}, {"method": "small-cnn-scratch"})
+        err = [[0], [0]] if np.isnan(v.low) else [[100 * (v.gap - v.low)], [100 * (v.high - v.gap)]]
+        ax.bar(i, 100 * v.gap, yerr=err, capsize=4, alpha=0.7)
         ax.scatter([i] * len(gaps), gaps, color="k", s=12, zorder=3)
     ax.axhline(0, color="k", lw=0.8)
     ax.set_xticks(range(len(methods)), [NEGATIVE_ARMS.get(m, m) for m in methods], fontsize=8)
     steps = sorted({r["steps"] for r in records if "steps" in r})
     same = f" (same {steps[0]} steps, same input)" if len(steps) == 1 else ""
-    ax.set(ylabel="accuracy minus scratch (points)", title=f"Pretrained start vs scratch{same}")
+    ax.set(ylabel="accuracy minus scratch (points)",
+           title=f"Pretrained start vs scratch{same}\n({_seeds(records)})")
     fig.tight_layout()
     return fig
 
