@@ -74,8 +74,10 @@ def test_feature_extraction_science():
     from tlcourse.experiments.feature_extraction import findings
     text = "\n".join(findings(res.records)).lower()
     mlp, lin = acc[("heads", "photo", "mlp-head", None)], acc[("heads", "photo", "linear-head", None)]
-    winner = "the mlp head beat the linear head" if mlp > lin else "the linear head beat the mlp head"
-    assert winner in text
+    win, lose = ("the mlp head", "the linear head") if mlp > lin else ("the linear head",
+                                                                       "the mlp head")
+    # decided: "A beat B by ..."; inconclusive: "A ahead by ..., inconclusive at N seeds"
+    assert f"{win} beat {lose}" in text or f"{win} ahead by" in text, text
     assert all("balanced_accuracy" in r for r in res.records if r["part"] == "heads")
 
 

@@ -85,7 +85,7 @@ def test_lab_findings_count_a_fixed_test_sets_items():
     # over seeds alone (gaps 40, 20, 40 points) a t interval would say "holds" (5 to 62);
     # the 10 shared test images' own sampling error leaves it undecided, and says so
     assert said == ("preprocessing (fashion-mnist): right ahead by 33 points, inconclusive at 3 "
-                    "seeds (−9 to 76; no number of seeds would decide a gap this size on these "
+                    "seeds (−5 to 72; no number of seeds would decide a gap this size on these "
                     "10 test images; about 19 test images would).")
 
 

@@ -39,9 +39,10 @@ from tlcourse.classroom.validate import Rejected, load_submission, short
 
 GRADEBOOK_FORMAT = "tlcourse-gradebook/1"
 
-#: The course's checked exercises: the ``check("...")`` ids in ``notebooks/``
+#: The course's checked exercises: the ``check(...)``/``check_answer(...)`` ids in ``notebooks/``
 #: (tests/test_classroom_report.py keeps this list in step with the notebooks).
 COURSE_EXERCISES = frozenset({
+    "ch00-ex-ledger-pick",
     "ch01-ex-gap-vs-claim", "ch01-ex-balanced-from-recall",
     "ch02-ex-head-or-weights", "ch02-ex-best-layer",
     "ch03-ex-head-first-gap", "ch03-ex-choose-rate",
