@@ -189,19 +189,28 @@ def read_tokens(path: str | os.PathLike) -> dict[str, str]:
         >>> read_tokens(p)
         {'learner-7f3a9c2e': 'k3x-91q'}
     """
+    rows = roster_rows(path, "token", GradebookError, "to check tokens the roster needs a header "
+                       "line 'pseudonym,name,token' and one row per learner")
+    return {str(r["pseudonym"]).strip(): str(r["token"]).strip()
+            for r in rows if r.get("pseudonym") and (r.get("token") or "").strip()}
+
+
+def roster_rows(path: str | os.PathLike, column: str, error: type[Exception],
+                missing: str) -> list[dict]:
+    """The rows of the instructor's roster CSV (UTF-8, with or without a BOM), which must have
+    the columns ``pseudonym`` and ``column``; any problem raises ``error`` in one line (a
+    missing column: ``missing``, the fix to make)."""
     p = Path(path)
     try:
         with p.open(newline="", encoding="utf-8-sig") as f:
             rows = list(csv.DictReader(f))
     except OSError as e:
-        raise GradebookError(f"{p}: cannot read the roster ({e.strerror or e})") from None
+        raise error(f"{p}: cannot read the roster ({e.strerror or e})") from None
     except (UnicodeDecodeError, csv.Error) as e:
-        raise GradebookError(f"{p}: not a UTF-8 CSV file ({e}); save it as CSV UTF-8") from None
-    if not rows or not {"pseudonym", "token"} <= set(rows[0]):
-        raise GradebookError(f"{p}: to check tokens the roster needs a header line "
-                             "'pseudonym,name,token' and one row per learner")
-    return {str(r["pseudonym"]).strip(): str(r["token"]).strip()
-            for r in rows if r.get("pseudonym") and (r.get("token") or "").strip()}
+        raise error(f"{p}: not a UTF-8 CSV file ({e}); save it as CSV UTF-8") from None
+    if not rows or not {"pseudonym", column} <= set(rows[0]):
+        raise error(f"{p}: {missing}")
+    return rows
 
 
 def _files(paths: Iterable[str | os.PathLike], report: CollectReport) -> list[Path]:

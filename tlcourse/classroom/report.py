@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from ..quiz.bank import Bank, BankError, load_banks
-from .gradebook import COURSE_EXERCISES, GROUNDED_ID
+from .gradebook import COURSE_EXERCISES, GROUNDED_ID, roster_rows
 from .items import (
     FLAG_NAMES,
     GROUP_SHARE,
@@ -163,17 +163,8 @@ def read_roster(path: str | os.PathLike) -> dict[str, str]:
         >>> read_roster(p)
         {'owl-42': 'Ada Lovelace'}
     """
-    p = Path(path)
-    try:
-        with p.open(newline="", encoding="utf-8-sig") as f:
-            rows = list(csv.DictReader(f))
-    except OSError as e:
-        raise ReportError(f"{p}: cannot read the roster ({e.strerror or e})") from None
-    except (UnicodeDecodeError, csv.Error) as e:
-        raise ReportError(f"{p}: not a UTF-8 CSV file ({e}); save it as CSV UTF-8") from None
-    if not rows or not {"pseudonym", "name"} <= set(rows[0]):
-        raise ReportError(f"{p}: the roster needs a header line 'pseudonym,name' and one row "
-                          "per learner")
+    rows = roster_rows(path, "name", ReportError,
+                       "the roster needs a header line 'pseudonym,name' and one row per learner")
     return {str(r["pseudonym"]).strip(): str(r["name"] or "").strip()
             for r in rows if r.get("pseudonym")}
 
