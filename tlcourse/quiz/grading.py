@@ -22,7 +22,7 @@ import math
 import re
 from dataclasses import dataclass
 
-from tlcourse.quiz.bank import Question
+from tlcourse.quiz.question import Question
 
 #: A parsed answer: choice keys in the learner's order, or a number.
 Response = tuple[str, ...] | float

@@ -39,8 +39,8 @@ from statistics import mean
 from typing import Any
 
 from tlcourse import stats
-from tlcourse.quiz.bank import Choice, Question
 from tlcourse.quiz.grading import counted
+from tlcourse.quiz.question import Choice, Question
 
 Record = Mapping[str, Any]
 
