@@ -36,7 +36,7 @@ assets: $(STAMP)
 # Chromium for tests/test_quiz_browser.py: the system's, or Debian's unpacked into datasets/
 # without root. If that fails, make goes on and the test is skipped, saying why.
 browser:
-	-$(PYTHON) -m tlcourse.browser_assets
+	-$(PYTHON) -m tlcourse.assets.browser
 
 clean-venv:
 	rm -rf $(VENV)

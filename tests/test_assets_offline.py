@@ -18,6 +18,7 @@ import pytest
 import torch
 
 from tlcourse import assets, data
+from tlcourse.assets import provisioning
 from tlcourse.data import load_dataset
 
 DATA = assets.data_dir()  # where the chapters load from today (read before any test changes it)
@@ -64,7 +65,7 @@ def test_mnist_family_fails_with_one_line_saying_what_to_do(offline_run):
     problems = [ln for ln in r.stderr.splitlines() if not ln.startswith("provisioning ")]
     assert len(problems) == 1, r.stderr
     line = problems[0]
-    assert line.startswith("tlcourse: FashionMNIST and MNIST not provisioned"), line
+    assert line.startswith("tlcourse assets: FashionMNIST and MNIST not provisioned"), line
     assert "connect to the internet" in line and "tlcourse assets --provision" in line
     assert str(offline_run["data"] / "MNIST" / "raw") in line
 
@@ -73,9 +74,9 @@ def test_with_internet_the_mnist_family_comes_from_torchvision(tmp_path, monkeyp
     (tmp_path / "bin").mkdir()
     monkeypatch.setenv("PATH", str(tmp_path / "bin"))
     monkeypatch.setenv("TLCOURSE_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setattr(assets, "_reachable", lambda url: True)
+    monkeypatch.setattr(provisioning, "_reachable", lambda url: True)
     downloaded = []
-    monkeypatch.setattr(assets, "_torchvision_download", downloaded.append)
+    monkeypatch.setattr(provisioning, "_torchvision_download", downloaded.append)
     assets.provision(["FashionMNIST", "MNIST"])
     assert downloaded == ["FashionMNIST", "MNIST"]
 
@@ -83,7 +84,7 @@ def test_with_internet_the_mnist_family_comes_from_torchvision(tmp_path, monkeyp
 def test_a_corrupt_archive_names_the_fix(tmp_path, monkeypatch):
     bad = tmp_path / "objects-v2.zip"
     bad.write_bytes(b"not a zip")
-    monkeypatch.setattr(assets, "OBJECTS_ARCHIVE", bad)
+    monkeypatch.setattr(provisioning, "OBJECTS_ARCHIVE", bad)
     monkeypatch.setenv("TLCOURSE_DATA_DIR", str(tmp_path / "data"))
     with pytest.raises(assets.AssetError, match="corrupt.*git checkout -- datasets/objects-v2.zip"):
         assets.provision(["objects"])

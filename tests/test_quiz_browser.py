@@ -10,7 +10,7 @@ exam: its ordering dropdowns must show "—" before a pick, and its review must 
 words (JupyterLab styles output ``<pre>`` with ``word-break: break-all``), at 1200 and 700 px.
 
 Needs Playwright (the ``test`` extras) and a Chromium: a system ``chromium`` or the one that
-``make test`` unpacks from Debian's packages (:mod:`tlcourse.browser_assets`). Without either
+``make test`` unpacks from Debian's packages (:mod:`tlcourse.assets.browser`). Without either
 the test is skipped and says how to get it. Everything it starts is stopped by process id.
 """
 
@@ -32,7 +32,7 @@ from pathlib import Path
 
 import pytest
 
-from tlcourse.browser_assets import PROVISION_CMD, chromium_path
+from tlcourse.assets.browser import PROVISION_CMD, chromium_path
 from tlcourse.quiz.bank import Question, load_bank
 from tlcourse.quiz.drill import ExamConfig, draw, load_pool
 from tlcourse.quiz.shuffle import Shown, show_question

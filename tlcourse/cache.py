@@ -86,7 +86,8 @@ def cache_dir() -> Path:
 
 
 #: Library code that reads or shows results but never changes one: editing it keeps the cache.
-_NOT_RESULTS = {"quiz", "plots", "claims", "cli.py", "browser_assets.py", "classifier.py",
+_NOT_RESULTS = {"quiz", "plots", "claims", "cli.py", "browser_assets.py", "assets/browser.py",
+                "assets/objects_build.py", "classifier.py",
                 "custom_widgets.py", "folder.py", "metrics.py", "classroom", "exercises.py"}
 
 
@@ -96,7 +97,7 @@ def code_hash() -> str:
     h = hashlib.sha256()
     for path in sorted(_PACKAGE.rglob("*.py")):
         rel = path.relative_to(_PACKAGE)
-        if rel.parts[0] in _NOT_RESULTS:
+        if rel.parts[0] in _NOT_RESULTS or rel.as_posix() in _NOT_RESULTS:
             continue
         h.update(str(rel).encode() + b"\0" + path.read_bytes() + b"\0")
     return h.hexdigest()

@@ -47,6 +47,7 @@ import torch
 from . import __version__
 from .backbones import TransferNet, create_backbone
 from .data import ImageData, train_val_split
+from .errors import TlcourseError
 from .features import HEAD_CONFIG, extract_features, train_head
 from .folder import FolderReport, _show, check_folder, load_folder, load_images
 from .methods import FINETUNE_CONFIG, fine_tune
@@ -67,11 +68,11 @@ CHECK_IMAGES = 8  # held-out images kept in the model folder for the export's pa
 _SURROGATE = re.compile("[\ud800-\udfff]")  # what an undecodable byte of a file name becomes
 
 
-class ModelError(ValueError):
+class ModelError(TlcourseError, ValueError):
     """A model folder that cannot be used (missing, another format); the message says what to do."""
 
 
-class FolderError(ValueError):
+class FolderError(TlcourseError, ValueError):
     """A folder with blocking problems; ``report`` holds all of them."""
 
     def __init__(self, report: FolderReport) -> None:

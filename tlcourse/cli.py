@@ -127,11 +127,7 @@ def _seed_count(text: str) -> int:
 def _cmd_claims(args: argparse.Namespace) -> int:
     from . import claims
 
-    try:
-        listed = claims.load_claims()
-    except claims.ClaimsError as e:
-        print(f"tlcourse claims: {e}", file=sys.stderr)
-        return 1
+    listed = claims.load_claims()
     records = claims.collect(listed, args.profile, run=args.run, progress=not args.no_progress,
                              jobs=args.jobs, seeds=args.seeds)
     rows = claims.ledger(listed, records, args.profile)
@@ -217,7 +213,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from .classifier import FolderError, ModelError, TrainSettings, out_folder_problem, train
+    from .classifier import FolderError, TrainSettings, out_folder_problem, train
 
     problem = out_folder_problem(args.folder, args.out)
     if problem:  # a usage error, refused before the folder is even read
@@ -227,10 +223,10 @@ def _cmd_train(args: argparse.Namespace) -> int:
         settings = TrainSettings(backbone=args.backbone, method=args.method, seed=args.seed,
                                  holdout=args.holdout, threshold=args.threshold)
         it = train(args.folder, args.out, settings, progress=not args.no_progress)
-    except FolderError as e:
+    except FolderError as e:  # every problem of the folder, one per line
         print(e.report.format(), file=sys.stderr)
         return 1
-    except (ModelError, ValueError) as e:
+    except ValueError as e:  # a setting out of range (a ModelError is one too)
         print(f"tlcourse train: {e}", file=sys.stderr)
         return 1
     print(it.report.format())
@@ -247,26 +243,18 @@ def _cmd_train(args: argparse.Namespace) -> int:
 def _cmd_iterations(args: argparse.Namespace) -> int:
     import json
 
-    from .classifier import ModelError, current_iteration, format_iterations, iterations
+    from .classifier import current_iteration, format_iterations, iterations
 
-    try:
-        rows = iterations(args.model)
-        current = current_iteration(args.model)
-    except ModelError as e:
-        print(f"tlcourse iterations: {e}", file=sys.stderr)
-        return 1
+    rows = iterations(args.model)
+    current = current_iteration(args.model)
     print(json.dumps(rows, indent=1) if args.json else format_iterations(rows, current))
     return 0
 
 
 def _cmd_predict(args: argparse.Namespace) -> int:
-    from .classifier import ModelError, load_model, write_predictions_csv
+    from .classifier import load_model, write_predictions_csv
 
-    try:
-        model = load_model(args.model, args.iteration)
-    except ModelError as e:
-        print(f"tlcourse predict: {e}", file=sys.stderr)
-        return 1
+    model = load_model(args.model, args.iteration)
     rows = model.predict(args.paths, top_k=args.top, threshold=args.threshold)
     t = model.threshold if args.threshold is None else args.threshold
     for r in rows:
@@ -287,16 +275,12 @@ def _cmd_predict(args: argparse.Namespace) -> int:
 def _cmd_export(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from .classifier import ModelError, load_model
-    from .export import ExportError, export_onnx
+    from .classifier import load_model
+    from .export import export_onnx
 
-    try:
-        model = load_model(args.model, args.iteration)
-        out = Path(args.out) if args.out else Path(args.model) / "model.onnx"
-        rep = export_onnx(model.net, out, model.check_images(), model.classes)
-    except (ModelError, ExportError) as e:
-        print(f"tlcourse export: {e}", file=sys.stderr)
-        return 1
+    model = load_model(args.model, args.iteration)
+    out = Path(args.out) if args.out else Path(args.model) / "model.onnx"
+    rep = export_onnx(model.net, out, model.check_images(), model.classes)
     print(rep.format())
     return 0
 
@@ -414,7 +398,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``tlcourse`` console script."""
-    from .assets import AssetError
+    from .errors import TlcourseError
 
     for stream in (sys.stdout, sys.stderr):  # a name that is not UTF-8, or a terminal that
         # takes only ASCII, prints as escapes instead of ending the command with a traceback
@@ -423,8 +407,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except AssetError as e:
-        print(f"tlcourse: {e}", file=sys.stderr)
+    except TlcourseError as e:  # a message that says what to do: one line, no traceback
+        command = (getattr(args, k, None) for k in ("command", "class_command", "quiz_command"))
+        print(f"tlcourse {' '.join(c for c in command if c)}: {e}", file=sys.stderr)
         return 1
 
 

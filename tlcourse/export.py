@@ -48,6 +48,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .backbones import Preprocess, TransferNet
+from .errors import TlcourseError
 
 INSTALL_HINT = "pip install 'tlcourse[export]'   (or: make setup)"
 BENCH_BATCH = 32  # throughput is measured at this batch size (the issue's "images/s at batch 32")
@@ -55,7 +56,7 @@ MIN_OPSET = 18  # ONNX Resize has antialias=1 from opset 18
 _CHECK_MAX_RESIZED = 4  # resized variants use at most this many of the check images (time)
 
 
-class ExportError(RuntimeError):
+class ExportError(TlcourseError, RuntimeError):
     """The export cannot be made or did not pass its check; the message says what to do."""
 
 

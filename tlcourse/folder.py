@@ -26,7 +26,6 @@ import io
 import json
 import os
 import re
-import shutil
 import stat
 import threading
 import warnings
@@ -40,8 +39,10 @@ import torch
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 from tqdm.auto import tqdm
 
-from .assets import PROVISION_CMD, AssetError, sha256_file
+from .assets import sha256_file
+from .assets.sample_folder import write_sample_folder  # noqa: F401 - its old home; provisioning writes it
 from .data import ImageData
+from .errors import TlcourseError
 
 MAX_SIDE = 4096            # longer sides are downscaled on load: no backbone here needs more
 MAX_PIXELS = 300_000_000   # larger images are refused (a 300 MP RGB image is ~900 MB decoded)
@@ -59,7 +60,7 @@ _JUNK = {"__MACOSX", "Thumbs.db", "desktop.ini", "__pycache__"}  # OS litter, sk
 _LOCK = threading.Lock()  # guards Pillow's global limits while they are changed
 
 
-class ImageReadError(ValueError):
+class ImageReadError(TlcourseError, ValueError):
     """An image file cannot be used. ``str(e)`` is one line: the file, then the reason.
 
     Attributes:
@@ -685,54 +686,3 @@ def load_images(paths: list[str | Path], size: int,
         loaded.append(p)
     x = np.stack(arrays) if arrays else np.empty((0, size, size, 3), np.uint8)
     return torch.from_numpy(x).permute(0, 3, 1, 2).contiguous(), loaded, failed
-
-
-# ---------------------------------------------------------------------------------------------
-# The sample folder
-# ---------------------------------------------------------------------------------------------
-_SAMPLE_MARKER = ".tlcourse-sample.json"  # hidden, so check_folder ignores it
-
-
-def write_sample_folder(dest: str | Path, source: str | Path) -> Path:
-    """Write the course photos (``source/<class>/*.png``) as a learner-style folder of JPEGs,
-    ``dest/<class>/<name>.jpg`` (quality 92). Idempotent; atomic (built aside, then renamed).
-
-    Raises:
-        AssetError: ``source`` is missing, or ``dest`` exists and was not written by this.
-    """
-    dest, source = Path(dest), Path(source)
-    if not source.is_dir():
-        raise AssetError(f"The course photos are missing ({source}). Run: {PROVISION_CMD}")
-    wanted = sorted(f"{c.name}/{f.stem}.jpg" for c in source.iterdir() if c.is_dir()
-                    and not _hidden(c.name) for f in c.glob("*.png"))
-    marker = {"version": 1, "quality": 92, "files": wanted}
-    if dest.exists():
-        try:
-            done = json.loads((dest / _SAMPLE_MARKER).read_text())
-        except (OSError, ValueError):
-            raise AssetError(f"{dest} exists but was not written by write_sample_folder; "
-                             f"move it away or choose another destination") from None
-        if done == marker and all((dest / f).is_file() for f in wanted):
-            return dest
-    tmp = dest.with_name(f".{dest.name}.tmp-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    for rel in wanted:
-        out = tmp / rel
-        out.parent.mkdir(parents=True, exist_ok=True)
-        im, _ = open_image(source / Path(rel).with_suffix(".png"))
-        im.save(out, "JPEG", quality=92)
-    (tmp / _SAMPLE_MARKER).write_text(json.dumps(marker, indent=1))
-    if dest.exists():  # an older or damaged copy of ours: swap, then delete it
-        old = dest.with_name(f".{dest.name}.old-{os.getpid()}")
-        os.replace(dest, old)
-        os.replace(tmp, dest)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            os.replace(tmp, dest)
-        except OSError:  # another process finished first: keep its copy
-            shutil.rmtree(tmp, ignore_errors=True)
-            if not (dest / _SAMPLE_MARKER).is_file():
-                raise
-    return dest

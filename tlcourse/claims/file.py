@@ -9,12 +9,13 @@ from pathlib import Path
 
 import yaml
 
+from ..errors import TlcourseError
 from .verdicts import VERDICTS
 
 SOURCE_KINDS = ("exam guide", "study guide", "blog", "paper")
 
 
-class ClaimsError(ValueError):
+class ClaimsError(TlcourseError, ValueError):
     """``claims.yaml`` is missing or malformed; the message lists every problem."""
 
 

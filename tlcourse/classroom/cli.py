@@ -73,13 +73,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def release_command(args: argparse.Namespace) -> int:
     """``tlcourse class release --out DIR [--src notebooks]``."""
-    from tlcourse.classroom.release import ReleaseError, release
+    from tlcourse.classroom.release import release
 
-    try:
-        written = release(args.src, args.out)
-    except ReleaseError as e:
-        print(f"release refused: {e}", file=sys.stderr)
-        return 1
+    written = release(args.src, args.out)  # a ReleaseError: one line from tlcourse.cli.main
     print(f"Wrote {len(written)} student notebook(s) to {args.out}:")
     for path in written:
         print(f"  {path.name}")
@@ -88,14 +84,10 @@ def release_command(args: argparse.Namespace) -> int:
 
 def collect_command(args: argparse.Namespace) -> int:
     """``tlcourse class collect PATH... --db gradebook.sqlite``."""
-    from tlcourse.classroom.gradebook import GradebookError, collect, read_tokens
+    from tlcourse.classroom.gradebook import collect, read_tokens
 
-    try:
-        tokens = read_tokens(args.roster) if args.roster is not None else None
-        report = collect(args.paths, args.db, tokens)
-    except GradebookError as e:
-        print(e, file=sys.stderr)
-        return 1
+    tokens = read_tokens(args.roster) if args.roster is not None else None
+    report = collect(args.paths, args.db, tokens)
     summary, *problems = report.render().splitlines()
     print(summary)
     for line in problems:  # one line per skipped or doubtful file, and per flagged learner
@@ -106,7 +98,6 @@ def collect_command(args: argparse.Namespace) -> int:
 def report_command(args: argparse.Namespace) -> int:
     """``tlcourse class report --db gradebook.sqlite --out REPORT [--roster roster.csv]``."""
     from tlcourse.classroom.gradebook import (
-        GradebookError,
         disagreements,
         read_attempts,
         read_exercises,
@@ -117,26 +108,17 @@ def report_command(args: argparse.Namespace) -> int:
         print(f"--roster {args.roster}: no such file; give the CSV mapping pseudonyms to names",
               file=sys.stderr)
         return 1
-    try:
-        attempts, exercises = read_attempts(args.db), read_exercises(args.db)
-        notes = disagreements(args.db)
-    except GradebookError as e:
-        print(e, file=sys.stderr)
-        return 1
+    attempts, exercises = read_attempts(args.db), read_exercises(args.db)
+    notes = disagreements(args.db)
     if not attempts and not exercises:
         print(f"{args.db}: the gradebook is empty; collect submissions first", file=sys.stderr)
         return 1
     # pulls in plotting: import late
     from tlcourse.classroom.items import analyse_class
-    from tlcourse.classroom.report import ReportError, course_only, flagged_lines, write_report
+    from tlcourse.classroom.report import course_only, flagged_lines, write_report
 
     banks = load_banks()
-    try:
-        path = write_report(attempts, exercises, banks, args.out, roster_csv=args.roster,
-                            notes=notes)
-    except ReportError as e:
-        print(e, file=sys.stderr)
-        return 1
+    path = write_report(attempts, exercises, banks, args.out, roster_csv=args.roster, notes=notes)
     print(f"Wrote the class report: {path}")
     attempts, exercises, ignored = course_only(attempts, exercises, banks)
     for line in notes + ignored:  # worth a look before the flagged items
@@ -149,13 +131,9 @@ def report_command(args: argparse.Namespace) -> int:
 def submit_command(args: argparse.Namespace) -> int:
     """``tlcourse submit --out FILE``."""
     from tlcourse.classroom.submission import submit, summary
-    from tlcourse.quiz.progress import ProgressStoreError
 
     try:
         path = submit(args.out, learner=args.learner, db=args.db, token=args.token)
-    except ProgressStoreError as e:
-        print(e, file=sys.stderr)
-        return 1
     except OSError as e:
         print(f"Cannot write {args.out} ({e.strerror or e}); choose another --out",
               file=sys.stderr)

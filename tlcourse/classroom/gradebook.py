@@ -37,6 +37,8 @@ from typing import Any
 from tlcourse.classroom.submission import plural
 from tlcourse.classroom.validate import Rejected, load_submission, short
 
+from ..errors import TlcourseError
+
 GRADEBOOK_FORMAT = "tlcourse-gradebook/1"
 
 #: The course's checked exercises: the ``check(...)``/``check_answer(...)`` ids in ``notebooks/``
@@ -95,7 +97,7 @@ _COUNTED = ("SELECT id FROM (SELECT id, ROW_NUMBER() OVER (PARTITION BY learner"
             " ORDER BY created DESC, id DESC) AS k FROM submissions) WHERE k = 1")
 
 
-class GradebookError(RuntimeError):
+class GradebookError(TlcourseError, RuntimeError):
     """The gradebook file cannot be used; the message says which file and what to do."""
 
 

@@ -31,6 +31,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from ..errors import TlcourseError
+
 CODE_STUB = ["# YOUR CODE HERE", "raise NotImplementedError()"]
 TEXT_STUB = ["YOUR ANSWER HERE"]
 MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
@@ -42,7 +44,7 @@ _LOOKALIKE = re.compile(r"^\s*#+\s*(BEGIN|END)[\s_-]*(SOLUTIONS?|HIDDEN|TESTS?)\
 MIN_SECRET_CHARS = 10
 
 
-class ReleaseError(ValueError):
+class ReleaseError(TlcourseError, ValueError):
     """The release was refused; the message names the notebook, cell and line to fix."""
 
 

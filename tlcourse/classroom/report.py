@@ -38,6 +38,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from ..errors import TlcourseError
 from ..quiz.bank import Bank, BankError, load_banks
 from .gradebook import COURSE_EXERCISES, GROUNDED_ID, roster_rows
 from .items import (
@@ -60,7 +61,7 @@ ITEM_COLUMNS = ["chapter", "item_id", "topic", "type", "grounded", "n", "p", "ch
                 "choices_overall", "choices_upper", "choices_lower", "note"]
 
 
-class ReportError(ValueError):
+class ReportError(TlcourseError, ValueError):
     """The report cannot be written; the message names the file and the fix."""
 
 

@@ -45,6 +45,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from tlcourse.errors import TlcourseError  # absolute: tests load this file on its own
+
 SCHEMA_VERSION = 3
 #: Sessions to wait before a question in box ``b`` is due again (box 1 = missed: next session).
 LEITNER_INTERVALS = {1: 1, 2: 2, 3: 4, 4: 8, 5: 16}
@@ -97,7 +99,7 @@ CREATE INDEX IF NOT EXISTS checks_by_learner ON exercise_checks (learner, exerci
 """
 
 
-class ProgressStoreError(RuntimeError):
+class ProgressStoreError(TlcourseError, RuntimeError):
     """The progress file exists but cannot be used; the message says where and what to do."""
 
 
@@ -151,11 +153,12 @@ def _migrate(conn: sqlite3.Connection, version: int) -> None:
     conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
 
 
-def data_dir() -> Path:
-    """The tlcourse data directory: ``$XDG_DATA_HOME/tlcourse`` or ``~/.local/share/tlcourse``.
+def progress_dir() -> Path:
+    """Where a learner's progress is kept: ``$XDG_DATA_HOME/tlcourse`` or
+    ``~/.local/share/tlcourse``. Not :func:`tlcourse.assets.data_dir`, the course's data sets.
 
     Example:
-        >>> data_dir().name
+        >>> progress_dir().name
         'tlcourse'
     """
     xdg = os.environ.get("XDG_DATA_HOME", "")
@@ -165,10 +168,10 @@ def data_dir() -> Path:
 
 
 def default_db_path() -> Path:
-    """The progress file: ``TLCOURSE_PROGRESS_DB`` or ``progress.sqlite`` in :func:`data_dir`.
+    """The progress file: ``TLCOURSE_PROGRESS_DB`` or ``progress.sqlite`` in :func:`progress_dir`.
 
     ``~`` in ``TLCOURSE_PROGRESS_DB`` is expanded. A relative ``TLCOURSE_PROGRESS_DB`` is taken
-    inside :func:`data_dir`, never the working directory: notebooks run in ``notebooks/`` and
+    inside :func:`progress_dir`, never the working directory: notebooks run in ``notebooks/`` and
     the CLI in the repository root, and both must find the same file. (An explicit path, as
     given to :class:`ProgressStore` or ``--db``, counts from the working directory instead.)
 
@@ -178,8 +181,8 @@ def default_db_path() -> Path:
     """
     override = os.environ.get("TLCOURSE_PROGRESS_DB")
     if override:
-        return data_dir() / Path(override).expanduser()  # `/` keeps an absolute path as is
-    return data_dir() / "progress.sqlite"
+        return progress_dir() / Path(override).expanduser()  # `/` keeps an absolute path as is
+    return progress_dir() / "progress.sqlite"
 
 
 def resolve_db_path(path: str | os.PathLike) -> Path:
@@ -561,3 +564,12 @@ class _Transaction:
             self._conn.execute("ROLLBACK")
         except sqlite3.Error:
             pass  # the write's own error is the one worth reporting
+
+
+def data_dir() -> Path:
+    """Old name of :func:`progress_dir` (it clashed with :func:`tlcourse.assets.data_dir`)."""
+    import warnings
+
+    warnings.warn("tlcourse.quiz.progress.data_dir is now progress_dir; the old name goes in "
+                  "the next release", DeprecationWarning, stacklevel=2)
+    return progress_dir()

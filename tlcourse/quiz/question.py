@@ -12,8 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..errors import TlcourseError
 
-class BankError(ValueError):
+
+class BankError(TlcourseError, ValueError):
     """A bank failed validation; ``problems`` holds one message per problem."""
 
     def __init__(self, problems: list[str]):

@@ -1,0 +1,131 @@
+"""No import circle inside ``tlcourse/``, function-local imports included (read with ``ast``).
+
+A function-local import hides a circle from Python's start-up but not from a reader: the two
+modules still need each other. The graph below has an edge A -> B for every ``import`` or
+``from ... import`` anywhere in A's source that reaches module B of this package:
+
+* ``from pkg import name``: an edge to ``pkg.name`` when that is a module, else to ``pkg``
+  (its ``__init__``, which defines the name);
+* ``import pkg.mod`` / ``from pkg.mod import x``: an edge to ``pkg.mod``;
+* imports under ``if TYPE_CHECKING:`` are skipped: they never run.
+
+A module is not counted as importing its own ancestor packages' ``__init__`` for nothing: an
+edge to an ancestor is drawn only when it imports a name defined there (that is a real circle
+when the ``__init__`` imports the module back).
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1] / "tlcourse"
+
+
+def _modules() -> dict[str, Path]:
+    mods = {}
+    for path in ROOT.rglob("*.py"):
+        parts = path.relative_to(ROOT.parent).with_suffix("").parts
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        mods[".".join(parts)] = path
+    return mods
+
+
+def _type_checking_blocks(tree: ast.AST) -> set[int]:
+    skip = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            for sub in node.body:
+                skip.update(id(n) for n in ast.walk(sub))
+    return skip
+
+
+def _resolve(module: str, is_pkg: bool, node: ast.ImportFrom) -> str:
+    if not node.level:
+        return node.module or ""
+    base = module.split(".")
+    if not is_pkg:
+        base = base[:-1]
+    base = base[: len(base) - (node.level - 1)]
+    return ".".join(base + ([node.module] if node.module else []))
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Module -> the package modules it imports anywhere in its source."""
+    mods = _modules()
+    graph: dict[str, set[str]] = {m: set() for m in mods}
+    for mod, path in mods.items():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        skip = _type_checking_blocks(tree)
+        is_pkg = path.name == "__init__.py"
+        for node in ast.walk(tree):
+            if id(node) in skip:
+                continue
+            targets: list[str] = []
+            if isinstance(node, ast.Import):
+                targets = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                src = _resolve(mod, is_pkg, node)
+                for alias in node.names:
+                    sub = f"{src}.{alias.name}"
+                    targets.append(sub if sub in mods else src)
+            for target in targets:
+                while target and target not in mods:  # import a.b.c where c is a name
+                    target = target.rpartition(".")[0]
+                if target in mods and target != mod:
+                    graph[mod].add(target)
+    return graph
+
+
+def find_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """One cycle per strongly connected component of more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on: set[str] = set()
+    comps: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on.add(v)
+        for w in sorted(graph[v]):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            comp = []
+            while True:
+                w = stack.pop()
+                on.discard(w)
+                comp.append(w)
+                if w == v:
+                    break
+            if len(comp) > 1:
+                comps.append(sorted(comp))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return comps
+
+
+def test_the_graph_sees_function_local_imports():
+    g = {"a": {"b"}, "b": {"a"}, "c": set()}
+    assert find_cycles(g) == [["a", "b"]]
+    tree = ast.parse("def f():\n    from . import bank\n")
+    node = next(n for n in ast.walk(tree) if isinstance(n, ast.ImportFrom))
+    assert _resolve("tlcourse.quiz.grounded", False, node) == "tlcourse.quiz"
+
+
+def test_no_import_circle_inside_tlcourse():
+    cycles = find_cycles(import_graph())
+    if cycles:
+        pytest.fail("import circles (each a set of modules that import each other, "
+                    "function-local imports included):\n"
+                    + "\n".join(" <-> ".join(c) for c in cycles))

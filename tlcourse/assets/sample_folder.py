@@ -1,0 +1,67 @@
+"""Chapter 7's learner-style sample folder, written from the course's own object photos.
+
+``<data dir>/sample-images/<class>/*.jpg``: the photos as JPEGs in class folders, so that
+``tlcourse check`` and ``tlcourse train`` run offline on the kind of folder a learner brings.
+Provisioning writes it (:mod:`tlcourse.assets.provisioning`); it reads only files this course
+ships and checksums, so it opens them with Pillow directly (a learner's own folder is read by
+:mod:`tlcourse.folder`, which trusts nothing).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+from .paths import PROVISION_CMD, AssetError
+
+_SAMPLE_MARKER = ".tlcourse-sample.json"  # hidden, so check_folder ignores it
+
+
+def write_sample_folder(dest: str | Path, source: str | Path) -> Path:
+    """Write the course photos (``source/<class>/*.png``) as a learner-style folder of JPEGs,
+    ``dest/<class>/<name>.jpg`` (quality 92). Idempotent; atomic (built aside, then renamed).
+
+    Raises:
+        AssetError: ``source`` is missing, or ``dest`` exists and was not written by this.
+    """
+    # Imported here, so `import tlcourse.assets` stays light for commands that train nothing.
+    from PIL import Image
+
+    dest, source = Path(dest), Path(source)
+    if not source.is_dir():
+        raise AssetError(f"The course photos are missing ({source}). Run: {PROVISION_CMD}")
+    wanted = sorted(f"{c.name}/{f.stem}.jpg" for c in source.iterdir() if c.is_dir()
+                    and not c.name.startswith(".") for f in c.glob("*.png"))
+    marker = {"version": 1, "quality": 92, "files": wanted}
+    if dest.exists():
+        try:
+            done = json.loads((dest / _SAMPLE_MARKER).read_text())
+        except (OSError, ValueError):
+            raise AssetError(f"{dest} exists but was not written by write_sample_folder; "
+                             f"move it away or choose another destination") from None
+        if done == marker and all((dest / f).is_file() for f in wanted):
+            return dest
+    tmp = dest.with_name(f".{dest.name}.tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    for rel in wanted:
+        out = tmp / rel
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with Image.open(source / Path(rel).with_suffix(".png")) as im:  # the course's own RGB PNGs
+            im.convert("RGB").save(out, "JPEG", quality=92)
+    (tmp / _SAMPLE_MARKER).write_text(json.dumps(marker, indent=1))
+    if dest.exists():  # an older or damaged copy of ours: swap, then delete it
+        old = dest.with_name(f".{dest.name}.old-{os.getpid()}")
+        os.replace(dest, old)
+        os.replace(tmp, dest)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.replace(tmp, dest)
+        except OSError:  # another process finished first: keep its copy
+            shutil.rmtree(tmp, ignore_errors=True)
+            if not (dest / _SAMPLE_MARKER).is_file():
+                raise
+    return dest
