@@ -309,7 +309,7 @@ def test_run_in_worker_processes(synthetic_cache, monkeypatch, capsys):
         return ex.Results(name, profile, {}, records=records, seconds=0.0)
 
     monkeypatch.setattr(ex, "run_experiment", fake_run)
-    monkeypatch.setattr(claims, "_START_METHOD", "fork")  # spawned workers would not see the fake
+    monkeypatch.setattr(ex, "_START_METHOD", "fork")  # spawned workers would not see the fake
     listed = claims.load_claims()
     records = claims.collect(listed, run=True, jobs=2)
     done = {line.split(":")[0].strip() for line in capsys.readouterr().err.splitlines()

@@ -24,11 +24,7 @@ Example:
 
 from __future__ import annotations
 
-import multiprocessing
-import os
 import sys
-from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import TextIO
 
 from ..stats import HOLDS, OPPOSITE
@@ -38,7 +34,7 @@ from .verdicts import FULL_ONLY, MISSING, VERDICTS, Finding, _missing
 
 __all__ = ["FULL_ONLY", "HOLDS", "MISSING", "OPPOSITE", "SOURCE_KINDS", "VERDICTS", "Claim",
            "ClaimsError", "Finding", "cached_records", "claim_numbers", "claims_path", "collect",
-           "default_jobs", "experiments_needed", "ledger", "load_claims", "to_json",
+           "experiments_needed", "ledger", "load_claims", "to_json",
            "to_markdown", "to_text", "verdict_of", "write"]
 
 
@@ -60,62 +56,12 @@ def cached_records(name: str, profile: str, seeds: tuple[int, ...] | None = None
     return None if hit is None or hit.smoke else hit.records
 
 
-def default_jobs() -> int:
-    """Experiments run at once by :func:`collect`: one per CPU core this process may use (at most
-    4), each on one thread (small networks barely use a second thread); one on a GPU."""
-    import torch
-
-    if torch.cuda.is_available():
-        return 1
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return max(1, min(cores or 1, 4))
-
-
-def _run(name: str, profile: str, progress: bool, threads: int | None,
-         seeds: tuple[int, ...] | None = None) -> tuple[str, list[dict], float]:
-    """Run (or reuse) one experiment; in a worker process ``threads`` caps torch's threads."""
-    from ..experiments import run_experiment
-
-    if threads:
-        import torch
-
-        torch.set_num_threads(threads)
-    res = run_experiment(name, profile=profile, seeds=seeds, progress=progress)
-    return name, res.records, res.seconds
-
-
-_START_METHOD = "spawn"  # fork after torch has started its thread pools can deadlock
-
-
-def _run_all(names: list[str], profile: str, progress: bool, jobs: int, log: TextIO,
-             seeds: tuple[int, ...] | None = None) -> Iterator[tuple[str, list[dict], float]]:
-    """Each experiment's ``(name, records, seconds)``, in the order they finish."""
-    how = f"{profile} profile" + (f", {len(seeds)} seeds" if seeds else "")
-    if jobs <= 1 or len(names) <= 1:
-        for name in names:
-            print(f"running {name} ({how}) ...", file=log, flush=True)
-            done = _run(name, profile, progress, None, seeds)
-            print(f"  {name}: {done[2]:.0f} s", file=log, flush=True)
-            yield done
-        return
-    jobs = min(jobs, len(names))
-    print(f"running {', '.join(names)} ({how}), {jobs} at a time, one thread each ...",
-          file=log, flush=True)
-    ctx = multiprocessing.get_context(_START_METHOD)
-    with ProcessPoolExecutor(jobs, mp_context=ctx) as pool:
-        for future in as_completed([pool.submit(_run, n, profile, False, 1, seeds)
-                                    for n in names]):
-            done = future.result()
-            print(f"  {done[0]}: {done[2]:.0f} s", file=log, flush=True)
-            yield done
-
-
 def collect(claims: list[Claim], profile: str = "quick", run: bool = False, progress: bool = True,
             jobs: int | None = None, log: TextIO | None = None,
             seeds: int | None = None) -> dict[str, list[dict] | None]:
     """Experiment -> records: saved runs, and with ``run`` the missing ones computed (and saved)
-    through :func:`tlcourse.experiments.run_experiment`, ``jobs`` (default
-    :func:`default_jobs`) at a time in worker processes, progress lines to ``log`` (default
+    by :func:`tlcourse.experiments.run_many`, ``jobs`` (default
+    :func:`tlcourse.experiments.default_jobs`) at a time in worker processes, progress lines to ``log`` (default
     stderr); None for a missing one otherwise.
 
     With ``seeds=N`` the runs at seeds 0 .. N-1 are read (and with ``run`` made); without
@@ -137,11 +83,12 @@ def collect(claims: list[Claim], profile: str = "quick", run: bool = False, prog
         if out[name] is None and wanted and not run:
             out[name] = cached_records(name, profile)
     missing = [name for name, records in out.items() if records is None] if run else []
-    if missing and jobs is None:
-        jobs = default_jobs()
-    for name, records, _ in _run_all(missing, profile, progress, jobs or 1, log or sys.stderr,
-                                     wanted):
-        out[name] = records
+    if missing:
+        from ..experiments import run_many
+
+        for name, records, _ in run_many(missing, profile, progress, jobs, log or sys.stderr,
+                                         wanted):
+            out[name] = records
     return out
 
 

@@ -14,14 +14,19 @@ from __future__ import annotations
 import contextlib
 import importlib
 import json
+import multiprocessing
+import os
 import pkgutil
 import platform
 import statistics
+import sys
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TextIO
 
 import torch
 
@@ -200,3 +205,55 @@ def run_experiment(name: str, profile: str = "quick", seeds: tuple[int, ...] | N
             warnings.warn(f"tlcourse: could not store this run in the cache ({e}); "
                           f"the results are returned anyway", stacklevel=2)
     return res
+
+
+# ---------------------------------------------------------------------------------------------
+# Several at once (the claims ledger's --run)
+# ---------------------------------------------------------------------------------------------
+def default_jobs() -> int:
+    """Experiments run at once by :func:`run_many`: one per CPU core this process may use (at
+    most 4), each on one thread (small networks barely use a second thread); one on a GPU."""
+    if torch.cuda.is_available():
+        return 1
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(cores or 1, 4))
+
+
+def _run(name: str, profile: str, progress: bool, threads: int | None,
+         seeds: tuple[int, ...] | None = None) -> tuple[str, list[dict], float]:
+    """Run (or reuse) one experiment; in a worker process ``threads`` caps torch's threads."""
+    if threads:
+        torch.set_num_threads(threads)
+    res = run_experiment(name, profile=profile, seeds=seeds, progress=progress)
+    return name, res.records, res.seconds
+
+
+_START_METHOD = "spawn"  # fork after torch has started its thread pools can deadlock
+
+
+def run_many(names: list[str], profile: str = "quick", progress: bool = True,
+             jobs: int | None = None, log: TextIO | None = None,
+             seeds: tuple[int, ...] | None = None) -> Iterator[tuple[str, list[dict], float]]:
+    """Run (or reuse) several experiments, ``jobs`` (default :func:`default_jobs`) at a time in
+    worker processes of one torch thread each; yields ``(name, records, seconds)`` as each
+    finishes, with a line per experiment to ``log`` (default stderr)."""
+    jobs = default_jobs() if jobs is None else jobs
+    log = log or sys.stderr
+    how = f"{profile} profile" + (f", {len(seeds)} seeds" if seeds else "")
+    if jobs <= 1 or len(names) <= 1:
+        for name in names:
+            print(f"running {name} ({how}) ...", file=log, flush=True)
+            done = _run(name, profile, progress, None, seeds)
+            print(f"  {name}: {done[2]:.0f} s", file=log, flush=True)
+            yield done
+        return
+    jobs = min(jobs, len(names))
+    print(f"running {', '.join(names)} ({how}), {jobs} at a time, one thread each ...",
+          file=log, flush=True)
+    ctx = multiprocessing.get_context(_START_METHOD)
+    with ProcessPoolExecutor(jobs, mp_context=ctx) as pool:
+        for future in as_completed([pool.submit(_run, n, profile, False, 1, seeds)
+                                    for n in names]):
+            done = future.result()
+            print(f"  {done[0]}: {done[2]:.0f} s", file=log, flush=True)
+            yield done
