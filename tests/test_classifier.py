@@ -12,16 +12,16 @@ import pytest
 from PIL import Image
 
 from tlcourse.assets import SAMPLE_IMAGES, data_dir
-from tlcourse.classifier import (
+from tlcourse.cli import main
+from tlcourse.custom.classifier import (
     FORMAT,
     FolderError,
     ModelError,
     TrainSettings,
     _holdout_per_class,
     load_model,
-    train,
+    train_model,
 )
-from tlcourse.cli import main
 
 
 def _snapshot(root: Path) -> dict[str, tuple[int, int]]:
@@ -51,12 +51,12 @@ def test_holdout_needs_two_scored_and_three_trained_images_per_class():
 def test_train_predict_and_iterations_on_a_small_folder(small_folder, tmp_path, capsys):
     before = _snapshot(small_folder)
     out = tmp_path / "model"
-    first = train(small_folder, out, TrainSettings(seed=0), progress=False)
+    first = train_model(small_folder, out, TrainSettings(seed=0), progress=False)
     # bird has 6 images: round(6 x 0.2) = 1 < 2, so every image is scored by cross-validation
     assert first.evaluation == "cross-validation" and first.n_eval == 22
     assert first.method == "probe" and "auto" in first.method_reason
     assert first.report.accuracy > 0.6  # real ImageNet features separate birds from vehicles
-    second = train(small_folder, out, TrainSettings(seed=1, threshold=0.3), progress=False)
+    second = train_model(small_folder, out, TrainSettings(seed=1, threshold=0.3), progress=False)
     assert second.number == 2 and second.features_cached  # the backbone did not run again
     assert second.threshold == 0.3
     assert _snapshot(small_folder) == before  # the learner's folder is only read
@@ -96,7 +96,7 @@ def test_a_folder_with_blocking_problems_is_refused_with_every_reason(tmp_path, 
     for i in range(3):
         Image.fromarray(np.full((40, 40, 3), 50 * i, np.uint8)).save(root / "cats" / f"{i}.png")
     with pytest.raises(FolderError, match="cats"):
-        train(root, tmp_path / "m", progress=False)
+        train_model(root, tmp_path / "m", progress=False)
     assert not (tmp_path / "m").exists()  # nothing written for a refused train
     assert main(["train", str(root), "--out", str(tmp_path / "m")]) == 1
     err = capsys.readouterr().err
@@ -115,7 +115,7 @@ def test_model_folders_of_another_kind_are_refused_with_what_to_do(tmp_path, cap
     stray.mkdir()
     (stray / "todo.txt").write_text("mine")
     with pytest.raises(ModelError, match="not a tlcourse model"):
-        train(tmp_path / "photos", stray, progress=False)
+        train_model(tmp_path / "photos", stray, progress=False)
     assert (stray / "todo.txt").read_text() == "mine"  # never overwritten
     a_file = tmp_path / "file.txt"
     a_file.write_text("x")
@@ -156,7 +156,7 @@ def test_a_model_folder_inside_the_photo_folder_is_refused_before_any_work(tmp_p
     (tmp_path / "link").symlink_to(photos)
     for out in (photos / "model", photos / "cats" / "m", tmp_path / "link" / "model", photos):
         with pytest.raises(ModelError, match="inside the photo folder"):
-            train(photos, out, progress=False)
+            train_model(photos, out, progress=False)
         assert main(["train", str(photos), "--out", str(out)]) == 2
         err = capsys.readouterr().err
         assert "inside the photo folder" in err and "only read" in err
@@ -167,7 +167,7 @@ def test_cross_validation_scores_each_fold_at_a_threshold_its_scored_images_neve
         small_folder, tmp_path, monkeypatch):
     """Nested: a fold's threshold is chosen on out-of-fold predictions of its training folds
     only; the saved model's threshold is chosen on every image's out-of-fold prediction."""
-    from tlcourse import classifier
+    from tlcourse.custom import classifier
 
     chosen_on = []  # the label count of every threshold choice
     real_choose = classifier.choose_threshold
@@ -177,7 +177,7 @@ def test_cross_validation_scores_each_fold_at_a_threshold_its_scored_images_neve
         return real_choose(probs, y, *args, **kwargs)
 
     monkeypatch.setattr(classifier, "choose_threshold", spy)
-    it = train(small_folder, tmp_path / "m", TrainSettings(seed=0), progress=False)
+    it = train_model(small_folder, tmp_path / "m", TrainSettings(seed=0), progress=False)
     assert it.evaluation == "cross-validation" and len(it.folds) == 5
     n = it.n_eval  # 22: every image scored once
     assert sum(f["scored"] for f in it.folds) == n
@@ -197,7 +197,7 @@ def test_cross_validation_scores_each_fold_at_a_threshold_its_scored_images_neve
 def test_n_train_counts_the_images_the_network_was_fit_on(small_folder, tmp_path, monkeypatch):
     """Fine-tuning with a holdout keeps a validation part out of the fit to pick the threshold:
     n_train counts the images fit on, n_threshold the ones that picked the threshold."""
-    from tlcourse import classifier
+    from tlcourse.custom import classifier
     from tlcourse.backbones import create_backbone
 
     fit_sizes = []
@@ -207,7 +207,7 @@ def test_n_train_counts_the_images_the_network_was_fit_on(small_folder, tmp_path
         return create_backbone(name, len(data.classes), input_size=size, seed=0).eval()
 
     monkeypatch.setattr(classifier, "_finetune", fake_finetune)
-    it = train(small_folder, tmp_path / "m", TrainSettings(method="finetune", holdout=0.3),
+    it = train_model(small_folder, tmp_path / "m", TrainSettings(method="finetune", holdout=0.3),
                progress=False)
     assert it.evaluation == "holdout" and it.n_eval == 2 + 2 + 3
     assert fit_sizes == [it.n_train]  # the saved network is the one fit on n_train images

@@ -1,4 +1,4 @@
-"""ONNX export (tlcourse.export): the file's probabilities equal PyTorch's on images the export
+"""ONNX export (tlcourse.custom.export): the file's probabilities equal PyTorch's on images the export
 never saw, its metadata names the classes, and a failed check or a missing runtime leaves no
 file and says what to do."""
 
@@ -13,8 +13,8 @@ import torch
 import torch.nn.functional as F
 
 from tlcourse.backbones import create_backbone
+from tlcourse.custom.export import ExportError, _GraphPreprocess, export_onnx, read_onnx_metadata
 from tlcourse.data import load_dataset
-from tlcourse.export import ExportError, _GraphPreprocess, export_onnx, read_onnx_metadata
 
 needs_onnx = pytest.mark.skipif(
     any(importlib.util.find_spec(m) is None for m in ("onnx", "onnxruntime", "onnxscript")),
@@ -30,7 +30,7 @@ def photos():
 
 
 def _letterboxed(x: torch.Tensor) -> torch.Tensor:
-    """Pad uint8 images to a centred white square, independently of tlcourse.export."""
+    """Pad uint8 images to a centred white square, independently of tlcourse.custom.export."""
     h, w = x.shape[-2:]
     side = max(h, w)
     top, left = (side - h) // 2, (side - w) // 2
@@ -156,7 +156,7 @@ def test_bad_check_images_and_classes_are_explained(photos, tmp_path):
 def test_timings_take_turns_and_the_median(monkeypatch):
     """Both runtimes are timed the same way: turns taken (a load that comes and goes slows
     both alike), one warm-up each, the median of the repeats."""
-    from tlcourse import export
+    from tlcourse.custom import export
 
     calls, clock = [], iter([0, 1, 1, 4, 4, 5, 5, 105, 105, 106, 106, 108])
     monkeypatch.setattr(export.time, "perf_counter", lambda: next(clock))
@@ -168,7 +168,7 @@ def test_timings_take_turns_and_the_median(monkeypatch):
 
 @needs_onnx
 def test_both_runtimes_are_timed_on_the_same_threads(photos, tmp_path, monkeypatch):
-    from tlcourse import export
+    from tlcourse.custom import export
 
     torch_threads, ort_threads = [], []
     real_reference, real_session = export._reference, export._session

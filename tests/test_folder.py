@@ -1,4 +1,4 @@
-"""tlcourse.folder: a learner's own folder of images, built here with every way it can go wrong.
+"""tlcourse.custom.folder: a learner's own folder of images, built here with every way it can go wrong.
 
 Images are small (40 px) and made with Pillow, so the whole file runs in seconds. Each test
 asserts the message or number a learner would see, that nothing raises, and that the folder is
@@ -18,17 +18,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tlcourse.assets import AssetError, data_dir
-from tlcourse.folder import (
-    MAX_PIXELS,
+from tlcourse.assets import AssetError, data_dir, write_sample_folder
+from tlcourse.custom.folder import (
     FolderReport,
-    ImageReadError,
     check_folder,
     load_folder,
     load_images,
-    open_image,
-    write_sample_folder,
 )
+from tlcourse.custom.images import MAX_PIXELS, ImageReadError, open_image
 
 
 # ---------------------------------------------------------------------------------------------

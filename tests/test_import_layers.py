@@ -129,3 +129,33 @@ def test_no_import_circle_inside_tlcourse():
         pytest.fail("import circles (each a set of modules that import each other, "
                     "function-local imports included):\n"
                     + "\n".join(" <-> ".join(c) for c in cycles))
+
+
+@pytest.mark.parametrize("old, new, name", [
+    ("tlcourse.folder", "tlcourse.custom.folder", "check_folder"),
+    ("tlcourse.classifier", "tlcourse.custom.classifier", "load_model"),
+    ("tlcourse.metrics", "tlcourse.custom.metrics", "report"),
+    ("tlcourse.export", "tlcourse.custom.export", "export_onnx"),
+    ("tlcourse.custom_widgets", "tlcourse.custom.widgets", "threshold_explorer"),
+    ("tlcourse.plots.custom", "tlcourse.custom.plots", "pr_curves"),
+])
+def test_a_saved_notebook_s_old_import_still_works_with_a_warning(old, new, name):
+    import importlib
+    import sys
+
+    sys.modules.pop(old, None)
+    with pytest.warns(DeprecationWarning, match=f"{old} moved to {new}"):
+        module = importlib.import_module(old)
+    assert getattr(module, name) is getattr(importlib.import_module(new), name)
+
+
+def test_the_old_train_name_is_the_new_train_model():
+    import importlib
+    import sys
+
+    sys.modules.pop("tlcourse.classifier", None)
+    with pytest.warns(DeprecationWarning):
+        old = importlib.import_module("tlcourse.classifier")
+    from tlcourse.custom import train_model
+
+    assert old.train is train_model

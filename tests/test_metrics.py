@@ -13,8 +13,8 @@ import pytest
 import torch
 from sklearn.metrics import average_precision_score
 
-from tlcourse import custom_widgets as cw
-from tlcourse.metrics import choose_threshold, pr_curves, report, threshold_sweep, top_losses
+from tlcourse.custom import widgets as cw
+from tlcourse.custom.metrics import choose_threshold, pr_curves, report, threshold_sweep, top_losses
 
 matplotlib.use("Agg")
 
@@ -171,7 +171,7 @@ def test_top_losses_sorted_by_cross_entropy():
 def test_plots_return_figures_without_warnings():
     import matplotlib.pyplot as plt
 
-    from tlcourse.plots import custom
+    from tlcourse.custom import plots as custom
 
     r = report(PROBS, Y, CLASSES)
     images = torch.randint(0, 256, (6, 3, 24, 24), dtype=torch.uint8)
@@ -191,7 +191,7 @@ def test_plots_return_figures_without_warnings():
 
 
 def test_top_losses_plot_needs_one_image_per_prediction():
-    from tlcourse.plots import custom
+    from tlcourse.custom import plots as custom
 
     with pytest.raises(ValueError, match="5 images for 6 predictions"):
         custom.top_losses(torch.zeros(5, 3, 8, 8, dtype=torch.uint8), PROBS, Y, CLASSES)
@@ -275,7 +275,7 @@ def test_per_image_thresholds_pool_the_counts_of_each_group():
     assert pooled.accuracy == report(probs, y, ["a", "b", "c"]).accuracy  # no threshold in it
     assert pooled.threshold is None and "40 % to 60 %" in pooled.format()
     assert json.loads(json.dumps(pooled.to_dict()))["thresholds"] == [0.4, 0.5, 0.6]
-    from tlcourse.plots import custom
+    from tlcourse.custom import plots as custom
 
     fig = custom.confusion(pooled)  # the plots name the thresholds instead of crashing
     assert "40 % to 60 %" in fig.axes[0].get_title()

@@ -19,8 +19,9 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from tlcourse import metrics, stats
+from tlcourse import stats
 from tlcourse.claims.worked_example import asked
+from tlcourse.custom import metrics
 from tlcourse.experiments import (
     backbone_choice,
     domain_shift,

@@ -87,7 +87,7 @@ def cache_dir() -> Path:
 
 #: Library code that reads or shows results but never changes one: editing it keeps the cache.
 _NOT_RESULTS = {"quiz", "plots", "claims", "cli.py", "browser_assets.py", "assets/browser.py",
-                "assets/objects_build.py", "classifier.py",
+                "assets/objects_build.py", "classifier.py", "custom",
                 "custom_widgets.py", "folder.py", "metrics.py", "classroom", "exercises.py"}
 
 

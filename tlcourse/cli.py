@@ -204,7 +204,7 @@ def _onnx_file(text: str) -> str:
 def _cmd_check(args: argparse.Namespace) -> int:
     import json
 
-    from .folder import check_folder
+    from .custom.folder import check_folder
 
     report = check_folder(args.folder)
     print(json.dumps(report.to_json(), indent=1, ensure_ascii=False) if args.json
@@ -213,7 +213,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from .classifier import FolderError, TrainSettings, out_folder_problem, train
+    from .custom.classifier import FolderError, TrainSettings, out_folder_problem, train_model
 
     problem = out_folder_problem(args.folder, args.out)
     if problem:  # a usage error, refused before the folder is even read
@@ -222,7 +222,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     try:
         settings = TrainSettings(backbone=args.backbone, method=args.method, seed=args.seed,
                                  holdout=args.holdout, threshold=args.threshold)
-        it = train(args.folder, args.out, settings, progress=not args.no_progress)
+        it = train_model(args.folder, args.out, settings, progress=not args.no_progress)
     except FolderError as e:  # every problem of the folder, one per line
         print(e.report.format(), file=sys.stderr)
         return 1
@@ -243,7 +243,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 def _cmd_iterations(args: argparse.Namespace) -> int:
     import json
 
-    from .classifier import current_iteration, format_iterations, iterations
+    from .custom.model_folder import current_iteration, format_iterations, iterations
 
     rows = iterations(args.model)
     current = current_iteration(args.model)
@@ -252,7 +252,7 @@ def _cmd_iterations(args: argparse.Namespace) -> int:
 
 
 def _cmd_predict(args: argparse.Namespace) -> int:
-    from .classifier import load_model, write_predictions_csv
+    from .custom.classifier import load_model, write_predictions_csv
 
     model = load_model(args.model, args.iteration)
     rows = model.predict(args.paths, top_k=args.top, threshold=args.threshold)
@@ -275,8 +275,8 @@ def _cmd_predict(args: argparse.Namespace) -> int:
 def _cmd_export(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from .classifier import load_model
-    from .export import export_onnx
+    from .custom.classifier import load_model
+    from .custom.export import export_onnx
 
     model = load_model(args.model, args.iteration)
     out = Path(args.out) if args.out else Path(args.model) / "model.onnx"

@@ -4,7 +4,7 @@
 ``tlcourse check`` and ``tlcourse train`` run offline on the kind of folder a learner brings.
 Provisioning writes it (:mod:`tlcourse.assets.provisioning`); it reads only files this course
 ships and checksums, so it opens them with Pillow directly (a learner's own folder is read by
-:mod:`tlcourse.folder`, which trusts nothing).
+:mod:`tlcourse.custom.folder`, which trusts nothing).
 """
 
 from __future__ import annotations

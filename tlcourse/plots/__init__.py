@@ -1,6 +1,6 @@
 """Plots a learner would rather look at than a table."""
 
-from . import backbones, custom, text
+from . import backbones, text
 from .curves import (
                      image_grid,
                      learning_curve,
@@ -11,5 +11,15 @@ from .curves import (
 )
 from .scaling import data_scaling
 
-__all__ = ["backbones", "custom", "data_scaling", "text", "image_grid", "learning_curve", "method_bars", "mistakes_grid",
-           "train_test_curves", "wall_time"]
+__all__ = [
+                     "backbones",
+                     "custom",
+                     "data_scaling",
+                     "image_grid",
+                     "learning_curve",
+                     "method_bars",
+                     "mistakes_grid",
+                     "text",
+                     "train_test_curves",
+                     "wall_time",
+]
