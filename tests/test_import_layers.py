@@ -159,3 +159,28 @@ def test_the_old_train_name_is_the_new_train_model():
     from tlcourse.custom import train_model
 
     assert old.train is train_model
+
+
+def test_the_catalog_lists_what_the_registries_run():
+    from tlcourse import catalog
+    from tlcourse.backbones import list_backbones
+    from tlcourse.data import list_datasets
+    from tlcourse.experiments import list_experiments
+
+    assert catalog.experiments() == list_experiments()
+    assert catalog.datasets() == list_datasets()
+    assert list(catalog.backbones()) == list_backbones()
+
+
+def test_commands_that_train_nothing_do_not_import_torch():
+    import subprocess
+    import sys
+
+    code = ("import sys, contextlib, io\n"
+            "from tlcourse.cli import main\n"
+            "for argv in (['list'], ['quiz', 'list'], ['class', '--help'], ['--help']):\n"
+            "    with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):\n"
+            "        main(argv)\n"
+            "    assert 'torch' not in sys.modules, argv\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]

@@ -33,17 +33,13 @@ def _cmd_assets(args: argparse.Namespace) -> int:
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
-    from .backbones import list_backbones
-    from .data import list_datasets
-    from .experiments import list_experiments
+    from . import catalog  # names and descriptions only: torch is not imported
 
-    print("experiments:")
-    for name, desc in list_experiments().items():
-        print(f"  {name:24s} {desc}")
-    print("datasets:")
-    for name, desc in list_datasets().items():
-        print(f"  {name:24s} {desc}")
-    print("backbones:\n  " + "\n  ".join(list_backbones()))
+    for title, table in (("experiments", catalog.experiments()), ("datasets", catalog.datasets()),
+                         ("backbones", catalog.backbones())):
+        print(f"{title}:")
+        for name, desc in table.items():
+            print(f"  {name:24s} {desc}")
     return 0
 
 
