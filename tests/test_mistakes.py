@@ -187,3 +187,25 @@ def test_augmentation_is_judged_on_its_gain_at_few_labels_minus_at_many():
     assert "gain at 1 minus gain at 5 per class" in found.measured
     assert "at 1/class augmentation beat none by " in found.measured  # each gain beside it
     assert "at 5/class augmentation beat none by " in found.measured
+
+
+def test_the_cost_plot_shows_gaps_with_intervals_at_a_readable_size():
+    import matplotlib.pyplot as plt
+
+    from tlcourse.plots.mistakes import minority_recall, mistake_costs
+
+    fig = mistake_costs(_lab([0.80, 0.84, 0.82], [0.50, 0.56, 0.53]) + _imbalance_lab())
+    width = fig.get_size_inches()[0] * fig.dpi
+    assert width <= 1000  # was 2,090 px for five panels
+    ax = fig.axes[0]
+    assert min(t.get_fontsize() for t in ax.get_yticklabels()) >= 8  # was 7 pt, shrunk to ~6
+    low, high = ax.get_xlim()
+    assert low < 0 < high and high > 20  # gaps in points around 0, not accuracy on 0-1
+    assert "95 % interval" in ax.get_title() and "not 0–100 %" in fig.texts[0].get_text()
+    plt.close(fig)
+    fig = minority_recall(_imbalance_lab())
+    ax = fig.axes[0]
+    assert any(abs(line.get_ydata()[0] - 0.1) < 1e-9 for line in ax.get_lines())  # chance
+    bars = [c for c in ax.containers if hasattr(c, "errorbar") and c.errorbar is not None]
+    assert len(bars) == 3 and ax.get_ylim()[0] == 0
+    plt.close(fig)

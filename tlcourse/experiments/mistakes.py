@@ -428,29 +428,38 @@ def augmentation_interaction(rows: list[dict]) -> tuple[Verdict, str] | None:
                f"{ks[0]}/class {at[ks[0]]}; at {ks[-1]}/class {at[ks[-1]]}")
 
 
-def findings(records: list[dict], mistake: str | None = None) -> list[str]:
-    """One sentence per mistake, setting and (fix, mistaken) pair of variants: the judge's
-    verdict on the fix vs the mistake, paired per seed (:func:`tlcourse.stats.judge`: sign,
-    size, 95 % interval, seeds and test items); for class imbalance on balanced accuracy, with
-    each class group's recall (:func:`imbalance_sentence`); for augmentation, also whether its
-    gain shrinks with more labels (:func:`augmentation_interaction`). ``mistake`` keeps one."""
-    out = []
+def verdicts(records: list[dict], mistake: str | None = None) -> list[dict]:
+    """Per mistake, setting and (fix, mistaken) pair of variants: the judge's verdict on the fix
+    minus the mistake, paired per seed (for class imbalance on balanced accuracy). Rows carry
+    ``mistake``, ``setting``, ``fix``, ``bad``, ``verdict`` and ``rows`` (their records)."""
     groups: dict[tuple, list[dict]] = {}
     for r in records:
         if mistake is None or r["mistake"] == mistake:
             groups.setdefault((r["mistake"], _setting(r)), []).append(r)
+    out = []
     for (m, setting), rows in groups.items():
-        fixes = list(dict.fromkeys(r["variant"] for r in rows if r["correct"]))
-        bads = list(dict.fromkeys(r["variant"] for r in rows if not r["correct"]))
+        for fix in dict.fromkeys(r["variant"] for r in rows if r["correct"]):
+            for bad in dict.fromkeys(r["variant"] for r in rows if not r["correct"]):
+                v = balanced_verdict(rows, fix, bad) if m == "imbalance" else _verdict(rows, fix, bad)
+                out.append({"mistake": m, "setting": setting, "fix": fix, "bad": bad, "verdict": v,
+                            "rows": rows})
+    return out
+
+
+def findings(records: list[dict], mistake: str | None = None) -> list[str]:
+    """One sentence per row of :func:`verdicts`: the judge's verdict on the fix vs the mistake
+    (sign, size, 95 % interval, seeds and test items); for class imbalance on balanced accuracy,
+    with each class group's recall (:func:`imbalance_sentence`); for augmentation, also whether
+    its gain shrinks with more labels (:func:`augmentation_interaction`). ``mistake`` keeps one."""
+    out = []
+    for row in verdicts(records, mistake):
+        m, setting, fix, bad, v, rows = (row[k] for k in ("mistake", "setting", "fix", "bad",
+                                                          "verdict", "rows"))
         where = f"{m}{f' ({setting})' if setting else ''}"
-        items = _items(rows)
-        for fix in fixes:
-            for bad in bads:
-                if m == "imbalance":
-                    out.append(f"{where}: {imbalance_sentence(rows, fix, bad)[1]}.")
-                else:
-                    v = _verdict(rows, fix, bad)
-                    out.append(f"{where}: {v.text(fix, bad, items)}" + _note(m, rows, fix, bad, v.gap))
+        if m == "imbalance":
+            out.append(f"{where}: {imbalance_sentence(rows, fix, bad)[1]}.")
+        else:
+            out.append(f"{where}: {v.text(fix, bad, _items(rows))}" + _note(m, rows, fix, bad, v.gap))
     if mistake in (None, "few-shot-augment"):
         both = augmentation_interaction(records)
         if both:
