@@ -209,3 +209,14 @@ def test_the_cost_plot_shows_gaps_with_intervals_at_a_readable_size():
     bars = [c for c in ax.containers if hasattr(c, "errorbar") and c.errorbar is not None]
     assert len(bars) == 3 and ax.get_ylim()[0] == 0
     plt.close(fig)
+
+
+def test_a_baseline_that_did_not_fit_is_said_so():
+    from tlcourse.claims.verdicts import weighting_fixes_imbalance
+
+    rows = _imbalance_lab()
+    assert "did not fit" not in weighting_fixes_imbalance(rows).measured  # no training accuracy
+    for r in rows:
+        r["train_accuracy"] = 0.80 if r["variant"] == "plain loss" else 1.0
+    said = weighting_fixes_imbalance(rows).measured
+    assert "(plain loss's head did not fit its training set: 80 % training accuracy)" in said

@@ -205,14 +205,15 @@ def low_rate_beats_scratch_rate(records: list[dict]) -> Finding:
 
 def normalisation_matters(records: list[dict]) -> Finding:
     """Claim 7: photos normalised as the weights were trained vs not normalised."""
-    from ..experiments.mistakes import versus_quote  # chapter 3b words it the same way
+    from ..experiments.mistakes import fit_note, versus_quote  # chapter 3b's words
 
     pre = [r for r in records
            if r.get("mistake") == "preprocessing" and r.get("dataset") == "photo"]
     v = _judge(by_seed(pre, "test_accuracy", correct=True),  # `correct`: the as-trained variant
                by_seed(pre, "test_accuracy", variant="no normalisation"))
     return _finding(v, lambda v: v.text("the as-trained normalisation", "no normalisation",
-                                        "test photos"), lambda v: versus_quote(v.gap),
+                                        "test photos") + fit_note(pre, "no normalisation"),
+                    lambda v: versus_quote(v.gap),
                     "test photos")
 
 

@@ -30,7 +30,7 @@ from ..data import ImageData, few_shot_split, load_dataset, sample_per_class
 from ..diagnostics import buffers_changed, snapshot
 from ..features import HEAD_CONFIG, extract_features
 from ..imbalance import make_imbalanced
-from ..stats import PerSeed, Verdict, by_seed, interval, judge, paired_gaps
+from ..stats import PerSeed, Verdict, by_seed, fitted, interval, judge, paired_gaps
 from ..stats import mean_sd_text as _pct
 from ..train import TrainConfig, evaluate, fit, seed_everything
 from . import Results, register
@@ -190,7 +190,8 @@ def _preprocessing(cfg: MistakesConfig, photos: ImageData, fashion: tuple, seed:
         r = methods.linear_probe(train, test, seed)
         rows.append(_row("preprocessing", variant, ok, seed, r.test_accuracy, r.preds, test,
                          "resampled" if ds == "photo" else "fixed", dataset=ds,
-                         balanced_accuracy=round(r.balanced_accuracy, 4)))
+                         balanced_accuracy=round(r.balanced_accuracy, 4),
+                         train_accuracy=_train_accuracy(r, train)))
     return rows
 
 
@@ -212,8 +213,14 @@ def _few_shot_augment(cfg: MistakesConfig, photos: ImageData, feats: ImageData,
             r = methods.linear_probe(train, test, seed)
             rows.append(_row("few-shot-augment", variant, variant == "augmentation", seed,
                              r.test_accuracy, r.preds, test, "resampled", labels_per_class=k,
-                             balanced_accuracy=round(r.balanced_accuracy, 4)))
+                             balanced_accuracy=round(r.balanced_accuracy, 4),
+                             train_accuracy=_train_accuracy(r, train)))
     return rows
+
+
+def _train_accuracy(r, train: ImageData) -> float:
+    """The head's accuracy on its own training set: did the baseline fit (stats.FITTED)?"""
+    return round(evaluate(r.model, train)["accuracy"], 4)
 
 
 def _imbalance(cfg: MistakesConfig, fashion_feats: tuple, seed: int) -> list[dict]:
@@ -228,6 +235,7 @@ def _imbalance(cfg: MistakesConfig, fashion_feats: tuple, seed: int) -> list[dic
         others = [x for c, x in enumerate(recall) if c != cfg.minority_class]
         rows.append(_row("imbalance", variant, ok, seed, r.test_accuracy, r.preds, test, "fixed",
                          balanced_accuracy=round(r.balanced_accuracy, 4),
+                         train_accuracy=_train_accuracy(r, train),
                          minority_recall=round(recall[cfg.minority_class], 4),
                          majority_recall=round(sum(others) / len(others), 4),
                          minority_items=(test.y == cfg.minority_class).nonzero().flatten().tolist(),
@@ -391,12 +399,22 @@ def _arm(values) -> str:
             f"{100 * min(high, 1.0):.0f})")
 
 
+def fit_note(rows: list[dict], variant: str) -> str:
+    """'' when ``variant``'s heads fit their training sets (mean training accuracy >=
+    :data:`tlcourse.stats.FITTED`), else a clause saying they did not, with the accuracy."""
+    acc = [r["train_accuracy"] for r in rows if r["variant"] == variant and "train_accuracy" in r]
+    if not acc or fitted(sum(acc) / len(acc)):
+        return ""
+    return (f" ({variant}'s head did not fit its training set: "
+            f"{100 * sum(acc) / len(acc):.0f} % training accuracy)")
+
+
 def imbalance_sentence(rows: list[dict], fix: str, bad: str = "plain loss") -> tuple[Verdict, str]:
     """Claim 9's verdict (``fix`` vs ``bad`` on balanced accuracy) and its sentence, with what
     it did to the minority class's recall and to the other classes' (the price), each arm with
     its 95 % interval and the judge on the change. The ledger prints the same sentence."""
     v = balanced_verdict(rows, fix, bad)
-    said = [f"balanced accuracy: {v.text(fix, bad, 'test images')}"]
+    said = [f"balanced accuracy: {v.text(fix, bad, 'test images')}{fit_note(rows, bad)}"]
     for group, what in (("minority", "the shrunken class's recall"),
                         ("majority", "the other classes' recall")):
         if all("minority_items" in r for r in rows):
@@ -422,7 +440,9 @@ def augmentation_interaction(rows: list[dict]) -> tuple[Verdict, str] | None:
     # each seed's test set is drawn anew: the per-seed differences already carry its error
     diff = PerSeed({s: few[s] - many[s] for s in few if s in many}, test_set="resampled")
     v = judge(diff)
-    at = {k: judge(gain[k]).text("augmentation", "none", "test photos") for k in (ks[0], ks[-1])}
+    at = {k: judge(gain[k]).text("augmentation", "none", "test photos")
+          + fit_note([r for r in aug if r["labels_per_class"] == k], "no augmentation")
+          for k in (ks[0], ks[-1])}
     return v, (f"gain at {ks[0]} minus gain at {ks[-1]} per class: "
                f"{v.text(f'the gain at {ks[0]}', f'the gain at {ks[-1]}')}; the gains: at "
                f"{ks[0]}/class {at[ks[0]]}; at {ks[-1]}/class {at[ks[-1]]}")
@@ -459,7 +479,8 @@ def findings(records: list[dict], mistake: str | None = None) -> list[str]:
         if m == "imbalance":
             out.append(f"{where}: {imbalance_sentence(rows, fix, bad)[1]}.")
         else:
-            out.append(f"{where}: {v.text(fix, bad, _items(rows))}" + _note(m, rows, fix, bad, v.gap))
+            out.append(f"{where}: {v.text(fix, bad, _items(rows))}{fit_note(rows, bad)}"
+                       + _note(m, rows, fix, bad, v.gap))
     if mistake in (None, "few-shot-augment"):
         both = augmentation_interaction(records)
         if both:
