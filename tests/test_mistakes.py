@@ -109,7 +109,7 @@ def test_mistakes_lab_science():
     # a from-scratch rate on a random head is a large loss: the judge decides it at quick size
     assert sentence.startswith("random-head-high-lr: head first (LP-FT)") and " beat " in sentence
     head_only = [r for r in rec if r["mistake"] in ("preprocessing", "few-shot-augment", "imbalance")]
-    assert len({r["seed"] for r in head_only}) >= 20  # a head on cached features: many seeds
+    assert len({r["seed"] for r in head_only}) >= 10  # a head on cached features: many seeds
     for r in rec:  # per-item outcomes behind every accuracy
         assert len(r["item_correct"]) == r["n_test"]
         assert abs(sum(r["item_correct"]) / r["n_test"] - r["test_accuracy"]) < 1e-4
