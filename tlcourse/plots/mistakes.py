@@ -18,6 +18,7 @@ from ..stats import HOLDS, OPPOSITE, by_seed, interval
 #: colour of a gap by the judge's word: the mistake costs, the "mistake" wins, undecided
 _COLOURS = {HOLDS: "tab:red", OPPOSITE: "tab:blue"}
 _UNDECIDED = "tab:gray"
+LINEAR = 5  # points: the cost chart's axis is linear within +-LINEAR, logarithmic beyond
 
 
 def _err(mean: float, low: float, high: float) -> tuple[float, float]:
@@ -50,6 +51,11 @@ def mistake_costs(records: list[dict]) -> plt.Figure:
         err = np.array([_err(v.gap, v.low, v.high)]).T * 100
         ax.errorbar(v.gap * 100, yi, xerr=err, fmt="o", color=colour, capsize=4, markersize=6)
     ax.axvline(0, color="black", lw=0.8)
+    # linear within +-LINEAR points, logarithmic beyond: a 1-point and a 60-point cost both show
+    ax.set_xscale("symlog", linthresh=LINEAR, linscale=2)
+    ticks = [t for t in (-50, -20, -10, -5, -2, 0, 2, 5, 10, 20, 50, 100)
+             if ax.get_xlim()[0] <= t <= ax.get_xlim()[1]]
+    ax.set_xticks(ticks, [f"{t:g}".replace("-", "−") for t in ticks])
     ax.set_yticks(y, [_label(r) for r in rows], fontsize=8.5)
     ax.set_xlabel("correct version − mistake, in points of accuracy (balanced accuracy for "
                   "imbalance)")
@@ -62,8 +68,9 @@ def mistake_costs(records: list[dict]) -> plt.Figure:
                frameon=False)
     ax.set_title("What each mistake costs, paired by seed (bars: 95 % interval)")
     ax.grid(axis="x", alpha=0.3)
-    fig.text(0.5, 0.1 / height, "The axis spans the gaps, not 0–100 %: on a full accuracy axis "
-             "a cost of a few points would be invisible. 0 = no cost.", fontsize=8.5, ha="center")
+    fig.text(0.5, 0.1 / height, f"The axis shows gaps, not accuracy on 0–100 %, linear within "
+             f"±{LINEAR} points and logarithmic beyond: on one linear axis a cost of 1 point would "
+             "vanish beside one of 60. 0 = no cost.", fontsize=8.5, ha="center", wrap=True)
     fig.tight_layout(rect=(0, 0.75 / height, 1, 1))
     return fig
 
