@@ -55,7 +55,8 @@ class MistakesConfig:
     finetune_labels: int = 5  # full fine-tuning is the expensive part: fewer images ...
     finetune_epochs: int = 8  # ... and epochs
     wrong_size: int = 32  # "wrong input size": far below what the backbone expects
-    few_shot: tuple[int, ...] = (1, 2, 5)  # images per class for the augmentation mistake
+    few_shot: tuple[int, ...] = (1, 5)  # images per class for the augmentation mistake: claim 8
+    # compares the fewest with the most (the full profile adds 2 and 10)
     augment_copies: int = 8  # augmented copies of each training image (cached features)
     fashion_train_per_class: int = 50
     fashion_test_per_class: int = 50
