@@ -221,3 +221,20 @@ def test_a_baseline_that_did_not_fit_is_said_so():
         r["train_accuracy"] = 0.80 if r["variant"] == "plain loss" else 1.0
     said = weighting_fixes_imbalance(rows).measured
     assert "(plain loss's head did not fit its training set: 80 % training accuracy)" in said
+
+
+def test_lpft_is_not_called_the_fix_when_the_random_head_wins():
+    import matplotlib.pyplot as plt
+
+    from tlcourse.experiments.mistakes import findings, lpft_name, random_head_name
+    from tlcourse.plots.mistakes import mistake_costs
+
+    rows = [{**r, "variant": lpft_name(1e-4) if r["correct"] else random_head_name(3e-3)}
+            for r in _lab([0.50, 0.52, 0.51], [0.60, 0.63, 0.61])]
+    (said,) = findings(rows)
+    assert said.startswith("random-head-high-lr: random head first, all unfrozen, lr 0.003 beat "
+                           "head first (LP-FT), lr 0.0001 by 10.3 points")
+    assert "fix" not in said
+    fig = mistake_costs(rows)
+    assert "fix" not in " ".join(t.get_text() for t in fig.axes[0].get_yticklabels())
+    plt.close(fig)
