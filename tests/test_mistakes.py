@@ -109,7 +109,7 @@ def test_mistakes_lab_science():
     # a from-scratch rate on a random head is a large loss: the judge decides it at quick size
     assert sentence.startswith("random-head-high-lr: head first (LP-FT)") and " beat " in sentence
     head_only = [r for r in rec if r["mistake"] in ("preprocessing", "few-shot-augment", "imbalance")]
-    assert len({r["seed"] for r in head_only}) >= 20  # a head on cached features: many seeds
+    assert len({r["seed"] for r in head_only}) >= 10  # a head on cached features: many seeds
     for r in rec:  # per-item outcomes behind every accuracy
         assert len(r["item_correct"]) == r["n_test"]
         assert abs(sum(r["item_correct"]) / r["n_test"] - r["test_accuracy"]) < 1e-4
@@ -121,3 +121,120 @@ def test_mistakes_lab_science():
             imb[r["variant"]] = imb.get(r["variant"], 0.0) + r["minority_recall"]
     assert imb["weighted loss"] > imb["plain loss"]
     assert all(r["vs_correct"] == r["vs_correct"] for r in costs(rec))  # every mistake has a fix
+
+
+def test_a_smoke_run_takes_only_its_own_seeds():
+    """A smoke run proves the code paths: 40 head-only seeds at 224 px repeated them for 186 s.
+    Outside smoke mode, explicit seeds add to the head-only arms' many seeds."""
+    from tlcourse.experiments.mistakes import PROFILES, with_seeds
+    from tlcourse.smoke import smoke_mode
+
+    full = PROFILES["full"]
+    assert with_seeds(full, (0, 7)).head_seeds == tuple(sorted({*full.head_seeds, 7}))
+    assert with_seeds(full, (0, 7)).seeds == (0, 7)
+    with smoke_mode():
+        assert with_seeds(full, (0,)).head_seeds == (0,) and with_seeds(full, (0,)).seeds == (0,)
+
+
+def _imbalance_lab(seeds=range(5)) -> list[dict]:
+    """Weighted loss moves 3 of 5 minority test images to right and 3 of 45 others to wrong on
+    every seed: the minority's recall rises by construction, balanced accuracy does not move."""
+    rows = []
+    for s in seeds:
+        for variant, ok, mino, rest in (("plain loss", False, 1, 40 + s % 2),
+                                        ("weighted loss", True, 4, 37 + s % 2)):
+            items = [1] * mino + [0] * (5 - mino) + [1] * rest + [0] * (45 - rest)
+            rows.append({"mistake": "imbalance", "variant": variant, "correct": ok, "seed": s,
+                         "test_accuracy": sum(items) / 50, "item_correct": items,
+                         "test_set": "fixed", "n_test": 50, "minority_items": list(range(5)),
+                         "test_per_class": [5] * 10, "minority_recall": mino / 5,
+                         "balanced_accuracy": sum(items) / 50})
+    return rows
+
+
+def test_weighted_loss_is_judged_on_balanced_accuracy_not_the_minoritys_recall():
+    from tlcourse.claims.verdicts import weighting_fixes_imbalance
+    from tlcourse.experiments.mistakes import findings
+
+    rows = _imbalance_lab()
+    found = weighting_fixes_imbalance(rows)
+    # the old comparison, the up-weighted class's recall, rose 60 points by construction
+    assert found.status != "holds" and found.verdict.gap == 0
+    assert found.measured.startswith("balanced accuracy: weighted loss and plain loss tied")
+    assert "the shrunken class's recall 20 % (95 % interval 0 to 59) → 80 %" in found.measured
+    # the price: the other classes lost 3 of 45 images (6.7 points) on every seed
+    assert "the other classes' recall 90 % (95 % interval" in found.measured
+    assert "plain loss beat weighted loss by 7 points" in found.measured
+    (said,) = findings(rows)
+    assert found.measured in said  # the chapter prints the ledger's sentence
+
+
+def test_augmentation_is_judged_on_its_gain_at_few_labels_minus_at_many():
+    from tlcourse.claims.verdicts import augmentation_helps_few_shot
+
+    rows = []
+    for s in range(5):  # augmentation adds 10 (+-1) points at 1 and at 5 photos per class
+        for k in (1, 5):
+            base = 0.3 + 0.1 * k + 0.01 * s
+            for variant, acc in (("augmentation", base + 0.1 + 0.01 * ((s + k // 5) % 2)),
+                                 ("no augmentation", base)):
+                rows.append({"mistake": "few-shot-augment", "variant": variant, "seed": s,
+                             "correct": variant == "augmentation", "labels_per_class": k,
+                             "test_accuracy": round(acc, 4), "test_set": "resampled"})
+    found = augmentation_helps_few_shot(rows)
+    # the old comparison (the gain at 1 photo per class) holds; the claim's interaction does not
+    assert found.status == "inconclusive at 5 seeds" and abs(found.verdict.gap) <= 0.002
+    assert "gain at 1 minus gain at 5 per class" in found.measured
+    assert "at 1/class augmentation beat none by " in found.measured  # each gain beside it
+    assert "at 5/class augmentation beat none by " in found.measured
+
+
+def test_the_cost_plot_shows_gaps_with_intervals_at_a_readable_size():
+    import matplotlib.pyplot as plt
+
+    from tlcourse.plots.mistakes import minority_recall, mistake_costs
+
+    fig = mistake_costs(_lab([0.80, 0.84, 0.82], [0.50, 0.56, 0.53]) + _imbalance_lab())
+    width = fig.get_size_inches()[0] * fig.dpi
+    assert width <= 1000  # was 2,090 px for five panels
+    ax = fig.axes[0]
+    assert min(t.get_fontsize() for t in ax.get_yticklabels()) >= 8  # was 7 pt, shrunk to ~6
+    low, high = ax.get_xlim()
+    assert low < 0 < high and high > 20  # gaps in points around 0, not accuracy on 0-1
+    assert ax.get_xscale() == "symlog"  # a 1-point gap stays visible beside a 30-point one
+    assert "95 % interval" in ax.get_title() and "not accuracy on 0–100 %" in fig.texts[0].get_text()
+    plt.close(fig)
+    fig = minority_recall(_imbalance_lab())
+    ax = fig.axes[0]
+    assert any(abs(line.get_ydata()[0] - 0.1) < 1e-9 for line in ax.get_lines())  # chance
+    bars = [c for c in ax.containers if hasattr(c, "errorbar") and c.errorbar is not None]
+    assert len(bars) == 3 and ax.get_ylim()[0] == 0
+    plt.close(fig)
+
+
+def test_a_baseline_that_did_not_fit_is_said_so():
+    from tlcourse.claims.verdicts import weighting_fixes_imbalance
+
+    rows = _imbalance_lab()
+    assert "did not fit" not in weighting_fixes_imbalance(rows).measured  # no training accuracy
+    for r in rows:
+        r["train_accuracy"] = 0.80 if r["variant"] == "plain loss" else 1.0
+    said = weighting_fixes_imbalance(rows).measured
+    assert "(plain loss's head did not fit its training set: 80 % training accuracy)" in said
+
+
+def test_lpft_is_not_called_the_fix_when_the_random_head_wins():
+    import matplotlib.pyplot as plt
+
+    from tlcourse.experiments.mistakes import findings, lpft_name, random_head_name
+    from tlcourse.plots.mistakes import mistake_costs
+
+    rows = [{**r, "variant": lpft_name(1e-4) if r["correct"] else random_head_name(3e-3)}
+            for r in _lab([0.50, 0.52, 0.51], [0.60, 0.63, 0.61])]
+    (said,) = findings(rows)
+    assert said.startswith("random-head-high-lr: random head first, all unfrozen, lr 0.003 beat "
+                           "head first (LP-FT), lr 0.0001 by 10.3 points")
+    assert "fix" not in said
+    fig = mistake_costs(rows)
+    assert "fix" not in " ".join(t.get_text() for t in fig.axes[0].get_yticklabels())
+    plt.close(fig)

@@ -27,6 +27,8 @@ import pytest
 from tlcourse import claims, stats
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "claims_records.json"
+#: more experiments' stored records, one file each (chapter 3b: claims 7, 8, 9)
+MORE_FIXTURES = [FIXTURE.with_name("mistakes_lab_records.json")]
 
 
 def _chapter(module: str, function: str, **kwargs) -> Callable[[list[dict]], list[str]]:
@@ -41,6 +43,9 @@ def _chapter(module: str, function: str, **kwargs) -> Callable[[list[dict]], lis
 #: claim -> (the experiment whose stored records both read, the chapter's findings function)
 CHAPTER_FINDINGS: dict[int, tuple[str, Callable[[list[dict]], list[str]]]] = {
     3: ("feature-extraction", _chapter("feature_extraction", "findings", part="heads")),
+    7: ("mistakes-lab", _chapter("mistakes", "findings", mistake="preprocessing")),
+    8: ("mistakes-lab", _chapter("mistakes", "findings", mistake="few-shot-augment")),
+    9: ("mistakes-lab", _chapter("mistakes", "findings", mistake="imbalance")),
 }
 #: claims whose chapter on main still prints its own rule (issue 24's migration pending)
 NOT_YET_ON_THE_JUDGE: dict[int, str] = {}  # chapter 2 (claim 3) moved to the judge
@@ -63,6 +68,8 @@ def _signature(v: stats.Verdict) -> str:
 
 def _stored() -> tuple[dict, dict[int, claims.Finding]]:
     records = json.loads(FIXTURE.read_text())["records"]
+    for more in MORE_FIXTURES:
+        records.update(json.loads(more.read_text())["records"])
     return records, {c.number: f for c, f in claims.ledger(claims.load_claims(), records)}
 
 

@@ -17,19 +17,20 @@ its cost is a measured number, not a warning.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, replace
 
 import torch
 from tqdm.auto import tqdm
 
-from .. import methods
+from .. import methods, smoke
 from ..augment import get_augment
 from ..backbones import create_backbone
 from ..data import ImageData, few_shot_split, load_dataset, sample_per_class
 from ..diagnostics import buffers_changed, snapshot
 from ..features import HEAD_CONFIG, extract_features
 from ..imbalance import make_imbalanced
-from ..stats import by_seed, interval, judge
+from ..stats import PerSeed, Verdict, by_seed, fitted, interval, judge, paired_gaps
 from ..stats import mean_sd_text as _pct
 from ..train import TrainConfig, evaluate, fit, seed_everything
 from . import Results, register
@@ -44,15 +45,18 @@ class MistakesConfig:
     finetune_size: int = 96  # full fine-tuning: ~24 ms per image per epoch at 96 px
     labels_per_class: int = 10  # photo training images per class
     seeds: tuple[int, ...] = (0, 1, 2)  # the mistakes that train the network: BN, random head
-    head_seeds: tuple[int, ...] = tuple(range(20))  # the mistakes that train only a head on
-    # cached features (preprocessing, augmentation, imbalance) cost milliseconds a seed: 20
-    # draws of the training images give their verdicts a narrow interval
+    head_seeds: tuple[int, ...] = tuple(range(10))  # the mistakes that train only a head on
+    # cached features (preprocessing, augmentation, imbalance): ~7 s a seed on one core, so 10
+    # draws of the training images (20 took chapter 3b past its 3-minute budget)
+    fashion_normalisation: bool = False  # also the normalisation mistakes on Fashion-MNIST
+    # (the photos measure them; its own mistake, gray in one channel, always runs)
     head_epochs: int = 10  # head trained on images through the frozen backbone (BN mistake)
     head_lr: float = 1e-2  # a brisk head rate so 15 epochs suffice
     finetune_labels: int = 5  # full fine-tuning is the expensive part: fewer images ...
     finetune_epochs: int = 8  # ... and epochs
     wrong_size: int = 32  # "wrong input size": far below what the backbone expects
-    few_shot: tuple[int, ...] = (1, 2, 5)  # images per class for the augmentation mistake
+    few_shot: tuple[int, ...] = (1, 5)  # images per class for the augmentation mistake: claim 8
+    # compares the fewest with the most (the full profile adds 2 and 10)
     augment_copies: int = 8  # augmented copies of each training image (cached features)
     fashion_train_per_class: int = 50
     fashion_test_per_class: int = 50
@@ -63,7 +67,7 @@ class MistakesConfig:
 PROFILES = {
     "quick": MistakesConfig(),
     "full": MistakesConfig(image_size=224, finetune_size=224, seeds=(0, 1, 2, 3, 4),
-                           head_seeds=tuple(range(40)),
+                           head_seeds=tuple(range(40)), fashion_normalisation=True,
                            head_epochs=30, finetune_epochs=15, finetune_labels=10, few_shot=(1, 2, 5, 10),
                            augment_copies=20, fashion_train_per_class=200,
                            fashion_test_per_class=200),
@@ -113,8 +117,7 @@ def _random_head(cfg: MistakesConfig, photos: ImageData, seed: int) -> list[dict
     n = create_backbone("lite0-imagenet", 6).num_stages
     ft = replace(methods.FINETUNE_CONFIG, epochs=cfg.finetune_epochs)
     high = replace(ft, lr=methods.SCRATCH_CONFIG.lr)
-    runs = {f"random head first, all unfrozen, lr {high.lr:g} (mistake)": (False, high, False),
-            f"head first (LP-FT), lr {ft.lr:g} (fix)": (True, ft, True)}
+    runs = {random_head_name(high.lr): (False, high, False), lpft_name(ft.lr): (True, ft, True)}
     rows = []
     for variant, (head_first, c, ok) in runs.items():
         with count_steps() as steps:
@@ -125,6 +128,16 @@ def _random_head(cfg: MistakesConfig, photos: ImageData, seed: int) -> list[dict
                          balanced_accuracy=round(r.balanced_accuracy, 4), seconds=round(r.seconds, 3),
                          lr=c.lr, head_first=head_first, **steps))
     return rows
+
+
+def lpft_name(lr: float) -> str:
+    """LP-FT's variant name: neutral (not "(fix)"); whether it helps, the judge says."""
+    return f"head first (LP-FT), lr {lr:g}"
+
+
+def random_head_name(lr: float) -> str:
+    """The random-head variant's name; ``correct: false`` flags it as the mistake tested."""
+    return f"random head first, all unfrozen, lr {lr:g}"
 
 
 def _fashion_correct(cfg: MistakesConfig) -> str:
@@ -142,9 +155,10 @@ def preprocessing_variants(cfg: MistakesConfig) -> list[tuple[str, str, bool, di
             ("photo", f"input {cfg.wrong_size} px", False, {"input_size": cfg.wrong_size}),
             ("fashion-mnist", _fashion_correct(cfg), True, {}),
             ("fashion-mnist", "gray in one channel only", False, {"gray": "first"}),
-            ("fashion-mnist", "torchvision's ImageNet mean/std normalisation", False,
-             {"mean_std": (IMAGENET_MEAN, IMAGENET_STD)}),
-            ("fashion-mnist", "no normalisation", False, {"normalize": False})]
+            *([("fashion-mnist", "torchvision's ImageNet mean/std normalisation", False,
+                {"mean_std": (IMAGENET_MEAN, IMAGENET_STD)}),
+               ("fashion-mnist", "no normalisation", False, {"normalize": False})]
+              if cfg.fashion_normalisation else [])]
 
 
 # torchvision's ImageNet statistics: right for torchvision's own checkpoints, wrong for these
@@ -180,7 +194,8 @@ def _preprocessing(cfg: MistakesConfig, photos: ImageData, fashion: tuple, seed:
         r = methods.linear_probe(train, test, seed)
         rows.append(_row("preprocessing", variant, ok, seed, r.test_accuracy, r.preds, test,
                          "resampled" if ds == "photo" else "fixed", dataset=ds,
-                         balanced_accuracy=round(r.balanced_accuracy, 4)))
+                         balanced_accuracy=round(r.balanced_accuracy, 4),
+                         train_accuracy=_train_accuracy(r, train)))
     return rows
 
 
@@ -202,8 +217,14 @@ def _few_shot_augment(cfg: MistakesConfig, photos: ImageData, feats: ImageData,
             r = methods.linear_probe(train, test, seed)
             rows.append(_row("few-shot-augment", variant, variant == "augmentation", seed,
                              r.test_accuracy, r.preds, test, "resampled", labels_per_class=k,
-                             balanced_accuracy=round(r.balanced_accuracy, 4)))
+                             balanced_accuracy=round(r.balanced_accuracy, 4),
+                             train_accuracy=_train_accuracy(r, train)))
     return rows
+
+
+def _train_accuracy(r, train: ImageData) -> float:
+    """The head's accuracy on its own training set: did the baseline fit (stats.FITTED)?"""
+    return round(evaluate(r.model, train)["accuracy"], 4)
 
 
 def _imbalance(cfg: MistakesConfig, fashion_feats: tuple, seed: int) -> list[dict]:
@@ -215,13 +236,27 @@ def _imbalance(cfg: MistakesConfig, fashion_feats: tuple, seed: int) -> list[dic
                             ("balanced sampling", {"balanced_sampling": True}, True)):
         r = methods.linear_probe(train, test, seed, cfg=replace(HEAD_CONFIG, **kw))
         recall = evaluate(r.model, test)["per_class_recall"]
+        others = [x for c, x in enumerate(recall) if c != cfg.minority_class]
         rows.append(_row("imbalance", variant, ok, seed, r.test_accuracy, r.preds, test, "fixed",
+                         balanced_accuracy=round(r.balanced_accuracy, 4),
+                         train_accuracy=_train_accuracy(r, train),
                          minority_recall=round(recall[cfg.minority_class], 4),
+                         majority_recall=round(sum(others) / len(others), 4),
+                         minority_items=(test.y == cfg.minority_class).nonzero().flatten().tolist(),
+                         test_per_class=test.counts(),
                          per_class_recall=[round(x, 4) for x in recall],
                          minority_train=train.counts()[cfg.minority_class],
                          minority_kept=round(train.counts()[cfg.minority_class]
                                              / cfg.fashion_train_per_class, 4)))
     return rows
+
+
+def with_seeds(cfg: MistakesConfig, seeds: tuple[int, ...]) -> MistakesConfig:
+    """``cfg`` run at explicit ``seeds``: the mistakes that train the network run exactly
+    these; the head-only ones keep their many seeds and add these - except in smoke mode, where
+    one step per fit proves the code paths and every further seed would only repeat them."""
+    head = tuple(seeds) if smoke.active() else tuple(sorted({*cfg.head_seeds, *seeds}))
+    return replace(cfg, seeds=tuple(seeds), head_seeds=head)
 
 
 @register("mistakes-lab", "Ch. 3b: classic transfer mistakes, each measured against the fix")
@@ -233,10 +268,7 @@ def run(profile: str = "quick", seeds: tuple[int, ...] | None = None,
         >>> res = run(progress=False)                                          # doctest: +SKIP
         >>> summarize(res.records, by=("mistake", "variant"))                 # doctest: +SKIP
     """
-    cfg = PROFILES[profile]
-    if seeds is not None:  # the head-only mistakes keep their many seeds, and run these too
-        cfg = replace(cfg, seeds=tuple(seeds),
-                      head_seeds=tuple(sorted({*cfg.head_seeds, *seeds})))
+    cfg = PROFILES[profile] if seeds is None else with_seeds(PROFILES[profile], seeds)
     res = Results("mistakes-lab", profile, asdict(cfg))
     photos = load_dataset("photo")
     fashion = (load_dataset("fashion-mnist", "train"), load_dataset("fashion-mnist", "test"))
@@ -332,29 +364,129 @@ def _items(rows: list[dict]) -> str:
     return "test photos" if rows[0].get("dataset", "photo") == "photo" else "test images"
 
 
-def findings(records: list[dict], mistake: str | None = None) -> list[str]:
-    """One sentence per mistake, setting and (fix, mistaken) pair of variants: the judge's
-    verdict on the fix vs the mistake, paired per seed (:func:`tlcourse.stats.judge`: sign,
-    size, 95 % interval, seeds and test items); for class imbalance on the minority class's
-    recall and on accuracy. ``mistake`` keeps one mistake."""
+def class_group(rows: list[dict], group: str) -> list[dict]:
+    """Imbalance records narrowed to the minority class's test items (``group="minority"``) or
+    the other classes' (``"majority"``): ``test_accuracy`` becomes that group's accuracy - its
+    mean recall, the test classes being equal - and ``item_correct`` its per-item outcomes, so
+    the judge also counts the fixed test set's own sampling error."""
+    if group not in ("minority", "majority"):
+        raise ValueError(f"group={group!r}: 'minority' or 'majority'")
     out = []
+    for r in rows:
+        mine = set(r["minority_items"])
+        keep = [c for i, c in enumerate(r["item_correct"]) if (i in mine) == (group == "minority")]
+        out.append({**r, "test_accuracy": sum(keep) / len(keep), "item_correct": keep,
+                    "n_test": len(keep)})
+    return out
+
+
+def balanced_verdict(rows: list[dict], fix: str, bad: str) -> Verdict:
+    """``fix`` vs ``bad`` on balanced accuracy (mean recall over classes), paired by seed.
+
+    On a test set with equal classes (Fashion-MNIST's here) balanced accuracy *is* accuracy,
+    the plain mean of the per-item outcomes, so the judge reads ``item_correct`` and counts the
+    fixed test set's item term. On unequal classes it is a weighted mean of those outcomes,
+    which the item term (equal weights) does not model: the judge then gets the per-seed gaps
+    of ``balanced_accuracy`` alone, a seed-only interval that leaves the items' error out."""
+    if rows and all(len(set(r.get("test_per_class", (0, 1)))) == 1 for r in rows):
+        return _verdict(rows, fix, bad)
+    return _verdict(rows, fix, bad, "balanced_accuracy")
+
+
+def _arm(values) -> str:
+    """'20 % (95 % interval 0 to 59)': a recall over seeds; the interval is clipped to 0-100 %,
+    the values a recall can take (the judge's normal approximation can overshoot them)."""
+    mean, low, high = interval(values)
+    if math.isnan(low):
+        return f"{100 * mean:.0f} %"
+    return (f"{100 * mean:.0f} % (95 % interval {100 * max(low, 0.0):.0f} to "
+            f"{100 * min(high, 1.0):.0f})")
+
+
+def fit_note(rows: list[dict], variant: str) -> str:
+    """'' when ``variant``'s heads fit their training sets (mean training accuracy >=
+    :data:`tlcourse.stats.FITTED`), else a clause saying they did not, with the accuracy."""
+    acc = [r["train_accuracy"] for r in rows if r["variant"] == variant and "train_accuracy" in r]
+    if not acc or fitted(sum(acc) / len(acc)):
+        return ""
+    return (f" ({variant}'s head did not fit its training set: "
+            f"{100 * sum(acc) / len(acc):.0f} % training accuracy)")
+
+
+def imbalance_sentence(rows: list[dict], fix: str, bad: str = "plain loss") -> tuple[Verdict, str]:
+    """Claim 9's verdict (``fix`` vs ``bad`` on balanced accuracy) and its sentence, with what
+    it did to the minority class's recall and to the other classes' (the price), each arm with
+    its 95 % interval and the judge on the change. The ledger prints the same sentence."""
+    v = balanced_verdict(rows, fix, bad)
+    said = [f"balanced accuracy: {v.text(fix, bad, 'test images')}{fit_note(rows, bad)}"]
+    for group, what in (("minority", "the shrunken class's recall"),
+                        ("majority", "the other classes' recall")):
+        if all("minority_items" in r for r in rows):
+            g = class_group(rows, group)
+            arms = [by_seed(g, "test_accuracy", variant=x) for x in (bad, fix)]
+            change = judge(*reversed(arms)).text(fix, bad, "test images")
+            said.append(f"{what} {_arm(arms[0])} → {_arm(arms[1])}: {change}")
+    return v, "; ".join(said)
+
+
+def augmentation_interaction(rows: list[dict]) -> tuple[Verdict, str] | None:
+    """Claim 8, "augmentation helps most when images are few": the gain from augmentation at
+    the fewest labels per class minus its gain at the most, paired by seed (one test set per
+    seed serves every label count), and each gain's own verdict. None below two label counts."""
+    aug = [r for r in rows if r["mistake"] == "few-shot-augment"]
+    ks = sorted({r["labels_per_class"] for r in aug})
+    if len(ks) < 2:
+        return None
+    gain = {k: paired_gaps(by_seed(aug, "test_accuracy", variant="augmentation", labels_per_class=k),
+                           by_seed(aug, "test_accuracy", variant="no augmentation",
+                                   labels_per_class=k)) for k in (ks[0], ks[-1])}
+    few, many = gain[ks[0]], gain[ks[-1]]
+    # each seed's test set is drawn anew: the per-seed differences already carry its error
+    diff = PerSeed({s: few[s] - many[s] for s in few if s in many}, test_set="resampled")
+    v = judge(diff)
+    at = {k: judge(gain[k]).text("augmentation", "none", "test photos")
+          + fit_note([r for r in aug if r["labels_per_class"] == k], "no augmentation")
+          for k in (ks[0], ks[-1])}
+    return v, (f"gain at {ks[0]} minus gain at {ks[-1]} per class: "
+               f"{v.text(f'the gain at {ks[0]}', f'the gain at {ks[-1]}')}; the gains: at "
+               f"{ks[0]}/class {at[ks[0]]}; at {ks[-1]}/class {at[ks[-1]]}")
+
+
+def verdicts(records: list[dict], mistake: str | None = None) -> list[dict]:
+    """Per mistake, setting and (fix, mistaken) pair of variants: the judge's verdict on the fix
+    minus the mistake, paired per seed (for class imbalance on balanced accuracy). Rows carry
+    ``mistake``, ``setting``, ``fix``, ``bad``, ``verdict`` and ``rows`` (their records)."""
     groups: dict[tuple, list[dict]] = {}
     for r in records:
         if mistake is None or r["mistake"] == mistake:
             groups.setdefault((r["mistake"], _setting(r)), []).append(r)
+    out = []
     for (m, setting), rows in groups.items():
-        fixes = list(dict.fromkeys(r["variant"] for r in rows if r["correct"]))
-        bads = list(dict.fromkeys(r["variant"] for r in rows if not r["correct"]))
-        where = f"{m}{f' ({setting})' if setting else ''}"
-        items = _items(rows)
-        for fix in fixes:
-            for bad in bads:
-                if m == "imbalance":
-                    recall = _verdict(rows, fix, bad, "minority_recall").text(fix, bad)
-                    acc = _verdict(rows, fix, bad).text(fix, bad, items)
-                    out.append(f"{where}: minority-class recall: {recall}; accuracy: {acc}.")
-                else:
-                    v = _verdict(rows, fix, bad)
-                    out.append(f"{where}: {v.text(fix, bad, items)}" + _note(m, rows, fix, bad, v.gap))
+        for fix in dict.fromkeys(r["variant"] for r in rows if r["correct"]):
+            for bad in dict.fromkeys(r["variant"] for r in rows if not r["correct"]):
+                v = balanced_verdict(rows, fix, bad) if m == "imbalance" else _verdict(rows, fix, bad)
+                out.append({"mistake": m, "setting": setting, "fix": fix, "bad": bad, "verdict": v,
+                            "rows": rows})
     return out
 
+
+def findings(records: list[dict], mistake: str | None = None) -> list[str]:
+    """One sentence per row of :func:`verdicts`: the judge's verdict on the fix vs the mistake
+    (sign, size, 95 % interval, seeds and test items); for class imbalance on balanced accuracy,
+    with each class group's recall (:func:`imbalance_sentence`); for augmentation, also whether
+    its gain shrinks with more labels (:func:`augmentation_interaction`). ``mistake`` keeps one."""
+    out = []
+    for row in verdicts(records, mistake):
+        m, setting, fix, bad, v, rows = (row[k] for k in ("mistake", "setting", "fix", "bad",
+                                                          "verdict", "rows"))
+        where = f"{m}{f' ({setting})' if setting else ''}"
+        if m == "imbalance":
+            out.append(f"{where}: {imbalance_sentence(rows, fix, bad)[1]}.")
+        else:
+            out.append(f"{where}: {v.text(fix, bad, _items(rows))}{fit_note(rows, bad)}"
+                       + _note(m, rows, fix, bad, v.gap))
+    if mistake in (None, "few-shot-augment"):
+        both = augmentation_interaction(records)
+        if both:
+            out.append(f"few-shot-augment, {both[1]}.")
+    return out
