@@ -173,7 +173,7 @@ def test_drift_findings_name_the_probe_and_the_rates():
     recs = _drift_records(((1e-3, 0.95, 0.99, 0.6), (1e-2, 0.05, 0.2, 0.5)))
     floor, top1, cosine = drift_findings(recs)
     assert "0.001: 60.0 %, 0.01: 50.0 %, against 35.0 % for always answering" in floor
-    assert "left out" not in floor
+    assert "left out" not in floor and floor.endswith("(chance 16.7 %).")
     assert "on the 186 object photos (at 224 px): 95.0 % after fine-tuning at rate 0.001" in top1
     assert "126 photos fine-tuning never saw" in top1
     assert "inconclusive at 1 seed (one seed measures no spread" in top1
