@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from tlcourse import stats
 from tlcourse.backbones import create_backbone
 from tlcourse.continual import (
     TwoHeadNet,
@@ -19,7 +20,15 @@ from tlcourse.continual import (
     rehearsal_loss,
 )
 from tlcourse.data import ImageData
-from tlcourse.experiments.forgetting import drift_findings, findings, paired_gaps, verdict
+from tlcourse.experiments import forgetting as fg_mod
+from tlcourse.experiments.forgetting import (
+    choose_ewc_weight,
+    drift_findings,
+    findings,
+    learned_rates,
+    paired_gaps,
+    verdict,
+)
 
 
 def _toy(n_per_class: int = 4, n_classes: int = 10) -> ImageData:
@@ -144,7 +153,7 @@ def test_forgetting_findings_are_sign_and_noise_aware():
     ewc = next(x for x in findings(SYNTH) if x.startswith("ewc"))
     assert "old task A: ewc beat naive by 16 points (95 % interval 3 to 30; 3 seeds)" in ewc
     assert "new task B: naive beat ewc by 2.3 points (95 % interval 0.9 to 3.8; 3 seeds)" in ewc
-    assert ewc.endswith("EWC reduces forgetting, at a cost on B.")
+    assert ewc.endswith("EWC (lambda chosen on validation) reduces forgetting, at a cost on B.")
     lwf = next(x for x in findings(SYNTH) if x.startswith("lwf"))
     assert "inconclusive at 3 seeds" in lwf and "seeds would decide" in lwf
     assert "within" not in text and "±" not in text
@@ -152,20 +161,126 @@ def test_forgetting_findings_are_sign_and_noise_aware():
     assert "inconclusive at 1 seed (one seed measures no spread" in "\n".join(findings(one))
 
 
+def _drift_records(rows, seeds=(0,)) -> list[dict]:
+    """``rows``: (lr, top1 agreement, cosine, test accuracy) -> records, majority floor 35 %."""
+    return [{"lr": lr, "seed": s, "top1_agreement": a - s * lr, "top1_agreement_heldout": a - 0.01,
+             "feature_cosine": c, "test_accuracy": t + 0.01 * s, "n_probe": 186,
+             "n_probe_heldout": 126, "probe_size": 224, "majority": 0.35}
+            for s in seeds for lr, a, c, t in rows]
+
+
 def test_drift_findings_name_the_probe_and_the_rates():
-    recs = [{"lr": lr, "seed": 0, "top1_agreement": a, "top1_agreement_heldout": a - 0.01,
-             "feature_cosine": c, "test_accuracy": t, "n_probe": 186, "n_probe_heldout": 126,
-             "probe_size": 224, "majority": 0.35} for lr, a, c, t in ((1e-4, 0.95, 0.99, 0.4), (1e-2, 0.05, 0.2, 0.1))]
-    top1, cosine = drift_findings(recs)
-    assert "on the 186 object photos (at 224 px): 95.0 % after fine-tuning at rate 0.0001" in top1
+    recs = _drift_records(((1e-3, 0.95, 0.99, 0.6), (1e-2, 0.05, 0.2, 0.5)))
+    floor, top1, cosine = drift_findings(recs)
+    assert "0.001: 60.0 %, 0.01: 50.0 %, against 35.0 % for always answering" in floor
+    assert "left out" not in floor and floor.endswith("(chance 16.7 %).")
+    assert "on the 186 object photos (at 224 px): 95.0 % after fine-tuning at rate 0.001" in top1
     assert "126 photos fine-tuning never saw" in top1
     assert "inconclusive at 1 seed (one seed measures no spread" in top1
     assert "a high rate moves the backbone" not in top1  # one seed decides nothing
-    assert "0.990 at rate 0.0001 vs 0.200 at 0.01" in cosine
-    assert "40.0 % vs 10.0 %, against 35.0 % for always answering the commonest class" in cosine
-    three = [{**r, "seed": s, "top1_agreement": r["top1_agreement"] + s * r["lr"]}
-             for s in range(3) for r in recs]
-    assert "a high rate moves the backbone far from ImageNet" in drift_findings(three)[0]
+    assert "0.990 at rate 0.001 vs 0.200 at 0.01" in cosine
+    three = _drift_records(((1e-3, 0.95, 0.99, 0.6), (1e-2, 0.05, 0.2, 0.5)), seeds=(0, 1, 2))
+    assert "a high rate moves the backbone far from ImageNet" in drift_findings(three)[1]
+
+
+def test_drift_leaves_out_rates_that_learnt_nothing():
+    """A rate at or below the majority floor 'keeps ImageNet' because it learnt nothing: it is
+    left out, and the comparison runs between the lowest and highest rates that learnt."""
+    rows = ((1e-4, 0.99, 0.999, 0.30), (1e-3, 0.60, 0.85, 0.55), (3e-3, 0.20, 0.5, 0.50),
+            (1e-2, 0.0, 0.2, 0.10))
+    recs = _drift_records(rows, seeds=(0, 1, 2))
+    assert learned_rates(recs) == ([1e-3, 3e-3], [1e-4, 1e-2])
+    floor, top1, cosine = drift_findings(recs)
+    assert "Rates 0.0001, 0.01 ended at or below that floor: left out" in floor
+    assert "rate 0.001 beat rate 0.003" in top1 and "0.0001" not in top1
+    assert "0.850 at rate 0.001 vs 0.500 at 0.003" in cosine
+    # one rate above the floor: no comparison is made, and the sentence says so
+    only = drift_findings(_drift_records(rows[:2] + rows[3:], seeds=(0, 1, 2)))
+    assert len(only) == 1 and "only rate 0.001 above the floor" in only[0]
+    assert "not tested here" in only[0]
+
+
+def test_task_a_trains_until_it_fits(monkeypatch):
+    """Task A gets more epochs (2 at a time) until its training accuracy reaches FITTED, and
+    stops at a_max_epochs when it never does."""
+    cfg = fg_mod.PROFILES["quick"]
+    epochs = []
+    monkeypatch.setattr(fg_mod, "fit", lambda net, data, tc: epochs.append(tc.epochs))
+    accs = iter([0.80, 0.90, stats.FITTED + 0.01])
+    monkeypatch.setattr(fg_mod, "evaluate", lambda net, data: {"accuracy": next(accs)})
+    assert fg_mod._fit_a(None, None, cfg, 0) == (cfg.a_epochs + 4, stats.FITTED + 0.01)
+    assert epochs == [cfg.a_epochs, 2, 2]
+    monkeypatch.setattr(fg_mod, "evaluate", lambda net, data: {"accuracy": 0.5})
+    assert fg_mod._fit_a(None, None, cfg, 0) == (cfg.a_max_epochs, 0.5)
+
+
+def test_findings_say_whether_task_a_fitted():
+    fitted = [{**r, "a_train_accuracy": 0.99, "a_epochs": 6} for r in SYNTH]
+    assert "It fits its training set on every seed" in findings(fitted)[0]
+    unfit = [{**r, "a_train_accuracy": 0.99 if r["seed"] else 0.90, "a_epochs": 24} for r in SYNTH]
+    head = findings(unfit)[0]
+    assert "did NOT fit its training set on seed 0 (training accuracy 90.0 % after 24 epochs)" in head
+    assert "seed 1" not in head
+
+
+class _Net:
+    def __init__(self, a: float, b: float) -> None:
+        self.acc = {"a": a, "b": b}
+
+    def task_a(self):
+        return ("a", self)
+
+
+def test_choose_ewc_weight_takes_the_best_mean_validation_accuracy(monkeypatch):
+    seen = []
+
+    def evaluate(net, data):
+        seen.append(data)
+        task, owner = net if isinstance(net, tuple) else ("b", net)
+        return {"accuracy": owner.acc[task]}
+
+    monkeypatch.setattr(fg_mod, "evaluate", evaluate)
+    nets = {100.0: _Net(0.70, 0.95), 1000.0: _Net(0.90, 0.90), 10000.0: _Net(0.97, 0.70)}
+    chosen, scores = choose_ewc_weight(nets, "A-val", "B-val")
+    assert chosen == 1000.0 and scores[100.0] == (0.70, 0.95)
+    assert set(seen) == {"A-val", "B-val"}  # it reads the validation sets it is given, only
+    tie = {10.0: _Net(0.9, 0.9), 1.0: _Net(0.9, 0.9)}
+    assert choose_ewc_weight(tie, "A-val", "B-val")[0] == 1.0  # a tie goes to the smaller lambda
+
+
+def test_ewc_lambda_is_chosen_on_validation_images_never_test(monkeypatch):
+    """Runs the quick profile in smoke mode (one step per fit) with a spy on the choice: it gets
+    images from MNIST's training split that no training set and no test set holds."""
+    from tlcourse.data import load_dataset, sample_per_class
+    from tlcourse.smoke import smoke_mode
+
+    calls = []
+    real = fg_mod.choose_ewc_weight
+
+    def spy(nets, a_val, b_val):
+        calls.append((sorted(nets), a_val, b_val))
+        return real(nets, a_val, b_val)
+
+    monkeypatch.setattr(fg_mod, "choose_ewc_weight", spy)
+    with smoke_mode():
+        recs = fg_mod.run("quick", seeds=(0,), progress=False).records
+    cfg = fg_mod.PROFILES["quick"]
+    assert len(calls) == 1 and calls[0][0] == sorted(cfg.ewc_weights)
+
+    def rows(d):
+        return {bytes(x.flatten().tolist()) for x in d.x}
+
+    a_val, b_val = calls[0][1], calls[0][2]
+    val = rows(a_val) | rows(b_val)
+    assert len(a_val) == len(b_val) == 5 * cfg.val_per_class
+    assert not val & rows(load_dataset(cfg.dataset, "test"))  # no test image, of any class
+    a_pool, b_pool = fg_mod.class_split(load_dataset(cfg.dataset, "train"), cfg.classes_a)
+    for pool in (a_pool, b_pool):
+        assert not val & rows(sample_per_class(pool, cfg.train_per_class, 0))
+    ewc = [r for r in recs if r["study"] == "mitigation" and r["method"] == "ewc"]
+    chosen = [r["setting"] for r in recs if r["study"] == "ewc" and r["ewc_chosen"]]
+    assert len(ewc) == 1 and chosen == [ewc[0]["ewc_weight"]]
+    assert all("val_acc_a" in r for r in recs if r["study"] == "ewc")
 
 
 @pytest.fixture(scope="module")
@@ -230,6 +345,14 @@ def test_forgetting_findings_match_the_records(forgetting):
 
 
 @pytest.mark.slow
+def test_task_a_fits_before_b_and_lambda_comes_from_validation(forgetting):
+    for r in forgetting:
+        assert stats.fitted(r["a_train_accuracy"]), r  # forgetting starts from a learnt task
+    assert "It fits its training set on every seed" in findings(forgetting)[0]
+    assert "chosen per seed from" in "\n".join(findings(forgetting))
+
+
+@pytest.mark.slow
 def test_drift_is_measured_on_the_186_photos(drift):
     from tlcourse.data import load_dataset
     from tlcourse.experiments.forgetting import PROFILES_DRIFT
@@ -243,8 +366,9 @@ def test_drift_is_measured_on_the_186_photos(drift):
 
 @pytest.mark.slow
 def test_a_high_rate_drifts_further_from_imagenet(drift):
-    lrs = sorted({r["lr"] for r in drift})
-    lo, hi = ({"lr": lrs[0]}, {"lr": lrs[-1]})
-    assert min(paired_gaps(drift, "top1_agreement", lo, hi)) > 0.2
-    assert min(paired_gaps(drift, "feature_cosine", lo, hi)) > 0.1
-    assert "a high rate moves the backbone far from ImageNet" in drift_findings(drift)[0]
+    learned, _ = learned_rates(drift)
+    assert len(learned) >= 2, learned  # the comparison needs two rates that learnt the task
+    lo, hi = ({"lr": learned[0]}, {"lr": learned[-1]})
+    assert min(paired_gaps(drift, "top1_agreement", lo, hi)) > 0.1
+    assert min(paired_gaps(drift, "feature_cosine", lo, hi)) > 0.05
+    assert "a high rate moves the backbone far from ImageNet" in drift_findings(drift)[1]
