@@ -43,14 +43,6 @@ def _judge(a: Mapping[int, float], b: Mapping[int, float],
     return stats.judge(gaps, n_items=n_items) if gaps else None
 
 
-def _averaged(records: list[dict], metric: str, over: str, values: list) -> dict[int, float]:
-    """An arm that averages: seed -> mean ``metric`` over the records whose ``over`` takes each
-    of ``values`` (e.g. the sweep's rates), for the seeds that ran every one of them."""
-    arms = [by_seed(records, metric, **{over: v}) for v in values]
-    seeds = set.intersection(*(set(a) for a in arms))
-    return {s: statistics.fmean(a[s] for a in arms) for s in sorted(seeds)}
-
-
 def _n_test(records: list[dict]) -> int | None:
     """Test items per seed where the records say so (``n_test``, one value), else None."""
     sizes = {r.get("n_test") for r in records}
@@ -170,37 +162,18 @@ def head_first_beats_random_head(records: list[dict]) -> Finding:
         "class, the same steps at the same rate"), items="test photos")
 
 
-def _rate(lr: float) -> str:
-    """1e-4, 3e-3: a learning rate as the texts write it."""
-    return f"{lr:.0e}".replace("e-0", "e-").replace("e+0", "e")
-
-
 def low_rate_beats_scratch_rate(records: list[dict]) -> Finding:
-    """Claim 6: mean accuracy at rates 10-100x below the from-scratch rate vs at it and above;
-    the rate validation accuracy picks, against the quoted 10-100x."""
-    from ..methods import SCRATCH_CONFIG
+    """Claim 6: the rate chosen on validation (among those below the from-scratch rate) vs the
+    from-scratch rate itself, on test accuracy; beside it, where the chosen rate sits against
+    the quoted 10-100x and whether the run can tell it from the rates next to it."""
+    from ..experiments.lr_choice import rate_claim
 
-    scratch = SCRATCH_CONFIG.lr
-    rates = sorted({r["lr"] for r in records})
-    low = [lr for lr in rates if scratch / 100 <= lr <= scratch / 10 * (1 + 1e-9)]
-    high = [lr for lr in rates if lr >= scratch]
-    if not low or not high:
-        return _missing(f"the sweep needs rates in {_rate(scratch / 100)}-{_rate(scratch / 10)} "
-                        f"and >= {_rate(scratch)}")
-    v = _judge(_averaged(records, "test_accuracy", "lr", low),
-               _averaged(records, "test_accuracy", "lr", high))
-    val = {lr: statistics.fmean(r["val_accuracy"] for r in records if r["lr"] == lr)
-           for lr in rates}
-    best = max(val, key=val.get)  # ties: the lowest rate
-    ratio = scratch / best
-    versus = (f"validation picked {_rate(best)}, " + (
-        f"{ratio:.3g}× below the from-scratch {_rate(scratch)}: "
-        + ("inside" if 10 <= ratio <= 100 else "outside") + " the quoted 10–100×"
-        if ratio >= 1 else f"{1 / ratio:.3g}× above the from-scratch {_rate(scratch)}"))
-    lo, hi = "/".join(map(_rate, low)), "/".join(map(_rate, high))
-    return _finding(v, lambda v: v.text(f"rate {lo} (10–100× below scratch's)",
-                                        f"rate {hi} (scratch's and above)", "test photos")
-                    + ", mean test accuracy over the rates", lambda v: versus, "test photos")
+    rc = rate_claim(records)
+    if rc.verdict is None:
+        return _missing(rc.verdict_text())
+    return _finding(rc.verdict, lambda v: rc.verdict_text("test photos"),
+                    lambda v: f"{rc.where_text()}. {rc.neighbours_text('test photos')}".strip(),
+                    "test photos")
 
 
 def normalisation_matters(records: list[dict]) -> Finding:
@@ -245,13 +218,12 @@ def weighting_fixes_imbalance(records: list[dict]) -> Finding:
 
 
 def early_stopping_helps(records: list[dict]) -> Finding:
-    """Claim 10: early stopping's kept epoch vs the last, test accuracy averaged over rates."""
-    rates = sorted({r["lr"] for r in records})
-    v = _judge(_averaged(records, "early_stop_test_accuracy", "lr", rates),
-               _averaged(records, "test_accuracy", "lr", rates))
-    return _finding(v, lambda v: (
-        f"{v.text('early stopping', 'the last epoch', 'test photos')}, test accuracy averaged "
-        f"over {len(rates)} rates"), items="test photos")
+    """Claim 10: early stopping's kept epoch vs the last, at the rate chosen on validation, runs
+    that ended at or below chance left out (and named)."""
+    from ..experiments.lr_choice import early_stopping
+
+    es = early_stopping(records)
+    return _finding(es.verdict, lambda v: es.text("test photos"), items="test photos")
 
 
 def few_labels_overfit(records: list[dict]) -> Finding:
