@@ -9,8 +9,9 @@ run collapsed are never chosen; claim 10 leaves out the runs that collapsed, and
 names them. Claim 6 keeps the from-scratch rate's runs whatever they scored - a collapse there
 is what the claim predicts - and says how many ended at chance.
 
-Chapter 3's sentences and the claims ledger both call these functions, so they print the same
-verdict and numbers from the same records.
+Chapter 3's sentences (:func:`sweep_findings`, :func:`early_stopping_findings`, re-exported by
+:mod:`~tlcourse.experiments.fine_tuning`) and the claims ledger both call these functions, so
+they print the same verdict and numbers from the same records.
 
 Example:
     >>> rc = rate_claim(sweep.records)                                  # doctest: +SKIP
@@ -22,8 +23,11 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass
 
+import numpy as np
+
 from ..methods import SCRATCH_CONFIG
-from ..stats import Verdict, by_seed, judge
+from ..stats import HOLDS, Verdict, by_seed, interval, judge
+from ..stats import mean_sd_text as _pct
 
 SCRATCH_LR = SCRATCH_CONFIG.lr  # the from-scratch recipe's rate, the claim's reference
 QUOTED = (10, 100)  # "10-100x lower than from scratch"
@@ -197,3 +201,88 @@ def early_stopping(records: list[dict]) -> EarlyStopping:
               n_items=ok[0].get("n_test"))
     return EarlyStopping(rate, v, tuple(r["early_stop_epoch"] for r in ok), ok[0]["epochs"],
                          tuple(sorted(r["seed"] for r in at if at_chance(r))), dead)
+
+
+# ---------------------------------------------------------------------------------------------
+# Chapter 3's table and sentences on the sweep
+# ---------------------------------------------------------------------------------------------
+def accuracy_text(records: list[dict], metric: str = "test_accuracy") -> str:
+    """One arm's mean with its 95 % interval (the judge's method): '72 % (95 % interval 65 to
+    79 %, 3 seeds)', or '72 % (1 seed)': no interval is invented."""
+    m, lo, hi = interval(by_seed(records, metric))
+    n = len({r["seed"] for r in records})
+    if n < 2:
+        return f"{m * 100:.0f} % (1 seed)"
+    return f"{m * 100:.0f} % (95 % interval {lo * 100:.0f} to {hi * 100:.0f} %, {n} seeds)"
+
+
+def sweep_table(records: list[dict]) -> list[dict]:
+    """Per rate: validation, test and balanced test accuracy (mean ± sd over seeds), the probe
+    each run started from, and how far the weights moved."""
+    rates = sorted({r["lr"] for r in records})
+    rows = []
+    for lr in rates:
+        rs = [r for r in records if r["lr"] == lr]
+        rows.append({"lr": f"{lr:g}", "seeds": len(rs),
+                     "validation": _pct([r["val_accuracy"] for r in rs]),
+                     "test": _pct([r["test_accuracy"] for r in rs]),
+                     "balanced_test": _pct([r["balanced_accuracy"] for r in rs]),
+                     "probe_test": _pct([r["probe_accuracy"] for r in rs]),
+                     "weight_distance": f"{np.mean([r['weight_distance'] for r in rs]):.3g}"})
+    return rows
+
+
+def _seeds(n: int) -> str:
+    return f"{n} seed{'s' if n != 1 else ''}"
+
+
+def sweep_findings(records: list[dict], scratch_lr: float = SCRATCH_LR
+                   ) -> list[str]:
+    """Computed sentences: the rate chosen on *validation* accuracy (the test set never picks
+    a model) and its test accuracy; claim 6 as the ledger judges it (the chosen rate vs the
+    from-scratch rate, then vs the rates beside it: :func:`lr_choice.rate_claim`); then, for
+    each higher rate, the linear probe the run started from against the fine-tuned network.
+    Every comparison is the judge's, paired per seed."""
+    rc = rate_claim(records, scratch_lr)
+    n_seeds = len({r.get("seed") for r in records})
+    lines = []
+    if rc.chosen is not None:
+        at = [r for r in records if r["lr"] == rc.chosen]
+        val = statistics.fmean(r["val_accuracy"] for r in at)
+        lines.append(f"Rate chosen on the validation photos ({_seeds(n_seeds)}): "
+                     f"{rate_text(rc.chosen)} ({val * 100:.0f} % validation, "
+                     f"{accuracy_text(at)} test accuracy); {rc.where_text()}.")
+    if rc.dead:
+        lines.append(f"Never chosen: {dead_text(list(rc.dead))}.")
+    lines.append(f"Claim 6, a rate well below the from-scratch one: {rc.verdict_text(ITEMS)}.")
+    if rc.neighbours:
+        lines.append(rc.neighbours_text(ITEMS))
+    if rc.chosen is not None:
+        probe = by_seed(records, "probe_accuracy", lr=rc.chosen)
+        for lr in (lr for lr in sorted({r["lr"] for r in records}) if lr > rc.chosen):
+            v = judge(probe, by_seed(records, "test_accuracy", lr=lr))
+            lines.append(f"At rate {rate_text(lr)}: "
+                         + v.text("the linear probe it started from",
+                                  f"fine-tuning at {rate_text(lr)}", ITEMS)
+                         + (" - the pretrained features are being overwritten."
+                            if v.word == HOLDS else "."))
+    return lines
+
+
+def early_stopping_findings(records: list[dict]) -> list[str]:
+    """Claim 10 as the ledger judges it (:func:`lr_choice.early_stopping`: the epoch early
+    stopping keeps vs the last, at the rate chosen on validation, runs that ended at chance
+    left out), then the other rates where some run learned, for reference."""
+    es = early_stopping(records)
+    out = [f"Claim 10, early stopping: {es.text(ITEMS)}."]
+    others = [lr for lr in sorted({r["lr"] for r in records})
+              if lr != es.rate and lr not in es.dead]
+    for lr in others:
+        rs = [r for r in records if r["lr"] == lr and not at_chance(r)]
+        kept = "/".join(map(str, sorted({r["early_stop_epoch"] for r in rs})))
+        v = judge(by_seed(rs, "early_stop_test_accuracy"), by_seed(rs, "test_accuracy"),
+                  n_items=rs[0].get("n_test"))
+        out.append(f"  For reference, at {rate_text(lr)} (not the claim's test: validation did "
+                   f"not choose it), early stopping kept epoch {kept} of {rs[0]['epochs']}: "
+                   + v.text("early stopping", "the last epoch", ITEMS) + ".")
+    return out
