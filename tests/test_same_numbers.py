@@ -43,6 +43,8 @@ def _chapter(module: str, function: str, **kwargs) -> Callable[[list[dict]], lis
 #: claim -> (the experiment whose stored records both read, the chapter's findings function)
 CHAPTER_FINDINGS: dict[int, tuple[str, Callable[[list[dict]], list[str]]]] = {
     3: ("feature-extraction", _chapter("feature_extraction", "findings", part="heads")),
+    6: ("lr-sweep", _chapter("fine_tuning", "sweep_findings")),
+    10: ("lr-sweep", _chapter("fine_tuning", "early_stopping_findings")),
     7: ("mistakes-lab", _chapter("mistakes", "findings", mistake="preprocessing")),
     8: ("mistakes-lab", _chapter("mistakes", "findings", mistake="few-shot-augment")),
     9: ("mistakes-lab", _chapter("mistakes", "findings", mistake="imbalance")),
@@ -52,8 +54,6 @@ NOT_YET_ON_THE_JUDGE: dict[int, str] = {}  # chapter 2 (claim 3) moved to the ju
 #: claims the fixture can judge but no chapter function can yet be run on (say why)
 UNCOVERED = {
     2: "layer_transfer.findings needs the scratch, AnA and BnB+ arms the fixture lacks",
-    6: "chapter 3's sweep findings read labels_per_class and the probe's records",
-    10: "chapter 3 judges early stopping per rate; the ledger averages over rates (issue 25)",
 }
 
 
