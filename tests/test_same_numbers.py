@@ -27,6 +27,8 @@ import pytest
 from tlcourse import claims, stats
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "claims_records.json"
+#: more stored records, one file per group of chapters (experiment -> records, merged)
+MORE_FIXTURES = [FIXTURE.with_name("claims_records_chapters_7_8.json")]
 
 
 def _chapter(module: str, function: str, **kwargs) -> Callable[[list[dict]], list[str]]:
@@ -41,6 +43,8 @@ def _chapter(module: str, function: str, **kwargs) -> Callable[[list[dict]], lis
 #: claim -> (the experiment whose stored records both read, the chapter's findings function)
 CHAPTER_FINDINGS: dict[int, tuple[str, Callable[[list[dict]], list[str]]]] = {
     3: ("feature-extraction", _chapter("feature_extraction", "findings", part="heads")),
+    13: ("text-transfer", _chapter("text_transfer", "curve_findings")),
+    14: ("backbone-choice", _chapter("backbone_choice", "findings")),
 }
 #: claims whose chapter on main still prints its own rule (issue 24's migration pending)
 NOT_YET_ON_THE_JUDGE: dict[int, str] = {}  # chapter 2 (claim 3) moved to the judge
@@ -63,6 +67,8 @@ def _signature(v: stats.Verdict) -> str:
 
 def _stored() -> tuple[dict, dict[int, claims.Finding]]:
     records = json.loads(FIXTURE.read_text())["records"]
+    for more in MORE_FIXTURES:
+        records.update(json.loads(more.read_text())["records"])
     return records, {c.number: f for c, f in claims.ledger(claims.load_claims(), records)}
 
 
