@@ -190,7 +190,7 @@ def test_the_three_plots_draw_every_arm_and_the_references():
     fig = text_plots.learning_curve(recs)
     labels = fig.axes[0].get_legend_handles_labels()[1]
     assert {tt.NAMES[m] for m in (tt.TFIDF, tt.FROZEN, tt.RANDOM_FROZEN, tt.FINETUNED)} < set(
-        labels) and "chance (50 %)" in labels
+        labels) and text_plots.CHANCE in labels
     fig = text_plots.lr_sweep(recs)
     labels = fig.axes[0].get_legend_handles_labels()[1]
     assert "BERT's range (2e-5..5e-5)" in labels
@@ -199,6 +199,9 @@ def test_the_three_plots_draw_every_arm_and_the_references():
     fig = text_plots.domain_shift(recs)
     assert [ax.get_title() for ax in fig.axes] == ["tested on tweets", "tested on movies"]
     assert fig.axes[0].get_ylim()[0] == 0  # bars start at 0
+    labels = fig.axes[0].get_legend_handles_labels()[1]
+    assert text_plots.CHANCE in labels and "chance = majority class (50 %" in labels[0]
+    assert "frozen MiniLM + LR (bar: 95 % interval)" in labels
     fig = text_plots.learning_curve([r for r in recs if r["seed"] == 0])
     assert "1 seed: no interval" in fig.axes[0].get_title()
 
