@@ -24,6 +24,7 @@ Example:
 from __future__ import annotations
 
 import statistics
+import time
 from collections.abc import Sequence
 
 SLOWER, FASTER, SAME = "slower", "faster", "about the same speed"
@@ -66,3 +67,18 @@ def compare(a: dict, b: dict) -> tuple[str, str]:
             f"{b['model']} ran {1 / m:.1f}x faster than {a['model']}" if word == FASTER else
             f"{b['model']} and {a['model']} ran at about the same speed (ratio {m:.2f})")
     return word, f"{said} ({speeds}; {spread})"
+
+
+class PartTimer:
+    """Wall and CPU seconds of each part, into ``artifacts["part_seconds"]`` and
+    ``artifacts["part_cpu_seconds"]`` (CPU time: what an idle one-thread machine would take)."""
+
+    def __init__(self, artifacts: dict):
+        self.wall = artifacts.setdefault("part_seconds", {})
+        self.cpu = artifacts.setdefault("part_cpu_seconds", {})
+        self.start = (time.perf_counter(), time.process_time())
+
+    def lap(self, part: str) -> None:
+        now = (time.perf_counter(), time.process_time())
+        self.wall[part], self.cpu[part] = now[0] - self.start[0], now[1] - self.start[1]
+        self.start = now

@@ -22,9 +22,8 @@ Three parts, every record tagged with its ``part``; all tested on fixed, balance
 * ``domain-shift`` - TF-IDF and the frozen-MiniLM probe trained on movie reviews and tested on
   tweets, and the reverse; then with a few labelled texts of the target domain added.
 
-The linear arms work on sentence vectors computed once per encoder for every text the run needs
-(and cached on disk), so they cost seconds; each trained encoder costs ~1 s per step of 16 texts
-on a CPU core, so the quick profile trains them at one size only, where the lesson needs them.
+Sentence vectors are computed once per encoder (cached on disk), so the linear arms cost seconds;
+a trained encoder costs ~1 s per step of 16 texts on a CPU core: the quick profile trains at one size.
 
 Every record keeps its per-text outcomes (``item_correct``, in the test set's order),
 ``test_set="fixed"`` and ``n_test``, and every verdict is :func:`tlcourse.stats.judge`'s on the
@@ -45,6 +44,7 @@ from tqdm.auto import tqdm
 
 from .. import text
 from ..stats import PerSeed, Verdict, by_seed, interval, judge, paired_gaps
+from ..timing import PartTimer
 from . import Results, register
 from .text_validation import accuracy as val_accuracy
 from .text_validation import from_scratch, predict, scratch_findings, train_val_split
@@ -140,7 +140,7 @@ def run(profile: str = "quick", seeds: tuple[int, ...] | None = None,
         cfg = replace(cfg, seeds=tuple(seeds))
     res = Results("text-transfer", profile, asdict(cfg))
     res.artifacts["preds"] = {}
-    timer = _Timer(res.artifacts)
+    timer = PartTimer(res.artifacts)
     other = "movies" if cfg.dataset == "tweets" else "tweets"
     corpora = {name: text.load_text_dataset(name) for name in (cfg.dataset, other)}
     encoders = {FROZEN: text.load_encoder(), RANDOM_FROZEN: text.load_encoder(pretrained=False)}
@@ -171,21 +171,6 @@ def run(profile: str = "quick", seeds: tuple[int, ...] | None = None,
     _shift(res, cfg, corpora, vectors[FROZEN])
     timer.lap("domain shift")
     return res
-
-
-class _Timer:
-    """Wall and CPU seconds of each part, into ``artifacts["part_seconds"]`` and
-    ``artifacts["part_cpu_seconds"]`` (CPU time: what an idle one-thread machine would take)."""
-
-    def __init__(self, artifacts: dict):
-        self.wall = artifacts.setdefault("part_seconds", {})
-        self.cpu = artifacts.setdefault("part_cpu_seconds", {})
-        self.start = (time.perf_counter(), time.process_time())
-
-    def lap(self, part: str) -> None:
-        now = (time.perf_counter(), time.process_time())
-        self.wall[part], self.cpu[part] = now[0] - self.start[0], now[1] - self.start[1]
-        self.start = now
 
 
 def _add(res: Results, common: dict, method: str, accuracy: float, pred: torch.Tensor,
