@@ -287,8 +287,6 @@ def table(records: list[dict]) -> list[dict]:
                          "seeds": len(acc), "images_per_second": m["images_per_second"],
                          "ips_low": m.get("ips_low", m["images_per_second"]),
                          "ips_high": m.get("ips_high", m["images_per_second"]),
-                         "speed_batch": m.get("speed_batch"),
-                         "batch_seconds": m.get("batch_seconds", []),
                          "params_m": m["params"] / 1e6, "weights_mb": 4 * m["params"] / 1e6,
                          "onnx_mb": onnx.get(m["model"])})
     return rows
@@ -360,9 +358,12 @@ def findings(records: list[dict]) -> list[str]:
                          + "; ".join(said) + ".")
     own = next(iter(by_target.values()))["own"]
     base = own.get("lite0")
+    timed = {(r["model"], r["input_size"]): r for r in records if r.get("part") == "model"}
     for b in sorted(own):
         if b != "lite0" and base is not None:
-            lines.append("Speed at batch 32 on this machine: " + speed(base, own[b])[1] + ".")
+            lines.append("Speed at batch 32 on this machine: " + speed(
+                timed[base["model"], base["input_size"]],
+                timed[b, own[b]["input_size"]])[1] + ".")
     lines.append(kornblith(records))
     pick = None
     for c in sorted(own.values(), key=lambda r: -r["images_per_second"]):  # fastest first
