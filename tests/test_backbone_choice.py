@@ -106,6 +106,16 @@ def test_speed_is_said_from_paired_repeats_and_a_gap_inside_the_spread_is_about_
     assert "slower" not in said and "faster" not in said
 
 
+def test_when_every_model_is_beaten_on_some_target_the_pick_is_made_per_target():
+    # lite2 wins on the clip art, lite1 on the photos: no model goes unbeaten on both
+    arms = {**ARMS, ("lite1", 240): 12, ("lite2", 260): 0, ("lite2", 224): 0}
+    recs = _records(arms, SPEEDS, clipart={"lite0": 0, "lite1": 0, "lite2": 15})
+    pick = next(s for s in findings(recs) if s.startswith("Pick "))
+    assert pick.startswith("Pick per target set (no model went unbeaten on every one): on the "
+                           "object photos lite1 (240 px"), pick
+    assert "on the clip art lite2 (260 px" in pick
+
+
 def test_a_measured_speed_up_is_called_faster_and_a_tie_keeps_the_fastest():
     tie = {**ARMS, ("lite2", 260): 0, ("lite2", 224): 0}
     recs = _records(tie, {"lite0": 10.0, "lite1": 9.0, "lite2": 11.0, "small-cnn": 300.0})

@@ -365,24 +365,19 @@ def findings(records: list[dict]) -> list[str]:
                 timed[base["model"], base["input_size"]],
                 timed[b, own[b]["input_size"]])[1] + ".")
     lines.append(kornblith(records))
-    pick = None
-    for c in sorted(own.values(), key=lambda r: -r["images_per_second"]):  # fastest first
-        beaten = [o["model"] for at in by_target.values() for o in at["own"].values()
-                  if o["model"] != c["model"] and c["model"] in at["own"]
-                  and (v := _verdict(records, o, at["own"][c["model"]])) is not None
-                  and v.word == HOLDS]
-        if not beaten:
-            pick = c
-            break
+    pick = _fastest_unbeaten(records, list(by_target))
     if pick is not None:
         lines.append(
             f"Pick {pick['model']} ({pick['input_size']} px, {pick['params_m']:.1f} M parameters, "
             f"{pick['images_per_second']:.0f} images/s): it is the fastest model that no other "
             f"beat here on any target set (the judge's verdicts above).")
-    else:
-        best = max(own.values(), key=lambda r: r["accuracy"])
-        lines.append(f"Every model was beaten by another (the judge's verdicts); the most "
-                     f"accurate on the photos is {best['model']} ({100 * best['accuracy']:.1f} %).")
+    else:  # each model lost somewhere: the choice depends on which images the app will see
+        picks = {t: _fastest_unbeaten(records, [t]) for t in by_target}
+        lines.append("Pick per target set (no model went unbeaten on every one): " + "; ".join(
+            f"on {NAMES.get(t, t)} {p['model']} ({p['input_size']} px, "
+            f"{p['images_per_second']:.0f} images/s)" if p else f"on {NAMES.get(t, t)} none"
+            for t, p in picks.items())
+            + ": the fastest model no other beat there (the judge's verdicts above).")
     cnn = [r for r in table(records) if r["model"] == "small-cnn" and r["size_setting"] == "own"
            and r["target"] == "photo"]
     v = _verdict(records, base, cnn[0]) if cnn and base else None
@@ -392,6 +387,19 @@ def findings(records: list[dict]) -> list[str]:
                      f"images/s at {cnn[0]['input_size']} px; on the photos, on the seeds it ran "
                      f"({seeds}): {v.text('lite0', 'the small CNN', 'test photos')}.")
     return lines
+
+
+def _fastest_unbeaten(records: list[dict], on: list[str]) -> dict | None:
+    """The fastest Lite model (at its own size) that no other beat (the judge's *holds*) on any
+    of the target sets ``on``, or None."""
+    by_target = _pretrained(records)
+    own = by_target[on[0]]["own"]
+    for c in sorted(own.values(), key=lambda r: -r["images_per_second"]):  # fastest first
+        if not any(o["model"] != c["model"] and c["model"] in by_target[t]["own"]
+                   and (v := _verdict(records, o, by_target[t]["own"][c["model"]])) is not None
+                   and v.word == HOLDS for t in on for o in by_target[t]["own"].values()):
+            return c
+    return None
 
 
 def speed(a: dict, b: dict) -> tuple[str, str]:
