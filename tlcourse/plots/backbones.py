@@ -29,7 +29,7 @@ def accuracy_vs_speed(records: list[dict]) -> Figure:
     majority class drawn, the y axis from 0. Last panel: parameters and exported file size."""
     rows = table(records)
     targets = list(dict.fromkeys(r["target"] for r in rows))
-    fig, axes = plt.subplots(1, len(targets) + 1, figsize=(6 * len(targets) + 4, 5.2),
+    fig, axes = plt.subplots(1, len(targets) + 1, figsize=(6 * len(targets) + 4, 6.4),
                              gridspec_kw={"width_ratios": [3] * len(targets) + [2]})
     for ax, target in zip(axes, targets):
         at = [r for r in rows if r["target"] == target and not math.isnan(r["accuracy"])]
@@ -65,7 +65,8 @@ def accuracy_vs_speed(records: list[dict]) -> Figure:
         bars = "1 seed: no bars" if seeds == [1] else "bars: 95 % interval"
         ax.set_title(f"{TITLES.get(target, target)}: accuracy vs speed\n({counts} seeds per "
                      f"model, {bars})\nfilled = own input size, hollow = 224 px", fontsize=9)
-        ax.legend(fontsize=7, loc="lower left", markerscale=0.5)
+        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2,
+                  markerscale=0.5, frameon=False)  # below the panel: no point or line hidden
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("test accuracy")
     size_ax = axes[-1]
