@@ -100,7 +100,7 @@ def lr_sweep(records: list[dict]) -> Figure:
     ax.set_ylabel("test accuracy")
     k = next(r["labels_per_class"] for r in records if r.get("part") == tt.SWEEP)
     ax.set_title(f"LP-FT at {k} labelled texts per class: which rate keeps the pretrained "
-                 f"features? ({_seeds_said([r for r in records if r.get('part') == tt.SWEEP])})",
+                 f"features?\n({_seeds_said([r for r in records if r.get('part') == tt.SWEEP])})",
                  fontsize=10)
     ax.legend(fontsize=8, loc="lower left")
     fig.tight_layout()
