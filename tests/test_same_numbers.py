@@ -27,8 +27,9 @@ import pytest
 from tlcourse import claims, stats
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "claims_records.json"
-#: more experiments' stored records, one file each (chapter 3b: claims 7, 8, 9)
-MORE_FIXTURES = [FIXTURE.with_name("mistakes_lab_records.json")]
+#: more stored records, one file per chapter or group of chapters (experiment -> records, merged)
+MORE_FIXTURES = [FIXTURE.with_name("mistakes_lab_records.json"),
+                 FIXTURE.with_name("claims_records_chapters_7_8.json")]
 
 
 def _chapter(module: str, function: str, **kwargs) -> Callable[[list[dict]], list[str]]:
@@ -48,6 +49,8 @@ CHAPTER_FINDINGS: dict[int, tuple[str, Callable[[list[dict]], list[str]]]] = {
     7: ("mistakes-lab", _chapter("mistakes", "findings", mistake="preprocessing")),
     8: ("mistakes-lab", _chapter("mistakes", "findings", mistake="few-shot-augment")),
     9: ("mistakes-lab", _chapter("mistakes", "findings", mistake="imbalance")),
+    13: ("text-transfer", _chapter("text_transfer", "curve_findings")),
+    14: ("backbone-choice", _chapter("backbone_choice", "findings")),
 }
 #: claims whose chapter on main still prints its own rule (issue 24's migration pending)
 NOT_YET_ON_THE_JUDGE: dict[int, str] = {}  # chapter 2 (claim 3) moved to the judge

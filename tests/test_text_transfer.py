@@ -43,9 +43,11 @@ def _records(frozen_lead: float = 0.10) -> list[dict]:
                      and r["labels_per_class"] == 20 and r["seed"] == seed)
         recs.append(_rec(rng, 0.71 + wobble, part=tt.CURVE, method=tt.FINETUNED,
                          labels_per_class=20, seed=seed, lr=3e-5))
-        for lr, acc in ((3e-5, 0.71), (3e-4, 0.66), (1e-3, 0.52)):
+        # validation ranks 3e-4 first, the test texts 3e-5: the choice must follow validation
+        for lr, acc, val in ((3e-5, 0.71, 0.70), (3e-4, 0.66, 0.74), (1e-3, 0.52, 0.50)):
             recs.append(_rec(rng, acc + wobble, part=tt.SWEEP, method=tt.FINETUNED, lr=lr,
-                             labels_per_class=20, seed=seed, probe_accuracy=probe))
+                             labels_per_class=20, seed=seed, probe_accuracy=probe,
+                             val_accuracy=val + wobble, n_val=100))
         for source, target in (("movies", "tweets"), ("tweets", "movies")):
             for cond, acc in ((tt.SOURCE, 0.62), (tt.MIXED, 0.70), (tt.TARGET_FEW, 0.66),
                               (tt.TARGET, 0.78)):
@@ -104,11 +106,65 @@ def test_sweep_table_and_findings_name_the_best_rate_and_the_damage():
     assert rows[1]["in BERT's range"] == "yes" and rows[3]["in BERT's range"] == "no"
     assert rows[3]["vs the probe"].startswith("-")
     assert rows[3]["vs the probe"].endswith(" points: does not hold here")
-    assert tt.best_rate(recs) == 3e-5
     assert list(tt.sweep_gaps(recs, 1e-3).values()) == pytest.approx([-0.20] * 3, abs=0.021)
     said = " ".join(tt.sweep_findings(recs))
     assert "at 0.001, the probe it started from beat LP-FT by " in said
-    assert "The best rate swept was 3e-05 (7" in said and "inside BERT's" in said
+
+
+def test_the_best_rate_is_chosen_on_validation_texts_never_on_the_test_texts():
+    recs = _records()  # the test texts rank 3e-5 first, the validation texts 3e-4
+    assert tt.best_rate(recs) == 3e-4
+    said = " ".join(tt.sweep_findings(recs))
+    assert "The rate chosen on validation texts (50 per class of each seed's training pool, " \
+           "validation accuracy 74 %) was 0.0003, outside BERT's" in said
+    assert "LP-FT at 0.0003" in said and "at 3e-05" in said  # judged against BERT's, on test
+    with pytest.raises(ValueError, match="no validation accuracy"):
+        tt.best_rate([{k: v for k, v in r.items() if k != "val_accuracy"} for r in recs])
+
+
+def test_validation_texts_are_drawn_from_the_training_pool_never_from_the_test_texts():
+    from tlcourse.experiments.text_validation import train_val_split
+    from tlcourse.text import TextData, few_shot_split
+
+    data = TextData([f"text {i}" for i in range(400)], torch.arange(400) % 2, ["neg", "pos"],
+                    "toy")
+    train, val = train_val_split(data, 20, 50, seed=3, test_per_class=100)
+    test = few_shot_split(data, 20, seed=3, test_per_class=100)[1]
+    assert train.texts == few_shot_split(data, 20, seed=3, test_per_class=100)[0].texts
+    assert len(val) == 100 and val.counts() == [50, 50]
+    assert not set(val.texts) & set(train.texts) and not set(val.texts) & set(test.texts)
+
+
+def _scratch(accs: dict[int, tuple[float, float]]) -> list[dict]:
+    """Records of the random-weight encoder at 20/class: seed -> (test, training accuracy)."""
+    rng = random.Random(1)
+    return [_rec(rng, test, part=tt.CURVE, method=tt.RANDOM_TRAINED, labels_per_class=20,
+                 seed=s, lr=3e-4, steps=90 if train < 0.95 else 30, epochs=30, max_steps=90,
+                 train_accuracy=train, lr_sweep={"0.0003": 0.61, "0.001": 0.55}, n_val=100)
+            for s, (test, train) in accs.items()]
+
+
+def test_the_scratch_baseline_says_how_it_was_trained_and_whether_it_fitted():
+    recs = _records() + _scratch({0: (0.62, 1.0), 1: (0.60, 0.97), 2: (0.61, 0.98)})
+    said = " ".join(tt.curve_findings(recs))
+    assert ("MiniLM trained from random weights at 20/class: the rate 0.0003 chosen on "
+            "validation texts (validation accuracy 61 % at 0.0003, 55 % at 0.001)") in said
+    assert "on seeds 0, 1, 2 it took 30, 30, 30 steps" in said
+    assert "it fitted its training texts on every seed (training accuracy at least 97 %)" in said
+    assert "fine-tuned MiniLM (LP-FT) beat MiniLM trained from random weights by" in said
+    unfit = tt.curve_findings(_records() + _scratch({0: (0.6, 1.0), 1: (0.6, 0.5),
+                                                     2: (0.6, 0.97)}))
+    assert "did not fit its training texts on seed 1 (training accuracy 50 % after 90 steps)" \
+        in " ".join(unfit)
+
+
+def test_a_scratch_baseline_at_chance_is_left_out_of_the_verdicts_and_the_sentence_says_so():
+    said = " ".join(tt.curve_findings(_records() + _scratch(
+        {0: (0.50, 0.6), 1: (0.49, 0.55), 2: (0.51, 0.5)})))
+    assert "At 20/class it ended at or below chance (" in said
+    assert " % on the test texts), so it is left out of the verdicts above." in said
+    assert "beat MiniLM trained from random weights" not in said
+    assert "MiniLM trained from random weights beat" not in said
 
 
 def test_shift_table_and_findings_compare_like_with_like():
@@ -134,7 +190,7 @@ def test_the_three_plots_draw_every_arm_and_the_references():
     fig = text_plots.learning_curve(recs)
     labels = fig.axes[0].get_legend_handles_labels()[1]
     assert {tt.NAMES[m] for m in (tt.TFIDF, tt.FROZEN, tt.RANDOM_FROZEN, tt.FINETUNED)} < set(
-        labels) and "chance (50 %)" in labels
+        labels) and text_plots.CHANCE in labels
     fig = text_plots.lr_sweep(recs)
     labels = fig.axes[0].get_legend_handles_labels()[1]
     assert "BERT's range (2e-5..5e-5)" in labels
@@ -143,6 +199,9 @@ def test_the_three_plots_draw_every_arm_and_the_references():
     fig = text_plots.domain_shift(recs)
     assert [ax.get_title() for ax in fig.axes] == ["tested on tweets", "tested on movies"]
     assert fig.axes[0].get_ylim()[0] == 0  # bars start at 0
+    labels = fig.axes[0].get_legend_handles_labels()[1]
+    assert text_plots.CHANCE in labels and "chance = majority class (50 %" in labels[0]
+    assert "frozen MiniLM + LR (bar: 95 % interval)" in labels
     fig = text_plots.learning_curve([r for r in recs if r["seed"] == 0])
     assert "1 seed: no interval" in fig.axes[0].get_title()
 
@@ -187,6 +246,20 @@ def test_the_frozen_encoder_beats_random_weights(quick, k):
 def test_fine_tuning_at_1e3_ends_below_the_probe_it_started_from(quick):
     gaps = tt.sweep_gaps(quick.records, 1e-3)
     assert len(gaps) >= 3 and judge(gaps).gap < 0, gaps
+
+
+@pytest.mark.slow
+def test_the_scratch_baseline_had_a_fair_chance(quick):
+    scratch = [r for r in quick.records if r["method"] == tt.RANDOM_TRAINED]
+    tuned = [r for r in quick.records if r["method"] == tt.FINETUNED and r["part"] == tt.CURVE]
+    assert len({r["seed"] for r in scratch}) >= 3
+    tried = scratch[0]["lr_sweep"]
+    assert len(tried) >= 2 and f"{scratch[0]['lr']:g}" == max(tried, key=tried.get)
+    assert min(r["max_steps"] for r in scratch) >= max(r["steps"] for r in tuned)
+    said = " ".join(tt.curve_findings(quick.records))
+    for r in scratch:  # fitted, or the sentence says it did not, with its training accuracy
+        assert r["train_accuracy"] >= 0.95 or (
+            f"{r['seed']} (training accuracy {100 * r['train_accuracy']:.0f} %" in said), r
 
 
 @pytest.mark.slow

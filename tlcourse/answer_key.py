@@ -444,11 +444,13 @@ def frozen_vs_tfidf(res, *, gaps_20, mean_gap_20, verdict_20) -> dict[str, bool]
 @_checker("ch08-ex-best-rate")
 def best_rate(res, *, rate_means, best_lr, best_in_bert_range, high_rate_below_probe
               ) -> dict[str, bool]:
-    means = {lr: _mean(by_seed.values()) for lr, by_seed in tt._sweep(res.records).items()}
+    sweep = [r for r in res.records if r["part"] == "lr-sweep"]  # chosen on validation texts
+    means = {lr: _mean(r["val_accuracy"] for r in sweep if r["lr"] == lr)
+             for lr in {r["lr"] for r in sweep}}
     best = best_lr if _is_top(means, best_lr) else tt.best_rate(res.records)  # ties: either
     return {
         "rate_means has one entry per rate swept": sorted(rate_means) == sorted(means),
-        "best_lr is the rate with the highest mean": _is_top(means, best_lr),
+        "best_lr is the rate with the highest mean validation accuracy": _is_top(means, best_lr),
         "best_in_bert_range":
             best_in_bert_range == (tt.BERT_RATES[0] <= best <= tt.BERT_RATES[1]),
         "high_rate_below_probe":

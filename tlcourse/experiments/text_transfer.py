@@ -12,17 +12,18 @@ Three parts, every record tagged with its ``part``; all tested on fixed, balance
     architecture alone gives);
   - ``minilm-finetuned``: LP-FT, the frozen arm's probe as the head, then every layer trained
     at BERT's recommended rate (2e-5..5e-5) for a few epochs;
-  - ``random-trained``: the architecture from random weights trained end to end for the same
-    steps.
+  - ``random-trained``: the architecture from random weights trained end to end, at the rate
+    chosen on validation texts, until it fits its training texts (or its step budget, at least
+    five times the fine-tuned arm's, runs out: the record keeps its training accuracy).
 
 * ``lr-sweep`` - LP-FT at one size over learning rates, from BERT's range up to 1e-3, against
-  the probe it started from (chapter 3's "10-100x lower" lesson, on text).
+  the probe it started from (chapter 3's "10-100x lower" lesson, on text). The rate called best
+  is chosen on validation texts (:mod:`.text_validation`), never on the test texts.
 * ``domain-shift`` - TF-IDF and the frozen-MiniLM probe trained on movie reviews and tested on
   tweets, and the reverse; then with a few labelled texts of the target domain added.
 
-The linear arms work on sentence vectors computed once per encoder for every text the run needs
-(and cached on disk), so they cost seconds; each trained encoder costs ~1 s per step of 16 texts
-on a CPU core, so the quick profile trains them at one size only, where the lesson needs them.
+Sentence vectors are computed once per encoder (cached on disk), so the linear arms cost seconds;
+a trained encoder costs ~1 s per step of 16 texts on a CPU core: the quick profile trains at one size.
 
 Every record keeps its per-text outcomes (``item_correct``, in the test set's order),
 ``test_set="fixed"`` and ``n_test``, and every verdict is :func:`tlcourse.stats.judge`'s on the
@@ -43,7 +44,10 @@ from tqdm.auto import tqdm
 
 from .. import text
 from ..stats import PerSeed, Verdict, by_seed, interval, judge, paired_gaps
+from ..timing import PartTimer
 from . import Results, register
+from .text_validation import accuracy as val_accuracy
+from .text_validation import from_scratch, predict, scratch_findings, train_val_split
 
 TFIDF, FROZEN, RANDOM_FROZEN = "tfidf", "minilm-frozen", "random-frozen"
 FINETUNED, RANDOM_TRAINED = "minilm-finetuned", "random-trained"
@@ -71,11 +75,12 @@ class TextTransferConfig:
     tuned_per_class: tuple[int, ...] | None = (20,)  # sizes the encoders train at (None: all):
     # ~1 s per step of 16 texts on a CPU core, and the trained nets must be run on the test set
     tune: text.TuneConfig = field(default_factory=text.TuneConfig)  # fine-tuning recipe
-    scratch_seeds: tuple[int, ...] | None = None  # seeds the random-weight encoder trains for
-    # (None: all); its few steps from random weights land near chance whatever the seed
-    scratch_lrs: tuple[float, ...] = (1e-4,)  # the random-weight encoder's rate; with several,
-    # the best on a validation split of ``sweep_per_class`` (seed 0) + ``val_per_class`` texts
-    val_per_class: int = 50
+    scratch_lrs: tuple[float, ...] = (3e-4, 1e-3)  # the random-weight encoder's rates: the one
+    # that scores best on seed 0's validation texts trains every seed
+    scratch_max_steps: int = 45  # it trains until it fits its texts or this many steps (5x
+    # the fine-tuned arm's 9 at 20/class in the quick profile; it fitted in 21-36 at 3e-4)
+    val_per_class: int = 50  # validation texts per class, from each seed's training pool: the
+    # LP-FT rate called best and the random-weight encoder's rate are chosen on them
     sweep_per_class: int = 20  # the LP-FT learning-rate sweep runs at this size ...
     sweep_lrs: tuple[float, ...] = (3e-5, 3e-4, 1e-3)  # ... at these rates (tune.lr shared)
     shift_source_per_class: int = 100  # domain shift: labelled source texts per class ...
@@ -83,13 +88,14 @@ class TextTransferConfig:
 
 
 PROFILES = {
-    # 3 epochs (BERT's recipe: 2-4) and one seed from random weights keep it ~150 s on a core.
-    "quick": TextTransferConfig(tune=text.TuneConfig(epochs=3, min_steps=9), scratch_seeds=(0,)),
+    # 3 epochs (BERT's recipe: 2-4) keep the fine-tuned arms cheap on a CPU core.
+    "quick": TextTransferConfig(tune=text.TuneConfig(epochs=3, min_steps=9),
+                                sweep_lrs=(3e-5, 1e-3)),  # 3e-4's runs paid the scratch steps
     # Every arm over the whole curve, 3 seeds, a 1,000-text test set: for a GPU.
     "full": TextTransferConfig(per_class=(5, 20, 50, 200, 1000), seeds=(0, 1, 2),
                                test_per_class=500, random_per_class=None, tuned_per_class=None,
                                tune=text.TuneConfig(max_length=128),
-                               scratch_lrs=(3e-5, 1e-4, 3e-4, 1e-3),
+                               scratch_lrs=(1e-4, 3e-4, 1e-3), scratch_max_steps=600,
                                sweep_lrs=(1e-5, 2e-5, 3e-5, 5e-5, 1e-4, 3e-4, 1e-3),
                                shift_source_per_class=1000),
 }
@@ -119,20 +125,6 @@ def _sizes(wanted: tuple[int, ...] | None, cfg: TextTransferConfig) -> list[int]
     return [k for k in cfg.per_class if wanted is None or k in wanted]
 
 
-def _sweep_scratch_lr(data: text.TextData, cfg: TextTransferConfig,
-                      random_encoder: text.SentenceEncoder) -> tuple[float, dict[float, float]]:
-    """The random-weight encoder's best rate on a validation split drawn from outside the test
-    set (test_seed 1 draws it from the training pool, so the test texts are never seen)."""
-    if len(cfg.scratch_lrs) == 1:
-        return cfg.scratch_lrs[0], {}
-    pool, _ = _split(data, cfg.sweep_per_class + cfg.val_per_class, 0, cfg)
-    train, val = text.few_shot_split(pool, cfg.sweep_per_class, seed=0,
-                                     test_per_class=cfg.val_per_class, test_seed=1)
-    scores = {lr: text.train_encoder(random_encoder, train, val, replace(cfg.tune, lr=lr)).accuracy
-              for lr in cfg.scratch_lrs}
-    return max(scores, key=scores.get), scores
-
-
 @register("text-transfer", "Ch. 8: tweets - pretrained MiniLM vs TF-IDF vs MiniLM from scratch; "
                            "LP-FT learning rates; movies <-> tweets")
 def run(profile: str = "quick", seeds: tuple[int, ...] | None = None,
@@ -149,7 +141,7 @@ def run(profile: str = "quick", seeds: tuple[int, ...] | None = None,
         cfg = replace(cfg, seeds=tuple(seeds))
     res = Results("text-transfer", profile, asdict(cfg))
     res.artifacts["preds"] = {}
-    timer = _Timer(res.artifacts)
+    timer = PartTimer(res.artifacts)
     other = "movies" if cfg.dataset == "tweets" else "tweets"
     corpora = {name: text.load_text_dataset(name) for name in (cfg.dataset, other)}
     encoders = {FROZEN: text.load_encoder(), RANDOM_FROZEN: text.load_encoder(pretrained=False)}
@@ -180,21 +172,6 @@ def run(profile: str = "quick", seeds: tuple[int, ...] | None = None,
     _shift(res, cfg, corpora, vectors[FROZEN])
     timer.lap("domain shift")
     return res
-
-
-class _Timer:
-    """Wall and CPU seconds of each part, into ``artifacts["part_seconds"]`` and
-    ``artifacts["part_cpu_seconds"]`` (CPU time: what an idle one-thread machine would take)."""
-
-    def __init__(self, artifacts: dict):
-        self.wall = artifacts.setdefault("part_seconds", {})
-        self.cpu = artifacts.setdefault("part_cpu_seconds", {})
-        self.start = (time.perf_counter(), time.process_time())
-
-    def lap(self, part: str) -> None:
-        now = (time.perf_counter(), time.process_time())
-        self.wall[part], self.cpu[part] = now[0] - self.start[0], now[1] - self.start[1]
-        self.start = now
 
 
 def _add(res: Results, common: dict, method: str, accuracy: float, pred: torch.Tensor,
@@ -234,38 +211,44 @@ def _curve(res: Results, cfg: TextTransferConfig, data: text.TextData,
 def _trained(res: Results, cfg: TextTransferConfig, data: text.TextData, encoders: dict,
              probes: dict, progress: bool) -> None:
     """LP-FT and the random-weight encoder on the curve's ``tuned_per_class`` sizes, and LP-FT
-    over ``sweep_lrs`` at ``sweep_per_class``; a run both parts need is trained once."""
+    over ``sweep_lrs`` at ``sweep_per_class``; a run both parts need is trained once. Every
+    sweep run is also scored on its seed's validation texts (``val_accuracy``): the rate called
+    best is chosen on them."""
     test, tuned = res.artifacts["test"], _sizes(cfg.tuned_per_class, cfg)
     jobs = [(k, s, cfg.tune.lr) for k in tuned for s in cfg.seeds]
     jobs += [(cfg.sweep_per_class, s, lr) for lr in cfg.sweep_lrs for s in cfg.seeds
              if (cfg.sweep_per_class, s, lr) not in jobs]
-    scratch_lr, sweep = ((_sweep_scratch_lr(data, cfg, encoders[RANDOM_FROZEN]))
-                         if tuned else (None, {}))
-    jobs += [(k, s, None) for k in tuned for s in cfg.seeds  # None: from random weights
-             if cfg.scratch_seeds is None or s in cfg.scratch_seeds]
-    for k, seed, lr in tqdm(jobs, desc="text-transfer: trained encoders", disable=not progress):
-        train, _ = _split(data, k, seed, cfg)
+    for k, seed, lr in tqdm(jobs, desc="text-transfer: fine-tuned encoders",
+                            disable=not progress):
+        train, val = train_val_split(data, k, cfg.val_per_class, seed, cfg.test_per_class)
         common = {"dataset": cfg.dataset, "labels_per_class": k, "seed": seed,
                   "n_train": len(train), "n_test": len(test)}
-        if lr is None:
-            r = text.train_encoder(encoders[RANDOM_FROZEN], train, test,
-                                   replace(cfg.tune, lr=scratch_lr), seed)
-            _add(res, {"part": CURVE, **common}, RANDOM_TRAINED, r.accuracy, r.pred, r.seconds,
-                 test.y, lr=scratch_lr, steps=r.steps, epochs=r.epochs,
-                 train_accuracy=round(r.train_accuracy, 4),
-                 lr_sweep={str(a): round(b, 4) for a, b in sweep.items()})
-            continue
         head = probes[(k, seed)]
         r = text.train_encoder(encoders[FROZEN], train, test, replace(cfg.tune, lr=lr), seed,
                                head=text.head_from_probe(head))
         extra = {"lr": lr, "steps": r.steps, "epochs": r.epochs,
                  "train_accuracy": round(r.train_accuracy, 4),
                  "probe_accuracy": round(head.accuracy, 4)}
-        parts = ([CURVE] if k in tuned and lr == cfg.tune.lr else []) + (
-            [SWEEP] if k == cfg.sweep_per_class and lr in cfg.sweep_lrs else [])
+        sweep = k == cfg.sweep_per_class and lr in cfg.sweep_lrs
+        if sweep:
+            extra["val_accuracy"] = round(val_accuracy(r.model, val, cfg.tune.max_length), 4)
+            extra["n_val"] = len(val)
+        parts = ([CURVE] if k in tuned and lr == cfg.tune.lr else []) + ([SWEEP] if sweep else [])
         for part in parts:
             _add(res, {"part": part, **common}, FINETUNED, r.accuracy, r.pred,
                  r.seconds + head.seconds, test.y, **extra)
+    for k in tuned:  # the architecture from random weights, its rate chosen on validation
+        lr, val_acc, runs = from_scratch(encoders[RANDOM_FROZEN], data, k, cfg.seeds, cfg.tune,
+                                         cfg.scratch_lrs, cfg.scratch_max_steps,
+                                         cfg.val_per_class, cfg.test_per_class, progress)
+        for seed, (r, train, n_val) in runs.items():
+            pred = predict(r.model, test, cfg.tune.max_length)
+            _add(res, {"part": CURVE, "dataset": cfg.dataset, "labels_per_class": k,
+                       "seed": seed, "n_train": len(train), "n_test": len(test)},
+                 RANDOM_TRAINED, (pred == test.y).float().mean().item(), pred, r.seconds,
+                 test.y, lr=lr, steps=r.steps, epochs=r.epochs, max_steps=cfg.scratch_max_steps,
+                 train_accuracy=round(r.train_accuracy, 4), fitted=r.fitted, n_val=n_val,
+                 lr_sweep={f"{a:g}": round(b, 4) for a, b in val_acc.items()})
 
 
 def _shift(res: Results, cfg: TextTransferConfig, corpora: dict[str, text.TextData],
@@ -363,9 +346,24 @@ def sweep_gaps(records: list[dict], lr: float) -> PerSeed:
 
 
 def best_rate(records: list[dict]) -> float:
-    """The sweep's rate with the highest mean accuracy over seeds."""
-    sweep = _sweep(records)
-    return max(sweep, key=lambda lr: statistics.fmean(sweep[lr].values()))
+    """The sweep's rate with the highest mean *validation* accuracy over seeds (each seed's
+    validation texts come from its training pool; the test texts never choose).
+
+    Raises:
+        ValueError: records without ``val_accuracy`` (made before the choice moved to
+            validation): run the experiment again.
+    """
+    sweep = [r for r in records if r.get("part") == SWEEP]
+    if not sweep or any("val_accuracy" not in r for r in sweep):
+        raise ValueError("the sweep's records carry no validation accuracy, so no rate can be "
+                         "chosen without looking at the test texts: run text-transfer again")
+    return _chosen(sweep, sorted({r["lr"] for r in sweep}))
+
+
+def _chosen(sweep: list[dict], rates: list[float]) -> float:
+    """Of ``rates``, the one with the highest mean validation accuracy over seeds."""
+    val = {lr: by_seed(sweep, "val_accuracy", lr=lr) for lr in rates}
+    return max(rates, key=lambda lr: statistics.fmean(val[lr].values()))
 
 
 def sweep_table(records: list[dict]) -> list[dict]:
@@ -427,34 +425,28 @@ def findings(records: list[dict]) -> list[str]:
 
 
 def curve_findings(records: list[dict]) -> list[str]:
-    """The learning curve: each arm vs its comparison, per size, from the judge."""
+    """The learning curve: each arm vs its comparison, per size, from the judge. The encoder
+    trained from random weights is judged only where it ended above chance (50 %); its
+    sentence says how it was trained and whether it fitted its training texts."""
     curve = [r for r in records if r.get("part", CURVE) == CURVE]
     first = curve[0]
     ks = sorted({r["labels_per_class"] for r in curve})
     out = [(f"{first['dataset']}, {first['n_test']:,} test texts, half of each class (chance "
             f"50 %), the same for every arm, size and seed.")]
+    at_chance = {k for k in ks if (a := _acc(curve, RANDOM_TRAINED, k))
+                 and statistics.fmean(a.values()) <= 0.5}
     for a, b in ((FROZEN, TFIDF), (FROZEN, RANDOM_FROZEN), (FINETUNED, FROZEN),
-                 (RANDOM_TRAINED, TFIDF)):
+                 (FINETUNED, RANDOM_TRAINED), (RANDOM_TRAINED, TFIDF)):
         parts = [f"{k}/class: {v.text(NAMES[a], NAMES[b], 'test texts')}"
-                 for k in ks if (v := verdict(curve, a, b, k)) is not None]
+                 for k in ks if (v := verdict(curve, a, b, k)) is not None
+                 and not (RANDOM_TRAINED in (a, b) and k in at_chance)]
         if parts:
             out.append("; ".join(parts) + ".")
-    scratch = [r for r in curve if r["method"] == RANDOM_TRAINED]
-    if scratch:
-        steps = {r["labels_per_class"]: r["steps"] for r in scratch}
-        sweep = scratch[0].get("lr_sweep", {})
-        how = ("a fixed rate" if not sweep else "its best on a validation split"
-               if len(set(sweep.values())) > 1 else
-               f"every rate swept ({', '.join(sweep)}) scored "
-               f"{next(iter(sweep.values()), 0):.0%} on a validation split; the first was kept")
-        out.append(f"The random-weight encoder trained end to end at rate {scratch[0]['lr']:g} "
-                   f"({how}), for the same steps as fine-tuning ("
-                   + ", ".join(f"{n} at {k}/class" for k, n in steps.items())
-                   + f"), on seed{'s' if len(scratch) > 1 else ''} "
-                   + ", ".join(str(s) for s in sorted({r['seed'] for r in scratch}))
-                   + f"; its training accuracy reached at most "
-                   f"{max(r['train_accuracy'] for r in scratch):.0%}.")
-    return out
+    steps: dict[int, int] = {}  # the fine-tuned arm's steps, per size
+    for r in (r for r in curve if r["method"] == FINETUNED and "steps" in r):
+        steps[r["labels_per_class"]] = max(steps.get(r["labels_per_class"], 0), r["steps"])
+    return out + scratch_findings([r for r in curve if r["method"] == RANDOM_TRAINED],
+                                  NAMES[RANDOM_TRAINED], steps, at_chance)
 
 
 def sweep_findings(records: list[dict]) -> list[str]:
@@ -470,11 +462,14 @@ def sweep_findings(records: list[dict]) -> list[str]:
                      + _said(_judged(sweep[lr], probe), "LP-FT", "the probe it started from"))
     best = best_rate(records)
     inside = [lr for lr in sweep if BERT_RATES[0] <= lr <= BERT_RATES[1]]
-    said = (f"The best rate swept was {best:g} ({_cell(sweep[best])}), "
+    val = [r for r in records if r.get("part") == SWEEP and r["lr"] == best]
+    said = (f"The rate chosen on validation texts ({val[0]['n_val'] // 2} per class of each "
+            f"seed's training pool, validation accuracy "
+            f"{100 * statistics.fmean(r['val_accuracy'] for r in val):.0f} %) was {best:g}, "
             + ("inside" if best in inside else "outside") + f" BERT's recommended "
-            f"{BERT_RATES[0]:g}..{BERT_RATES[1]:g}")
-    if inside and best not in inside:  # does it beat BERT's rate? the judge says
-        bert = max(inside, key=lambda lr: statistics.fmean(sweep[lr].values()))
+            f"{BERT_RATES[0]:g}..{BERT_RATES[1]:g}; on the test texts it scored {_cell(sweep[best])}")
+    if inside and best not in inside:  # does it beat BERT's rate? the judge says, on test
+        bert = _chosen([r for r in records if r.get("part") == SWEEP], inside)
         said += ": " + _said(_judged(sweep[best], sweep[bert]), f"LP-FT at {best:g}",
                              f"at {bert:g}")
     return [f"LP-FT at {k}/class, the frozen probe as the head: " + "; ".join(parts) + ".",

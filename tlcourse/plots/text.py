@@ -21,6 +21,7 @@ from ..stats import interval
 
 COLORS = {tt.TFIDF: "tab:gray", tt.FROZEN: "tab:blue", tt.RANDOM_FROZEN: "tab:orange",
           tt.FINETUNED: "tab:green", tt.RANDOM_TRAINED: "tab:red"}
+CHANCE = "chance = majority class (50 %: balanced test texts)"
 
 
 def _spread(values) -> tuple[float, float, float]:
@@ -66,7 +67,7 @@ def learning_curve(records: list[dict]) -> Figure:
         if len(x) == 1:
             ax.errorbar(x, mean, yerr=[mean - low, high - mean], color=COLORS[method],
                         capsize=3)
-    ax.axhline(0.5, ls=":", color="k", lw=1, label="chance (50 %)")
+    ax.axhline(0.5, ls=":", color="k", lw=1, label=CHANCE)
     _log_x(ax, ks, "labelled training texts per class (log scale)")
     ax.set_ylim(0, 1)
     _percent(ax)
@@ -91,7 +92,7 @@ def lr_sweep(records: list[dict]) -> Figure:
     probe = list(tt._sweep_probe(records).values())
     ax.axhline(np.mean(probe), color=COLORS[tt.FROZEN], lw=1.5, ls="--",
                label=f"the probe it started from ({np.mean(probe):.0%})")
-    ax.axhline(0.5, ls=":", color="k", lw=1, label="chance (50 %)")
+    ax.axhline(0.5, ls=":", color="k", lw=1, label=CHANCE)
     _log_x(ax, lrs, "fine-tuning learning rate (log scale)")
     ax.set_xlim(min(lrs[0], tt.BERT_RATES[0]) / 1.5, lrs[-1] * 1.5)
     ax.set_ylim(0, 1)
@@ -99,7 +100,7 @@ def lr_sweep(records: list[dict]) -> Figure:
     ax.set_ylabel("test accuracy")
     k = next(r["labels_per_class"] for r in records if r.get("part") == tt.SWEEP)
     ax.set_title(f"LP-FT at {k} labelled texts per class: which rate keeps the pretrained "
-                 f"features? ({_seeds_said([r for r in records if r.get('part') == tt.SWEEP])})",
+                 f"features?\n({_seeds_said([r for r in records if r.get('part') == tt.SWEEP])})",
                  fontsize=10)
     ax.legend(fontsize=8, loc="lower left")
     fig.tight_layout()
@@ -115,14 +116,15 @@ def domain_shift(records: list[dict]) -> Figure:
     fig, axes = plt.subplots(1, len(targets), figsize=(6.5 * len(targets), 4.4), squeeze=False,
                              sharey=True)
     width = 0.38
+    shift_seeds = {r["seed"] for r in records if r.get("part") == tt.SHIFT}
     for ax, t in zip(axes[0], targets):
         for j, m in enumerate((tt.TFIDF, tt.FROZEN)):
             mean, low, high = np.array([_spread(tt._shift_acc(records, m, t, c))
                                         for c in conditions]).T
             x = np.arange(len(conditions)) + (j - 0.5) * width
             ax.bar(x, mean, width, yerr=[mean - low, high - mean], capsize=3, color=COLORS[m],
-                   label=tt.NAMES[m])
-        ax.axhline(0.5, ls=":", color="k", lw=1, label="chance (50 %)")
+                   label=tt.NAMES[m] + (" (bar: 95 % interval)" if len(shift_seeds) > 1 else ""))
+        ax.axhline(0.5, ls=":", color="k", lw=1, label=CHANCE)
         ax.set_xticks(range(len(conditions)),
                       [names[c].replace(" of the ", "\nof the ").replace(" + ", "\n+ ")
                        for c in conditions], fontsize=7)
@@ -131,11 +133,12 @@ def domain_shift(records: list[dict]) -> Figure:
         ax.set_title(f"tested on {t}", fontsize=10)
         ax.grid(axis="y", alpha=0.3)
     axes[0, 0].set_ylabel("test accuracy")
-    axes[0, 0].legend(fontsize=8, loc="upper right")
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=8, frameon=False)
     shift = [r for r in records if r.get("part") == tt.SHIFT]
     fig.suptitle("Domain shift: trained on one corpus, tested on the other "
                  f"({_seeds_said(shift)})", fontsize=11)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.07, 1, 1))  # room for the legend below the panels
     return fig
 
 
