@@ -124,13 +124,13 @@ def test_the_best_rate_is_chosen_on_validation_texts_never_on_the_test_texts():
 
 def test_validation_texts_are_drawn_from_the_training_pool_never_from_the_test_texts():
     from tlcourse.experiments.text_validation import train_val_split
-    from tlcourse.text import TextData, few_shot_split
+    from tlcourse.text import TextData, split_texts
 
     data = TextData([f"text {i}" for i in range(400)], torch.arange(400) % 2, ["neg", "pos"],
                     "toy")
     train, val = train_val_split(data, 20, 50, seed=3, test_per_class=100)
-    test = few_shot_split(data, 20, seed=3, test_per_class=100)[1]
-    assert train.texts == few_shot_split(data, 20, seed=3, test_per_class=100)[0].texts
+    test = split_texts(data, 20, seed=3, test_per_class=100)[1]
+    assert train.texts == split_texts(data, 20, seed=3, test_per_class=100)[0].texts
     assert len(val) == 100 and val.counts() == [50, 50]
     assert not set(val.texts) & set(train.texts) and not set(val.texts) & set(test.texts)
 

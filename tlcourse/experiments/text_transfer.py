@@ -118,7 +118,7 @@ class _Vectors:
 
 
 def _split(data: text.TextData, k: int, seed: int, cfg: TextTransferConfig):
-    return text.few_shot_split(data, k, seed, test_per_class=cfg.test_per_class)
+    return text.split_texts(data, k, seed, test_per_class=cfg.test_per_class)
 
 
 def _sizes(wanted: tuple[int, ...] | None, cfg: TextTransferConfig) -> list[int]:

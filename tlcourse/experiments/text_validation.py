@@ -35,10 +35,10 @@ from ..train import TrainConfig, evaluate, fit, seed_everything
 def train_val_split(data: text.TextData, k: int, val_per_class: int, seed: int,
                     test_per_class: int) -> tuple[text.TextData, text.TextData]:
     """Seed ``seed``'s ``k`` training texts per class (exactly those of
-    ``few_shot_split(data, k, seed)``) and ``val_per_class`` validation texts per class: the
+    ``split_texts(data, k, seed)``) and ``val_per_class`` validation texts per class: the
     next ones in the same seeded draw, so never a test text and never a training text."""
-    train = text.few_shot_split(data, k, seed, test_per_class=test_per_class)[0]
-    wider = text.few_shot_split(data, k + val_per_class, seed, test_per_class=test_per_class)[0]
+    train = text.split_texts(data, k, seed, test_per_class=test_per_class)[0]
+    wider = text.split_texts(data, k + val_per_class, seed, test_per_class=test_per_class)[0]
     seen = set(train.texts)
     val = wider.subset([i for i, t in enumerate(wider.texts) if t not in seen])
     val.name = f"{data.name}:val"
