@@ -226,13 +226,10 @@ def _cmd_train(args: argparse.Namespace) -> int:
         print(f"tlcourse train: {e}", file=sys.stderr)
         return 1
     print(it.report.format())
-    cached = " (features from the cache: the backbone did not run)" if it.features_cached else ""
     print(f"\niteration {it.number} of {args.out}: {it.method} on {it.backbone} at "
           f"{it.input_size} px ({it.method_reason}); fit on {it.n_train} images, scored on "
           f"{it.n_eval} by {it.evaluation}; threshold {it.threshold:.2f} ({it.threshold_reason})."
-          f"\n"
-          f"time: features {it.seconds['features']:.1f} s{cached}, training "
-          f"{it.seconds['training']:.1f} s, total {it.seconds['total']:.1f} s")
+          f"\ntime: {it.timing()}")
     return 0
 
 
@@ -254,11 +251,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     rows = model.predict(args.paths, top_k=args.top, threshold=args.threshold)
     t = model.threshold if args.threshold is None else args.threshold
     for r in rows:
-        if r.error:
-            print(f"{r.path}: cannot read ({r.error})", file=sys.stderr)
-        else:
-            tops = ", ".join(f"{c} {100 * p:.1f} %" for c, p in r.top)
-            print(f"{r.path}: {r.label}  [{tops}]")
+        print(r.format(), file=sys.stderr if r.error else sys.stdout)
     if not rows:
         print("tlcourse predict: no image files found in the given paths", file=sys.stderr)
     print(f"{sum(not r.error for r in rows)} classified, {sum(bool(r.error) for r in rows)} "

@@ -8,6 +8,7 @@ Where each step lives:
 * :mod:`.classifier`: :func:`train_model` (split, train, choose the threshold, score) and
   :func:`load_model` / ``Model.predict``;
 * :mod:`.model_folder`: the model folder's numbered iterations (nothing image-specific);
+* :mod:`.predictions`: one line per new file, and the predictions CSV;
 * :mod:`.metrics`: Custom Vision's precision, recall and AP at a threshold (nothing
   image-specific);
 * :mod:`.export`: :func:`export_onnx`, one ONNX file with the preprocessing inside;
@@ -29,13 +30,14 @@ _EXPORTS = {
     "check_folder": "folder", "load_folder": "folder", "FolderReport": "folder",
     "open_image": "images", "ImageReadError": "images",
     "TrainSettings": "classifier", "train_model": "classifier", "load_model": "classifier",
-    "Model": "classifier", "FolderError": "classifier", "write_predictions_csv": "classifier",
+    "Model": "classifier", "FolderError": "classifier", "Prediction": "predictions",
+    "write_predictions_csv": "predictions",
     "ModelError": "model_folder", "iterations": "model_folder",
     "current_iteration": "model_folder", "format_iterations": "model_folder",
     "export_onnx": "export", "ExportError": "export",
 }
-_MODULES = {"images", "folder", "classifier", "model_folder", "metrics", "export", "widgets",
-            "plots"}
+_MODULES = {"images", "folder", "classifier", "model_folder", "predictions", "metrics", "export",
+            "widgets", "plots"}
 
 if TYPE_CHECKING:  # for type checkers and IDEs: the same names, eagerly
     from . import classifier, export, folder, images, metrics, model_folder, plots, widgets
@@ -45,12 +47,12 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, eagerly
         TrainSettings,
         load_model,
         train_model,
-        write_predictions_csv,
     )
     from .export import ExportError, export_onnx
     from .folder import FolderReport, check_folder, load_folder
     from .images import ImageReadError, open_image
     from .model_folder import ModelError, current_iteration, format_iterations, iterations
+    from .predictions import Prediction, write_predictions_csv
 
 
 def __getattr__(name: str):
@@ -62,8 +64,31 @@ def __getattr__(name: str):
 
 
 __all__ = [
-    "ExportError", "FolderError", "FolderReport", "ImageReadError", "Model", "ModelError",
-    "TrainSettings", "check_folder", "classifier", "current_iteration", "export", "export_onnx",
-    "folder", "format_iterations", "images", "iterations", "load_folder", "load_model", "metrics",
-    "model_folder", "open_image", "plots", "train_model", "widgets", "write_predictions_csv",
+    "ExportError",
+    "FolderError",
+    "FolderReport",
+    "ImageReadError",
+    "Model",
+    "ModelError",
+    "Prediction",
+    "TrainSettings",
+    "check_folder",
+    "classifier",
+    "current_iteration",
+    "export",
+    "export_onnx",
+    "folder",
+    "format_iterations",
+    "images",
+    "iterations",
+    "load_folder",
+    "load_model",
+    "metrics",
+    "model_folder",
+    "open_image",
+    "plots",
+    "predictions",
+    "train_model",
+    "widgets",
+    "write_predictions_csv",
 ]

@@ -27,7 +27,6 @@ Example:
 from __future__ import annotations
 
 import json
-import os
 import tempfile
 import time
 from contextlib import contextmanager
@@ -57,6 +56,7 @@ from .model_folder import (  # noqa: F401
     format_iterations,
     iterations,
 )
+from .predictions import Prediction, write_predictions_csv  # noqa: F401 - the CLI's import
 
 """The model folder's format; a folder of another format is refused with what to do."""
 
@@ -146,6 +146,12 @@ class Iteration:
     eval_y: torch.Tensor | None = field(default=None, repr=False)
     eval_images: torch.Tensor | None = field(default=None, repr=False)
     eval_paths: list[str] = field(default_factory=list, repr=False)
+
+    def timing(self) -> str:
+        """Where the seconds went: the backbone's features (or the cache's), training, total."""
+        how = "from the feature cache: the backbone did not run" if self.features_cached else "computed"
+        return (f"features {self.seconds['features']:.1f} s ({how}), head and threshold "
+                f"{self.seconds['training']:.1f} s, total {self.seconds['total']:.1f} s")
 
     def to_json(self) -> dict:
         skip = {"report", "eval_probs", "eval_y", "eval_images", "eval_paths"}
@@ -387,16 +393,6 @@ def _preprocessing(net: TransferNet) -> dict:
 
 
 @dataclass
-class Prediction:
-    """One file's result: the top classes with probabilities, or why it could not be read."""
-
-    path: str
-    top: list[tuple[str, float]] = field(default_factory=list)
-    label: str = ""  # the top class, or "unknown" below the threshold
-    error: str = ""
-
-
-@dataclass
 class Model:
     """A trained iteration, ready to classify (``net`` includes the preprocessing)."""
 
@@ -471,29 +467,3 @@ def load_model(model_dir: str | Path, iteration: int | None = None) -> Model:
     else:
         net.load_state_dict(state["net"])
     return Model(net.eval(), info["classes"], info["threshold"], info, folder)
-
-
-def write_predictions_csv(rows: list[Prediction], path: str | Path) -> Path:
-    """One row per file: path, label, top classes with probabilities, error.
-
-    UTF-8; bytes of a name that are not UTF-8 appear as escapes (``ni\\xf1o``). Written aside
-    and renamed into place, so a failure never leaves a truncated file."""
-    import csv
-
-    path = Path(path)
-    k = max((len(r.top) for r in rows), default=0)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with tmp.open("w", newline="", encoding="utf-8", errors="backslashreplace") as f:
-            w = csv.writer(f)
-            w.writerow(["path", "label", *[c for i in range(1, k + 1)
-                                           for c in (f"class_{i}", f"probability_{i}")], "error"])
-            for r in rows:
-                tops = [v for c, p in r.top for v in (_show(c), f"{p:.4f}")]
-                w.writerow([_show(r.path), _show(r.label), *tops, *[""] * (2 * k - len(tops)),
-                            r.error])
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
-
