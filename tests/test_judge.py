@@ -355,3 +355,10 @@ def test_a_bound_of_exactly_zero_prints_as_0_not_00():
     from tlcourse.stats import _pts
 
     assert [_pts(0.0, 0), _pts(-0.001, 0), _pts(-0.05, 0), _pts(0.0, 1)] == ["0", "0", "−5", "0.0"]
+
+
+def test_a_tie_keeps_the_interval_s_own_digits():
+    """A gap of ~0 once printed its interval to three decimals ('tied (−12.587 to 12.587)')."""
+    v = judge([1e-9, 0.25, -0.25])
+    said = v.text("a", "b")
+    assert said.startswith("a and b tied") and "." not in said.split("(")[1].split(";")[0], said

@@ -103,32 +103,6 @@ def band(values: Iterable[float]) -> float:
     return 0.0 if math.isnan(s) else s
 
 
-def compare(a: str, b: str, gaps: Iterable[float]) -> str:
-    """A sign- and noise-aware sentence about paired accuracy gaps ``a - b`` (fractions), e.g.
-    one per seed: "a beat b by 4.1 ± 1.2 points (3 seeds)", "b beat a by 2.0 points, within
-    noise (± 3.1, 3 seeds)", or, with one seed, "... (1 seed: no spread measured)".
-    Superseded by :func:`judge` (``judge(gaps).text(a, b)``); kept until its callers move.
-
-    Example:
-        >>> compare("frozen", "scratch", [0.40, 0.44])
-        'frozen beat scratch by 42.0 ± 2.8 points (2 seeds)'
-    """
-    g = list(gaps)
-    m, s = mean_sd(g)
-    n = f"{len(g)} seed{'s' if len(g) != 1 else ''}"
-    winner, loser = (a, b) if m >= 0 else (b, a)
-    size = abs(m) * 100
-    if len(g) < 2:
-        if round(size, 1) == 0:
-            return f"{a} and {b} tied ({n}: no spread measured)"
-        return f"{winner} beat {loser} by {size:.1f} points ({n}: no spread measured)"
-    if round(size, 1) == 0:  # a gap that prints as 0.0 is a tie, not a win
-        return f"{a} and {b} tied (± {s * 100:.1f} points, {n})"
-    if abs(m) < s:
-        return f"{winner} beat {loser} by {size:.1f} points, within noise (± {s * 100:.1f}, {n})"
-    return f"{winner} beat {loser} by {size:.1f} ± {s * 100:.1f} points ({n})"
-
-
 # ---------------------------------------------------------------------------------------------
 # Per-seed values and paired gaps
 # ---------------------------------------------------------------------------------------------
@@ -287,15 +261,15 @@ class Verdict:
         win, lose = (b, a) if flip else (a, b)
         lo, hi = (-self.high, -self.low) if flip else (self.low, self.high)
         half = (hi - lo) * 50 if math.isfinite(lo) else math.inf  # in points
-        d = 0 if half >= 2 else 1 if half >= 0.2 or not half else 2  # digits it vouches for
+        span_d = d = 0 if half >= 2 else 1 if half >= 0.2 or not half else 2  # digits it vouches for
         while d < 3 and self.gap and round(abs(self.gap) * 100, d) == 0:
-            d += 1
+            d += 1  # a gap too small for them is shown to its first digit (or called a tie)
         size = _pts(abs(self.gap), d)
         pts = "point" if size == "1" else "points"
         tied = size.strip("0.") == ""
         counts = (f"{self.n_seeds} seed{'s' if self.n_seeds != 1 else ''}"
                   + (f", {self.n_items:,} {items}" if self.n_items else ""))
-        span = f"{_pts(lo, d)} to {_pts(hi, d)}" if 0 < half < math.inf else ""
+        span = f"{_pts(lo, span_d)} to {_pts(hi, span_d)}" if 0 < half < math.inf else ""
         interval = f"{round(self.level * 100)} % interval {span}; {counts}"
         lead = f"{a} and {b} tied" if tied else f"{win} ahead by {size} {pts}"
         m = _pts(self.margin, 0 if round(self.margin * 100, 6) % 1 == 0 else 1) \
