@@ -249,3 +249,27 @@ def test_feature_extraction_trains_the_fewest_parameters(results):
     (frozen,), (tuned,), (scratch,) = params("imagenet-frozen"), params("imagenet-finetuned"), \
         params("lite0-scratch")
     assert frozen < tuned < scratch
+
+
+def test_the_gap_exercise_follows_the_judge_not_mean_at_least_sd(monkeypatch, capsys):
+    """Two seeds, gaps 5 and 2 points: the old rule (mean >= sd) called that beyond noise; the
+    judge (t at 1 df) is inconclusive. The check takes the judge's word and interval."""
+    from tlcourse import exercises, stats
+    from tlcourse.exercises import STRICT_ENV, ExerciseCheckFailed
+
+    monkeypatch.setenv(STRICT_ENV, "1")
+    recs = [_rec(m, 5, s, acc) for s, (fro, scr) in enumerate(((0.80, 0.75), (0.70, 0.68)))
+            for m, acc in (("imagenet-frozen", fro), ("lite0-scratch", scr))]
+    res = Results("scratch-vs-transfer", "quick", {}, recs)
+    v = stats.judge(stats.by_seed(recs, method="imagenet-frozen"),
+                    stats.by_seed(recs, method="lite0-scratch"))
+    assert not v.decided and v.gap >= stats.sd([0.05, 0.02])  # the case the rules disagree on
+    answer = {"lead": {5: v.gap}, "low": {5: v.low}, "high": {5: v.high}, "holds": {5: False},
+              "in_claimed_range": {5: False}}
+    assert exercises.check_answer("ch01-ex-gap-vs-claim", res, **answer)
+    with pytest.raises(ExerciseCheckFailed, match="holds"):  # the old rule's answer
+        exercises.check_answer("ch01-ex-gap-vs-claim", res, **{**answer, "holds": {5: True}})
+    wrong = {**answer, "low": {5: v.gap - stats.sd([0.05, 0.02])}}  # mean - sd is no interval
+    with pytest.raises(ExerciseCheckFailed, match="interval"):
+        exercises.check_answer("ch01-ex-gap-vs-claim", res, **wrong)
+    capsys.readouterr()
