@@ -189,3 +189,44 @@ def test_the_crossing_sentence_matches_the_records(run):
             assert f"scratch was already level with or ahead of {name} at {ks[0]}" in text
         else:
             assert f"{name} between {ks[led - 1]} and {ks[led]} labels per class" in text
+
+
+def _head_recs(proto_acc, linear_acc, seeds=range(10)):
+    """Claim 11's two arms plus a frozen arm whose train-test gap shrinks with n."""
+    recs = []
+    for s in seeds:
+        wob = 0.01 * ((s % 3) - 1)
+        recs += [{"method": lc.PROTOTYPE, "labels_per_class": 2, "seed": s,
+                  "test_accuracy": proto_acc + wob, "train_accuracy": 0.9},
+                 {"method": lc.LINEAR, "labels_per_class": 2, "seed": s,
+                  "test_accuracy": linear_acc + wob / 2, "train_accuracy": 1.0}]
+        for k, test in ((2, 0.5), (100, 0.8)):  # train - test: 50 points at 2, 20 at 100
+            recs.append({"method": FROZEN, "labels_per_class": k, "seed": s,
+                         "train_accuracy": 1.0, "test_accuracy": test + wob})
+    return recs
+
+
+def test_claim_11_is_judged_by_a_comparison_that_can_fail():
+    """The old test (train-test gap larger at few labels) holds by construction; the new one
+    asks whether the trained head loses to class means, which has no head to overfit."""
+    from tlcourse.claims.verdicts import few_labels_overfit
+
+    no_overfit = few_labels_overfit(_head_recs(proto_acc=0.45, linear_acc=0.55))
+    assert no_overfit.status == "does not hold here", no_overfit  # the old test said holds
+    assert re.search(r"linear head beat class means \(nothing trained\) by 10(\.\d)? points",
+                     no_overfit.measured), no_overfit.measured
+    overfit = few_labels_overfit(_head_recs(proto_acc=0.60, linear_acc=0.55))
+    assert overfit.status == "holds" and "100% on its own training images" in overfit.measured
+    heads = [r for r in _head_recs(0.6, 0.55) if r["method"] != FROZEN]
+    chapter = " ".join(lc.findings(_records({SCRATCH: {2: [0.4] * 3}, FROZEN: {2: [0.5] * 3}})
+                                   + heads))
+    assert few_labels_overfit(heads).measured in chapter  # the ledger's sentence, word for word
+
+
+def test_class_means_head_predicts_the_nearest_normalised_mean():
+    from tlcourse.data import ImageData
+
+    x = torch.tensor([[1.0, 0.0], [2.0, 0.1], [0.0, 1.0], [0.1, 3.0]])
+    head = lc._Prototypes(ImageData(x, torch.tensor([0, 0, 1, 1]), ["a", "b"], "toy"))
+    assert head(torch.tensor([[5.0, 1.0], [0.2, 0.3]])).argmax(1).tolist() == [0, 1]
+    assert not any(p.requires_grad for p in head.parameters())

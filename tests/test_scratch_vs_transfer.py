@@ -273,3 +273,23 @@ def test_the_gap_exercise_follows_the_judge_not_mean_at_least_sd(monkeypatch, ca
     with pytest.raises(ExerciseCheckFailed, match="interval"):
         exercises.check_answer("ch01-ex-gap-vs-claim", res, **wrong)
     capsys.readouterr()
+
+
+def test_scratch_gets_the_probes_budget_three_seeds_and_a_rate_chosen_on_validation():
+    """Issue 25: scratch had 60 steps against the probe's 100 at one untuned rate, on 2 seeds."""
+    from tlcourse.experiments import scratch_vs_transfer as svt
+
+    quick = svt.PROFILES["quick"]
+    assert len(quick.seeds) >= 3
+    for n in (6, 30, 100, 500):  # photos at 1 and 5 a class; Fashion-MNIST at 10 and 50
+        assert svt._min_steps(n, quick) >= svt._probe_steps(n)
+    assert quick.scratch_steps >= svt._probe_steps(6 * max(quick.labels_per_class))
+    assert len(quick.scratch_rates) >= 3 and methods.SCRATCH_CONFIG.lr in quick.scratch_rates
+    cfg = replace(quick, scratch_steps=3, scratch_epochs=1, scratch_rates=(1e-4, 3e-2))
+    lr, val = svt._choose_rate("small-cnn", _toy(5), 28, cfg, seed=0)  # 1 image a class held out
+    assert lr in cfg.scratch_rates and set(val) == {"0.0001", "0.03"}
+    assert all(0 <= a <= 1 for a in val.values())
+    rec = _rec("small-cnn-scratch", 5, 0, 0.5, lr=lr, val_accuracy=val,
+               rate_chosen_on="seed 0, 15 images", train_accuracy=1.0)
+    said = "\n".join(svt._rates([rec]))
+    assert f"rate {lr:g} chosen on validation (held-out training images of seed 0" in said
