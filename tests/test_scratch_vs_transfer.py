@@ -293,3 +293,25 @@ def test_scratch_gets_the_probes_budget_three_seeds_and_a_rate_chosen_on_validat
                rate_chosen_on="seed 0, 15 images", train_accuracy=1.0)
     said = "\n".join(svt._rates([rec]))
     assert f"rate {lr:g} chosen on validation (held-out training images of seed 0" in said
+
+
+def test_mistake_captions_and_wall_time_values_do_not_collide():
+    from itertools import pairwise
+
+    from tlcourse.plots.curves import mistakes_grid, wall_time
+
+    classes = ["vegetable", "mammal", "vehicle", "flower", "fruit", "bird"]
+    y = torch.arange(6).repeat(4)
+    test = ImageData(torch.zeros(len(y), 3, 8, 8), y, classes, "toy")
+    fig = mistakes_grid(test, {"lite0-scratch": (y + 1) % 6, "imagenet-finetuned": (y + 2) % 6})
+    fig.canvas.draw()
+    r = fig.canvas.get_renderer()
+    for row in fig.axes[:8], fig.axes[8:]:
+        boxes = [ax.title.get_window_extent(r) for ax in row[:8] if ax.get_title()]
+        assert len(boxes) == 8 and not any(a.overlaps(b) for a, b in pairwise(boxes))
+    recs = [_rec(m, k, s, 0.5, seconds=t * (1 + 0.3 * s)) for m, t in
+            (("lite0-scratch", 20), ("imagenet-frozen", 0.3)) for k in (1, 5) for s in (0, 1, 2)]
+    ax = wall_time(recs, "photo").axes[0]
+    ends = sorted(seg[:, 0].max() for c in ax.collections for seg in c.get_segments())
+    values = sorted(t.get_position()[0] for t in ax.texts)
+    assert all(v >= e - 1e-9 for v, e in zip(values, ends))  # each value beyond its error bar

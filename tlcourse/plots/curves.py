@@ -10,6 +10,7 @@ Example:
 from __future__ import annotations
 
 import statistics
+import textwrap
 from collections import defaultdict
 
 import matplotlib.pyplot as plt
@@ -189,9 +190,9 @@ def method_bars(records: list[dict], dataset: str, metric: str = "test_accuracy"
         low = np.maximum(ci[:, 1], ci[:, 0] / 10) if log else ci[:, 1]  # a log axis stays > 0
         ax.barh(ys, ci[:, 0], height * 0.9, xerr=[ci[:, 0] - low, ci[:, 2] - ci[:, 0]],
                 color=METHOD_COLORS.get(method), label=_label(method))
-        for y, v in zip(ys, vals):
-            m = statistics.fmean(v)
-            ax.text(m, y, f" {m:.0%}" if metric == "test_accuracy" else f" {m:.1f}", va="center", fontsize=7)
+        for y, (m, _, hi) in zip(ys, ci):  # beyond the error bar's end, so they never collide
+            ax.text(max(m, hi), y, f"  {m:.0%}" if metric == "test_accuracy" else f"  {m:.1f}",
+                    va="center", fontsize=7)
     ax.set_yticks([j + 0.4 - height / 2 for j in range(len(ks))], [f"{k}/class" for k in ks])
     ax.invert_yaxis()
     if log:
@@ -200,7 +201,10 @@ def method_bars(records: list[dict], dataset: str, metric: str = "test_accuracy"
     if metric == "test_accuracy":
         ax.set_xlim(0, 1)
     n_seeds = len({r["seed"] for r in records if r["dataset"] == dataset})
-    ax.set_title(f"{dataset}: {xlabel or metric} by method ({_seeds(n_seeds, 'bars')})")
+    if log:  # room on the right for the value beyond the longest bar
+        ax.set_xlim(right=ax.get_xlim()[1] * 3)
+    ax.set_title(f"{dataset}: {xlabel or metric} by method\n({_seeds(n_seeds, 'bars')})",
+                 fontsize=10)
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
@@ -251,8 +255,8 @@ def _spread_over_classes(idx: torch.Tensor, y: torch.Tensor) -> list[int]:
 
 def mistakes_grid(test: ImageData, preds: dict[str, torch.Tensor], per_method: int = 8) -> plt.Figure:
     """For each method, test images it got wrong, captioned 'true -> predicted'."""
-    fig, axes = plt.subplots(len(preds), per_method, figsize=(per_method * 1.2, len(preds) * 1.45),
-                             squeeze=False)
+    fig, axes = plt.subplots(len(preds), per_method, figsize=(2.2 + per_method * 1.3,
+                                                              len(preds) * 1.75), squeeze=False)
     for row, (method, p) in enumerate(preds.items()):
         wrong = _spread_over_classes(torch.nonzero(p != test.y).flatten(), test.y)
         for j in range(per_method):
@@ -262,12 +266,15 @@ def mistakes_grid(test: ImageData, preds: dict[str, torch.Tensor], per_method: i
                 continue
             i = wrong[j]
             _show(ax, test.x[i])
-            ax.set_title(f"{test.classes[test.y[i]]}→{test.classes[p[i]]}", fontsize=7, color="darkred")
+            # two lines: one line 'vegetable→mammal' is wider than the image and overlaps
+            ax.set_title(f"{test.classes[test.y[i]]}\n→ {test.classes[p[i]]}", fontsize=7,
+                         color="darkred", linespacing=1.0)
         n_wrong, n = len(wrong), len(test)
         axes[row, 0].axis("on")
         axes[row, 0].set_xticks([])
         axes[row, 0].set_yticks([])
-        axes[row, 0].set_ylabel(f"{_label(method)}\n{n_wrong}/{n} wrong", rotation=0, ha="right",
+        name = textwrap.fill(_label(method), 22)  # long names would run off the left edge
+        axes[row, 0].set_ylabel(f"{name}\n{n_wrong}/{n} wrong", rotation=0, ha="right",
                                 va="center", fontsize=8)
     fig.suptitle("Test images each method gets wrong (true → predicted)", fontsize=11)
     fig.tight_layout()
