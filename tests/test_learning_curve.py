@@ -216,7 +216,7 @@ def test_claim_11_is_judged_by_a_comparison_that_can_fail():
     assert re.search(r"linear head beat class means \(nothing trained\) by 10(\.\d)? points",
                      no_overfit.measured), no_overfit.measured
     overfit = few_labels_overfit(_head_recs(proto_acc=0.60, linear_acc=0.55))
-    assert overfit.status == "holds" and "100% on its own training images" in overfit.measured
+    assert overfit.status == "holds" and "100 % on its own training images" in overfit.measured
     heads = [r for r in _head_recs(0.6, 0.55) if r["method"] != FROZEN]
     chapter = " ".join(lc.findings(_records({SCRATCH: {2: [0.4] * 3}, FROZEN: {2: [0.5] * 3}})
                                    + heads))

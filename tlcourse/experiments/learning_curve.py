@@ -424,7 +424,8 @@ def overfit_verdict(records: list[dict]) -> tuple[Verdict, str] | None:
                                        labels_per_class=k).values())
     test_acc = statistics.fmean(b.values())
     return v, (f"{k} labels per class, frozen ImageNet features: the trained linear head scored "
-               f"{fit_acc:.0%} on its own training images and {test_acc:.0%} on the test images; "
+               f"{fit_acc * 100:.0f} % on its own training images and {test_acc * 100:.0f} % on the "
+               "test images; "
                f"{v.text('class means (nothing trained)', 'the linear head', 'test images')} - "
                "the claim 'the head overfits its few images' (the means would beat it): "
                f"{v.word}")
