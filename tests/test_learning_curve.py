@@ -132,13 +132,28 @@ def test_records_cover_every_size_arm_and_seed_on_one_budget(run):
     recs = run.records
     for seed in cfg.seeds:
         for k in cfg.labels_per_class:
-            rows = {r["method"]: r for r in recs if r["seed"] == seed and r["labels_per_class"] == k}
+            rows = {r["method"]: r for r in recs if r["seed"] == seed and r["labels_per_class"] == k
+                    and r["method"] in lc.ARMS}
             assert {SCRATCH, FROZEN} <= set(rows)
             assert (FINETUNED in rows) == (k <= cfg.finetune_up_to)
             assert len({r["steps"] for r in rows.values()}) == 1  # the same budget for every arm
             assert rows[SCRATCH]["input_size"] == 28 and rows[FROZEN]["input_size"] == cfg.image_size
     assert len({r["n_test"] for r in recs}) == 1
     assert all(len(r["item_correct"]) == r["n_test"] and r["test_set"] == "fixed" for r in recs)
+
+
+@pytest.mark.slow
+def test_claim_11_heads_run_on_many_draws_and_the_chapter_says_the_ledgers_sentence(run):
+    from tlcourse.claims.verdicts import few_labels_overfit
+
+    k = min(lc.PROFILES["quick"].labels_per_class)
+    for arm in (lc.LINEAR, lc.PROTOTYPE):
+        rows = [r for r in run.records if r["method"] == arm]
+        assert {r["labels_per_class"] for r in rows} == {k}
+        assert {r["seed"] for r in rows} == set(range(lc.PROFILES["quick"].head_seeds))
+    assert all(fitted(r["train_accuracy"]) for r in run.records if r["method"] == lc.LINEAR)
+    found = few_labels_overfit(run.records)
+    assert found.verdict.n_seeds == 20 and found.measured in " ".join(lc.findings(run.records))
 
 
 @pytest.mark.slow

@@ -157,7 +157,12 @@ def test_results_json_schema(results):
         assert 0.0 <= r["test_accuracy"] <= 1.0 and r["seconds"] > 0
         assert 0.0 <= r["balanced_accuracy"] <= 1.0
         assert 1 / r["n_classes"] <= r["majority_share"] < 1.0
-    assert {r["seed"] for r in results["records"]} == {0, 1}
+    assert {r["seed"] for r in results["records"]} == set(results["config"]["seeds"])
+    assert len(results["config"]["seeds"]) >= 3  # fine-tuning arms: >= 3 seeds in quick
+    for r in results["records"]:
+        if r["method"] in SCRATCH:  # the rate chosen on validation, from the grid
+            assert r["lr"] in results["config"]["scratch_rates"]
+            assert set(r["val_accuracy"]) == {f"{lr:g}" for lr in results["config"]["scratch_rates"]}
 
 
 @pytest.mark.slow
@@ -165,6 +170,9 @@ def test_scratch_baselines_fit_their_training_set(results):
     """A fair baseline is trained until it fits: every from-scratch run, every dataset."""
     runs = [r for r in results["records"] if r["method"] in SCRATCH]
     assert runs and all(r["steps"] >= results["config"]["scratch_steps"] for r in runs)
+    head = {(r["dataset"], r["labels_per_class"], r["seed"]): r["steps"]
+            for r in results["records"] if r["method"] == "imagenet-frozen"}
+    assert all(r["steps"] >= head[r["dataset"], r["labels_per_class"], r["seed"]] for r in runs)
     unfit = [(r["dataset"], r["method"], r["labels_per_class"], r["seed"], r["train_accuracy"])
              for r in runs if r["train_accuracy"] < FITTED]
     assert not unfit
@@ -177,7 +185,7 @@ def test_scratch_models_overfit_and_the_curve_ends_at_the_recorded_model(results
     k = results["config"]["curve_labels"]
     for method in SCRATCH:
         runs = _photo(results, method, k)
-        assert set(runs) == {0, 1}
+        assert set(runs) == set(results["config"]["seeds"])
         for r in runs.values():
             curve = r["curve"]
             assert len(curve) >= 2 and [p["epoch"] for p in curve] == sorted({p["epoch"] for p in curve})
@@ -191,7 +199,7 @@ def test_scratch_models_overfit_and_the_curve_ends_at_the_recorded_model(results
 def test_imagenet_features_beat_the_same_architecture_from_scratch(results):
     """Photo domain, 5 labels per class: frozen ImageNet Lite0 >> Lite0 from scratch, every seed."""
     fro, scr = _photo(results, "imagenet-frozen", 5), _photo(results, "lite0-scratch", 5)
-    gaps = [fro[s]["test_accuracy"] - scr[s]["test_accuracy"] for s in (0, 1)]
+    gaps = [fro[s]["test_accuracy"] - scr[s]["test_accuracy"] for s in fro]
     assert min(gaps) > 0.20, gaps
 
 
@@ -203,8 +211,8 @@ def test_imagenet_features_beat_the_best_scratch_model_by_a_clear_margin(results
     best = max(SCRATCH, key=lambda m: statistics.fmean(
         r["test_accuracy"] for r in _photo(results, m, 5).values()))
     scr = _photo(results, best, 5)
-    gaps = [fro[s]["test_accuracy"] - scr[s]["test_accuracy"] for s in (0, 1)]
-    assert min(gaps) > 0.15 and statistics.fmean(gaps) > statistics.stdev(gaps), gaps
+    gaps = [fro[s]["test_accuracy"] - scr[s]["test_accuracy"] for s in fro]
+    assert min(gaps) > 0.15 and judge(gaps).word == "holds", gaps
 
 
 @pytest.mark.slow
