@@ -323,3 +323,18 @@ def test_mistake_captions_and_wall_time_values_do_not_collide():
     ends = sorted(seg[:, 0].max() for c in ax.collections for seg in c.get_segments())
     values = sorted(t.get_position()[0] for t in ax.texts)
     assert all(v >= e - 1e-9 for v, e in zip(values, ends))  # each value beyond its error bar
+
+
+def test_accuracy_bars_draw_chance_and_the_mistakes_grid_says_one_seed():
+    from tlcourse.plots.curves import method_bars, mistakes_grid
+
+    recs = [_rec(m, k, 0, 0.6, dataset="fashion-mnist", n_classes=10, majority_share=0.1)
+            for m in ("raw-pixels", "imagenet-frozen", "imagenet-frozen-32px") for k in (10, 50)]
+    ax = method_bars(recs, "fashion-mnist").axes[0]
+    assert any(ln.get_label().startswith("chance (10") for ln in ax.lines)
+    colours = {p.get_label(): tuple(p.get_facecolor()) for p in ax.patches if p.get_label()[0] != "_"}
+    assert len(set(colours.values())) == len(colours)  # the 32-px probe is not the 96-px one's blue
+    y = torch.arange(3).repeat(2)
+    grid = mistakes_grid(ImageData(torch.zeros(6, 3, 8, 8), y, ["a", "b", "c"], "toy"),
+                         {"raw-pixels": (y + 1) % 3}, per_method=2)
+    assert "1 seed" in grid._suptitle.get_text()

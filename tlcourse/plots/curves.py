@@ -188,8 +188,10 @@ def method_bars(records: list[dict], dataset: str, metric: str = "test_accuracy"
         vals = [grouped[method][k] for k in ks if k in grouped[method]]
         ci = np.array([_ci(v) for v in vals])  # [n, 3]: mean, low, high
         low = np.maximum(ci[:, 1], ci[:, 0] / 10) if log else ci[:, 1]  # a log axis stays > 0
+        color = METHOD_COLORS.get(method, "tab:cyan" if method.startswith("imagenet-frozen-")
+                                  else None)  # the probe at another input size: its own colour
         ax.barh(ys, ci[:, 0], height * 0.9, xerr=[ci[:, 0] - low, ci[:, 2] - ci[:, 0]],
-                color=METHOD_COLORS.get(method), label=_label(method))
+                color=color, label=_label(method))
         for y, (m, _, hi) in zip(ys, ci):  # beyond the error bar's end, so they never collide
             ax.text(max(m, hi), y, f"  {m:.0%}" if metric == "test_accuracy" else f"  {m:.1f}",
                     va="center", fontsize=7)
@@ -200,10 +202,17 @@ def method_bars(records: list[dict], dataset: str, metric: str = "test_accuracy"
     ax.set_xlabel(xlabel or ("test accuracy" if metric == "test_accuracy" else metric))
     if metric == "test_accuracy":
         ax.set_xlim(0, 1)
+        chance, majority = _floors(records, dataset)  # vertical: accuracy is on the x axis
+        if chance is not None:
+            ax.axvline(chance, ls=":", color="k", lw=1, label=f"chance ({chance:.0%})")
+        if majority is not None and (chance is None or majority > chance + 1e-9):
+            ax.axvline(majority, ls="-.", color="k", lw=1, alpha=0.6,
+                       label=f"majority class ({majority:.0%})")
     n_seeds = len({r["seed"] for r in records if r["dataset"] == dataset})
     if log:  # room on the right for the value beyond the longest bar
         ax.set_xlim(right=ax.get_xlim()[1] * 3)
-    ax.set_title(f"{dataset}: {xlabel or metric} by method\n({_seeds(n_seeds, 'bars')})",
+    what = xlabel or _METRIC_LABELS.get(metric, metric)
+    ax.set_title(f"{dataset}: {what} by method\n({_seeds(n_seeds, 'bars')})",
                  fontsize=10)
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     ax.grid(axis="x", alpha=0.3)
@@ -276,6 +285,7 @@ def mistakes_grid(test: ImageData, preds: dict[str, torch.Tensor], per_method: i
         name = textwrap.fill(_label(method), 22)  # long names would run off the left edge
         axes[row, 0].set_ylabel(f"{name}\n{n_wrong}/{n} wrong", rotation=0, ha="right",
                                 va="center", fontsize=8)
-    fig.suptitle("Test images each method gets wrong (true → predicted)", fontsize=11)
+    fig.suptitle("Test images each method gets wrong (true → predicted; one seed's test set, "
+                 "1 seed)", fontsize=11)
     fig.tight_layout()
     return fig
