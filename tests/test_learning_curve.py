@@ -109,6 +109,8 @@ def test_plot_draws_every_arm_and_the_gap_to_scratch():
     frozen_gap = gap.get_lines()[0].get_ydata()
     assert frozen_gap[0] == pytest.approx(5.0) and frozen_gap[1] == pytest.approx(-1.5)
     assert "95 % interval" in gap.get_title() and "95 % interval" in acc.get_title()
+    heads = [dict(r, method=lc.LINEAR, seed=s) for r in recs[:1] for s in range(20)]
+    assert "up to 2 seeds" in data_scaling(recs + heads).axes[0].get_title()  # not claim 11's 20
 
 
 # ---------------------------------------------------------------------------------------------

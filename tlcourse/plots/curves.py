@@ -116,6 +116,7 @@ def learning_curve(records: list[dict], dataset: str, metric: str = "test_accura
     ax.grid(alpha=0.3)
     # Below the axes: inside, it covered the pretrained curves at 1-2 labels per class.
     ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, frameon=False)
+    fig.tight_layout()  # makes room for the legend below the axes in a saved figure too
     return fig
 
 
