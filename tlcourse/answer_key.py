@@ -117,11 +117,11 @@ def gap_vs_claim(res, *, lead, low, high, holds, in_claimed_range) -> dict[str, 
     ks = sorted({r["labels_per_class"] for r in photo})
     ref = {k: judge(stats.by_seed(photo, "test_accuracy", method="imagenet-frozen",
                                   labels_per_class=k),
-                    stats.by_seed(photo, "test_accuracy", method="lite0-scratch",
+                    stats.by_seed(photo, "test_accuracy", method="small-cnn-scratch",
                                   labels_per_class=k)) for k in ks}
     return {
         "one entry per label count": set(lead) == set(low) == set(high) == set(holds) == set(ks),
-        "lead = frozen minus Lite0-scratch, averaged over the paired seeds":
+        "lead = frozen minus the small CNN from scratch, averaged over the paired seeds":
             _all_close(lead, {k: v.gap for k, v in ref.items()}),
         "low, high = the judge's 95 % interval on the lead":
             _all_close(low, {k: v.low for k, v in ref.items()})
