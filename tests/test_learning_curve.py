@@ -247,3 +247,9 @@ def test_class_means_head_predicts_the_nearest_normalised_mean():
     head = lc._Prototypes(ImageData(x, torch.tensor([0, 0, 1, 1]), ["a", "b"], "toy"))
     assert head(torch.tensor([[5.0, 1.0], [0.2, 0.3]])).argmax(1).tolist() == [0, 1]
     assert not any(p.requires_grad for p in head.parameters())
+
+
+def test_an_unfitted_scratch_cnn_is_said_with_the_digit_that_shows_it():
+    recs = _records({SCRATCH: {2: [0.4] * 2}, FROZEN: {2: [0.5] * 2}})
+    recs = [dict(r, train_accuracy=0.949) if r["method"] == SCRATCH else r for r in recs]
+    assert "2 labels/class (94.9 % training accuracy)" in " ".join(lc.findings(recs))

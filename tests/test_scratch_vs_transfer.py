@@ -337,3 +337,10 @@ def test_accuracy_bars_draw_chance_and_the_mistakes_grid_says_one_seed():
     grid = mistakes_grid(ImageData(torch.zeros(6, 3, 8, 8), y, ["a", "b", "c"], "toy"),
                          {"raw-pixels": (y + 1) % 3}, per_method=2)
     assert "1 seed" in grid._suptitle.get_text()
+
+
+def test_an_accuracy_interval_is_printed_inside_0_to_100():
+    from tlcourse.experiments.scratch_vs_transfer import _acc
+
+    assert _acc([0.35, 0.95, 0.30]).endswith("to 100)")  # the t interval reaches past 100 %
+    assert "interval 0 to" in _acc([0.05, 0.6, 0.1])

@@ -367,7 +367,7 @@ def findings(records: list[dict]) -> list[str]:
     out.append("The small CNN from scratch fitted its training set at every size (lowest training "
                f"accuracy {min(fit_acc.values()):.0%}, fitted means >= {FITTED:.0%})." if not unfit else
                "The small CNN from scratch did not fit its training set at " + ", ".join(
-                   f"{k} labels/class ({fit_acc[k]:.0%} training accuracy)" for k in unfit)
+                   f"{k} labels/class ({fit_acc[k] * 100:.1f} % training accuracy)" for k in unfit)
                + ": more steps might raise its accuracy there.")
     for arm in (FROZEN, FINETUNED):
         arm_ks = [k for k in ks if verdict(recs, arm, k)]

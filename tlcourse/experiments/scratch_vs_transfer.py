@@ -312,7 +312,8 @@ def _acc(values) -> str:
     m, lo, hi = interval(values)
     if len(values) < 2 or not math.isfinite(lo):
         return f"{_pct(m)} (1 seed)"
-    return f"{_pct(m)} (95 % interval {lo * 100:.0f} to {hi * 100:.0f})"
+    # an accuracy lies in [0, 1]: a t interval over 3 seeds can reach past either end
+    return f"{_pct(m)} (95 % interval {max(lo, 0) * 100:.0f} to {min(hi, 1) * 100:.0f})"
 
 
 def _span(values) -> str:
