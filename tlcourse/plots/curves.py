@@ -138,8 +138,8 @@ def train_test_curves(records: list[dict], dataset: str = "photo") -> plt.Figure
     for r in rs:
         by_method[r["method"]].append(r)
     chance, majority = _floors(records, dataset)
-    fig, axes = plt.subplots(1, len(by_method), figsize=(5.2 * len(by_method), 4), sharey=True,
-                             squeeze=False)
+    fig, axes = plt.subplots(1, len(by_method), figsize=(max(5.2 * len(by_method), 7.5), 4.4),
+                             sharey=True, squeeze=False)  # one panel (quick profile): still 7.5 in
     for ax, (method, runs) in zip(axes[0], by_method.items()):
         color = METHOD_COLORS.get(method)
         for key, style in (("train_accuracy", "--"), ("test_accuracy", "-")):
@@ -164,13 +164,12 @@ def train_test_curves(records: list[dict], dataset: str = "photo") -> plt.Figure
     handles = [Line2D([], [], color="gray", ls="--", marker="o", label="on its own training images"),
                Line2D([], [], color="gray", ls="-", marker="o", label="on the test images"),
                *(ln for ln in axes[0, 0].lines if ln.get_label().startswith(("chance", "majority")))]
-    fig.legend(handles=handles, loc="lower center", ncol=4, fontsize=8, frameon=False)
+    fig.legend(handles=handles, loc="lower center", ncol=2, fontsize=8, frameon=False)
     k = rs[0]["labels_per_class"]
     n_seeds = len({r["seed"] for r in rs})
     fig.suptitle(f"{dataset}, {k} labels per class: from scratch, train vs test accuracy while "
-                 f"training ({_seeds(n_seeds)})",
-                 fontsize=11)
-    fig.tight_layout(rect=(0, 0.07, 1, 1))
+                 f"training\n({_seeds(n_seeds)})", fontsize=11)
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
     return fig
 
 
