@@ -155,7 +155,8 @@ def test_claim_11_heads_run_on_many_draws_and_the_chapter_says_the_ledgers_sente
         assert {r["seed"] for r in rows} == set(range(lc.PROFILES["quick"].head_seeds))
     assert all(fitted(r["train_accuracy"]) for r in run.records if r["method"] == lc.LINEAR)
     found = few_labels_overfit(run.records)
-    assert found.verdict.n_seeds == 20 and found.measured in " ".join(lc.findings(run.records))
+    assert found.verdict.n_seeds == lc.PROFILES["quick"].head_seeds >= 40
+    assert found.measured in " ".join(lc.findings(run.records))
 
 
 @pytest.mark.slow

@@ -41,7 +41,7 @@ def data_scaling(records: list[dict]) -> Figure:
     line). Right: each ImageNet arm's lead over the scratch CNN in points, per seed paired;
     below zero, scratch has caught up."""
     fig, (acc, gap) = plt.subplots(1, 2, figsize=(12, 4.5))
-    records = [r for r in records if r["method"] in ARMS]  # claim 11's 20-draw heads: not here
+    records = [r for r in records if r["method"] in ARMS]  # claim 11's 40-draw heads: not here
     ks = sorted({r["labels_per_class"] for r in records})
     size = {r["method"]: r["input_size"] for r in records}
     for method in (SCRATCH, FROZEN, FINETUNED):
