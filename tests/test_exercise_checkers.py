@@ -39,7 +39,7 @@ def _r(**fields) -> dict:
 def _ch01() -> dict:
     rng, gen = random.Random(1), torch.Generator().manual_seed(1)
     truth = torch.tensor([0] * 10 + [1] * 5 + [2] * 3)  # imbalanced, as the photo test set
-    methods = {"imagenet-frozen": 0.85, "lite0-scratch": 0.45, "imagenet-finetuned": 0.8}
+    methods = {"imagenet-frozen": 0.85, "small-cnn-scratch": 0.45, "imagenet-finetuned": 0.8}
     preds = {m: torch.where(torch.rand(len(truth), generator=gen) < p, truth,
                             torch.randint(0, 3, (len(truth),), generator=gen))
              for m, p in methods.items()}

@@ -137,6 +137,12 @@ def results(tmp_path_factory):
     return json.loads(out.read_text())
 
 
+def _ran(results):
+    """The from-scratch arms this profile trained on photos (quick: the small CNN only)."""
+    return [m for m in SCRATCH if any(r["method"] == m and r["dataset"] == "photo"
+                                      for r in results["records"])]
+
+
 def _photo(results, method, k):
     return {r["seed"]: r for r in results["records"] if r["dataset"] == "photo"
             and r["method"] == method and r["labels_per_class"] == k}
@@ -157,7 +163,12 @@ def test_results_json_schema(results):
         assert 0.0 <= r["test_accuracy"] <= 1.0 and r["seconds"] > 0
         assert 0.0 <= r["balanced_accuracy"] <= 1.0
         assert 1 / r["n_classes"] <= r["majority_share"] < 1.0
-    assert {r["seed"] for r in results["records"]} == {0, 1}
+    assert {r["seed"] for r in results["records"]} == set(results["config"]["seeds"])
+    assert len(results["config"]["seeds"]) >= 3  # fine-tuning arms: >= 3 seeds in quick
+    for r in results["records"]:
+        if r["method"] in SCRATCH:  # the rate chosen on validation, from the grid
+            assert r["lr"] in results["config"]["scratch_rates"]
+            assert set(r["val_accuracy"]) == {f"{lr:g}" for lr in results["config"]["scratch_rates"]}
 
 
 @pytest.mark.slow
@@ -165,6 +176,9 @@ def test_scratch_baselines_fit_their_training_set(results):
     """A fair baseline is trained until it fits: every from-scratch run, every dataset."""
     runs = [r for r in results["records"] if r["method"] in SCRATCH]
     assert runs and all(r["steps"] >= results["config"]["scratch_steps"] for r in runs)
+    head = {(r["dataset"], r["labels_per_class"], r["seed"]): r["steps"]
+            for r in results["records"] if r["method"] == "imagenet-frozen"}
+    assert all(r["steps"] >= head[r["dataset"], r["labels_per_class"], r["seed"]] for r in runs)
     unfit = [(r["dataset"], r["method"], r["labels_per_class"], r["seed"], r["train_accuracy"])
              for r in runs if r["train_accuracy"] < FITTED]
     assert not unfit
@@ -175,9 +189,9 @@ def test_scratch_models_overfit_and_the_curve_ends_at_the_recorded_model(results
     """At 5 photos a class both from-scratch models fit their training photos and score far
     lower on the test photos; the curve's last point is the recorded final model."""
     k = results["config"]["curve_labels"]
-    for method in SCRATCH:
+    for method in _ran(results):
         runs = _photo(results, method, k)
-        assert set(runs) == {0, 1}
+        assert set(runs) == set(results["config"]["seeds"])
         for r in runs.values():
             curve = r["curve"]
             assert len(curve) >= 2 and [p["epoch"] for p in curve] == sorted({p["epoch"] for p in curve})
@@ -188,23 +202,15 @@ def test_scratch_models_overfit_and_the_curve_ends_at_the_recorded_model(results
 
 
 @pytest.mark.slow
-def test_imagenet_features_beat_the_same_architecture_from_scratch(results):
-    """Photo domain, 5 labels per class: frozen ImageNet Lite0 >> Lite0 from scratch, every seed."""
-    fro, scr = _photo(results, "imagenet-frozen", 5), _photo(results, "lite0-scratch", 5)
-    gaps = [fro[s]["test_accuracy"] - scr[s]["test_accuracy"] for s in (0, 1)]
-    assert min(gaps) > 0.20, gaps
-
-
-@pytest.mark.slow
 def test_imagenet_features_beat_the_best_scratch_model_by_a_clear_margin(results):
     """Photo domain, 5 labels per class: the frozen probe beats even the better of the two
     fitted from-scratch models, in every seed, by more than the spread of the gaps."""
     fro = _photo(results, "imagenet-frozen", 5)
-    best = max(SCRATCH, key=lambda m: statistics.fmean(
+    best = max(_ran(results), key=lambda m: statistics.fmean(
         r["test_accuracy"] for r in _photo(results, m, 5).values()))
     scr = _photo(results, best, 5)
-    gaps = [fro[s]["test_accuracy"] - scr[s]["test_accuracy"] for s in (0, 1)]
-    assert min(gaps) > 0.15 and statistics.fmean(gaps) > statistics.stdev(gaps), gaps
+    gaps = [fro[s]["test_accuracy"] - scr[s]["test_accuracy"] for s in fro]
+    assert min(gaps) > 0.15 and judge(gaps).word == "holds", gaps
 
 
 @pytest.mark.slow
@@ -226,10 +232,11 @@ def test_findings_match_the_signs_of_the_records(results):
 
     for k in results["config"]["labels_per_class"]:
         (line,) = [ln for ln in lines if ln.startswith(f"photo, {k}/class: frozen")]
-        for m in SCRATCH:
+        ran = _ran(results)
+        assert ran  # the quick profile trains the small CNN only (Lite0 from scratch: full)
+        for m in ran:
             assert winner("imagenet-frozen", m, k).search("\n".join(lines)), (k, m)
-        assert winner("imagenet-frozen", "lite0-scratch", k).search(line) or \
-            winner("imagenet-frozen", "small-cnn-scratch", k).search(line)
+        assert any(winner("imagenet-frozen", m, k).search(line) for m in ran)
     kmax = max(results["config"]["labels_per_class"])
     (line,) = [ln for ln in lines if ln.startswith(f"photo, {kmax}/class: fine-tuned")]
     assert winner("imagenet-finetuned", "imagenet-frozen", kmax).search(line)
@@ -247,5 +254,93 @@ def test_feature_extraction_trains_the_fewest_parameters(results):
                 if r["dataset"] == "photo" and r["method"] == method}
 
     (frozen,), (tuned,), (scratch,) = params("imagenet-frozen"), params("imagenet-finetuned"), \
-        params("lite0-scratch")
-    assert frozen < tuned < scratch
+        params("small-cnn-scratch")
+    assert frozen < tuned and frozen < scratch
+
+
+def test_the_gap_exercise_follows_the_judge_not_mean_at_least_sd(monkeypatch, capsys):
+    """Two seeds, gaps 5 and 2 points: the old rule (mean >= sd) called that beyond noise; the
+    judge (t at 1 df) is inconclusive. The check takes the judge's word and interval."""
+    from tlcourse import exercises, stats
+    from tlcourse.exercises import STRICT_ENV, ExerciseCheckFailed
+
+    monkeypatch.setenv(STRICT_ENV, "1")
+    recs = [_rec(m, 5, s, acc) for s, (fro, scr) in enumerate(((0.80, 0.75), (0.70, 0.68)))
+            for m, acc in (("imagenet-frozen", fro), ("small-cnn-scratch", scr))]
+    res = Results("scratch-vs-transfer", "quick", {}, recs)
+    v = stats.judge(stats.by_seed(recs, method="imagenet-frozen"),
+                    stats.by_seed(recs, method="small-cnn-scratch"))
+    assert not v.decided and v.gap >= stats.sd([0.05, 0.02])  # the case the rules disagree on
+    answer = {"lead": {5: v.gap}, "low": {5: v.low}, "high": {5: v.high}, "holds": {5: False},
+              "in_claimed_range": {5: False}}
+    assert exercises.check_answer("ch01-ex-gap-vs-claim", res, **answer)
+    with pytest.raises(ExerciseCheckFailed, match="holds"):  # the old rule's answer
+        exercises.check_answer("ch01-ex-gap-vs-claim", res, **{**answer, "holds": {5: True}})
+    wrong = {**answer, "low": {5: v.gap - stats.sd([0.05, 0.02])}}  # mean - sd is no interval
+    with pytest.raises(ExerciseCheckFailed, match="interval"):
+        exercises.check_answer("ch01-ex-gap-vs-claim", res, **wrong)
+    capsys.readouterr()
+
+
+def test_scratch_gets_the_probes_budget_three_seeds_and_a_rate_chosen_on_validation():
+    """Issue 25: scratch had 60 steps against the probe's 100 at one untuned rate, on 2 seeds."""
+    from tlcourse.experiments import scratch_vs_transfer as svt
+
+    quick = svt.PROFILES["quick"]
+    assert len(quick.seeds) >= 3
+    for n in (6, 30, 100, 500):  # photos at 1 and 5 a class; Fashion-MNIST at 10 and 50
+        assert svt._min_steps(n, quick) >= svt._probe_steps(n)
+    assert quick.scratch_steps >= svt._probe_steps(6 * max(quick.labels_per_class))
+    assert len(quick.scratch_rates) >= 3 and methods.SCRATCH_CONFIG.lr in quick.scratch_rates
+    cfg = replace(quick, scratch_steps=3, scratch_epochs=1, scratch_rates=(1e-4, 3e-2))
+    lr, val = svt._choose_rate("small-cnn", _toy(5), 28, cfg, seed=0)  # 1 image a class held out
+    assert lr in cfg.scratch_rates and set(val) == {"0.0001", "0.03"}
+    assert all(0 <= a <= 1 for a in val.values())
+    rec = _rec("small-cnn-scratch", 5, 0, 0.5, lr=lr, val_accuracy=val,
+               rate_chosen_on="seed 0, 15 images", train_accuracy=1.0)
+    said = "\n".join(svt._rates([rec]))
+    assert f"rate {lr:g} chosen on validation (held-out training images of seed 0" in said
+
+
+def test_mistake_captions_and_wall_time_values_do_not_collide():
+    from itertools import pairwise
+
+    from tlcourse.plots.curves import mistakes_grid, wall_time
+
+    classes = ["vegetable", "mammal", "vehicle", "flower", "fruit", "bird"]
+    y = torch.arange(6).repeat(4)
+    test = ImageData(torch.zeros(len(y), 3, 8, 8), y, classes, "toy")
+    fig = mistakes_grid(test, {"lite0-scratch": (y + 1) % 6, "imagenet-finetuned": (y + 2) % 6})
+    fig.canvas.draw()
+    r = fig.canvas.get_renderer()
+    for row in fig.axes[:8], fig.axes[8:]:
+        boxes = [ax.title.get_window_extent(r) for ax in row[:8] if ax.get_title()]
+        assert len(boxes) == 8 and not any(a.overlaps(b) for a, b in pairwise(boxes))
+    recs = [_rec(m, k, s, 0.5, seconds=t * (1 + 0.3 * s)) for m, t in
+            (("lite0-scratch", 20), ("imagenet-frozen", 0.3)) for k in (1, 5) for s in (0, 1, 2)]
+    ax = wall_time(recs, "photo").axes[0]
+    ends = sorted(seg[:, 0].max() for c in ax.collections for seg in c.get_segments())
+    values = sorted(t.get_position()[0] for t in ax.texts)
+    assert all(v >= e - 1e-9 for v, e in zip(values, ends))  # each value beyond its error bar
+
+
+def test_accuracy_bars_draw_chance_and_the_mistakes_grid_says_one_seed():
+    from tlcourse.plots.curves import method_bars, mistakes_grid
+
+    recs = [_rec(m, k, 0, 0.6, dataset="fashion-mnist", n_classes=10, majority_share=0.1)
+            for m in ("raw-pixels", "imagenet-frozen", "imagenet-frozen-32px") for k in (10, 50)]
+    ax = method_bars(recs, "fashion-mnist").axes[0]
+    assert any(ln.get_label().startswith("chance (10") for ln in ax.lines)
+    colours = {p.get_label(): tuple(p.get_facecolor()) for p in ax.patches if p.get_label()[0] != "_"}
+    assert len(set(colours.values())) == len(colours)  # the 32-px probe is not the 96-px one's blue
+    y = torch.arange(3).repeat(2)
+    grid = mistakes_grid(ImageData(torch.zeros(6, 3, 8, 8), y, ["a", "b", "c"], "toy"),
+                         {"raw-pixels": (y + 1) % 3}, per_method=2)
+    assert "1 seed" in grid._suptitle.get_text()
+
+
+def test_an_accuracy_interval_is_printed_inside_0_to_100():
+    from tlcourse.experiments.scratch_vs_transfer import _acc
+
+    assert _acc([0.35, 0.95, 0.30]).endswith("to 100)")  # the t interval reaches past 100 %
+    assert "interval 0 to" in _acc([0.05, 0.6, 0.1])

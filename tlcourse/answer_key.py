@@ -32,7 +32,7 @@ from tlcourse.experiments import (
     summarize,
 )
 from tlcourse.experiments import text_transfer as tt
-from tlcourse.stats import judge, mean_sd
+from tlcourse.stats import judge
 
 #: ``ch01-ex-freeze``, ``ch05b-ex-domain-gap``: chapter, ``-ex-``, a lowercase slug.
 EXERCISE_ID = re.compile(r"^ch\d{2}[a-z]?-ex-[a-z0-9]+(-[a-z0-9]+)*$")
@@ -99,11 +99,6 @@ def _mean(values) -> float:
     return math.fsum(values) / len(values)
 
 
-def _beyond_noise(m: float, s: float) -> bool:
-    """The course's rule for a positive gap: a spread (two seeds or more), mean > 0, mean >= sd."""
-    return not math.isnan(s) and m > 0 and m >= s
-
-
 # ------------------------------------------------------------------------------ chapter 0
 @_checker("ch00-ex-ledger-pick")
 def ledger_pick(rows, *, claim, seeds) -> dict[str, bool]:
@@ -118,25 +113,26 @@ def ledger_pick(rows, *, claim, seeds) -> dict[str, bool]:
 
 # ------------------------------------------------------------------------------ chapter 1
 @_checker("ch01-ex-gap-vs-claim")
-def gap_vs_claim(res, *, lead, lead_sd, beyond_noise, in_claimed_range) -> dict[str, bool]:
+def gap_vs_claim(res, *, lead, low, high, holds, in_claimed_range) -> dict[str, bool]:
     photo = [r for r in res.records if r["dataset"] == "photo"]
     ks = sorted({r["labels_per_class"] for r in photo})
-    acc = {(r["method"], r["labels_per_class"], r["seed"]): r["test_accuracy"] for r in photo}
-    gaps = {k: [a - acc["lite0-scratch", k, s] for (m, kk, s), a in acc.items()
-                if m == "imagenet-frozen" and kk == k] for k in ks}
-    ref = {k: mean_sd(g) for k, g in gaps.items()}
+    ref = {k: judge(stats.by_seed(photo, "test_accuracy", method="imagenet-frozen",
+                                  labels_per_class=k),
+                    stats.by_seed(photo, "test_accuracy", method="small-cnn-scratch",
+                                  labels_per_class=k)) for k in ks}
     return {
-        "one entry per label count": set(lead) == set(lead_sd) == set(beyond_noise) == set(ks),
-        "lead = frozen minus Lite0-scratch, averaged over seeds":
-            _all_close(lead, {k: m for k, (m, _) in ref.items()}),
-        "lead_sd = sample sd of the paired gaps":
-            _all_close(lead_sd, {k: s for k, (_, s) in ref.items()}),
-        "beyond_noise: positive and at least its sd":
-            all(beyond_noise.get(k) == _beyond_noise(m, s) for k, (m, s) in ref.items()),
+        "one entry per label count": set(lead) == set(low) == set(high) == set(holds) == set(ks),
+        "lead = frozen minus the small CNN from scratch, averaged over the paired seeds":
+            _all_close(lead, {k: v.gap for k, v in ref.items()}),
+        "low, high = the judge's 95 % interval on the lead":
+            _all_close(low, {k: v.low for k, v in ref.items()})
+            and _all_close(high, {k: v.high for k, v in ref.items()}),
+        "holds: the interval lies above 0 (the judge's 'holds'; never with one seed)":
+            all(holds.get(k) == (v.word == stats.HOLDS) for k, v in ref.items()),
         "in_claimed_range: inside 10-30 points": all(
-            in_claimed_range.get(k) == (0.10 <= m <= 0.30)
-            or min(abs(m - 0.10), abs(m - 0.30)) < TOLERANCE  # on the edge: either
-            for k, (m, _) in ref.items()),
+            in_claimed_range.get(k) == (0.10 <= v.gap <= 0.30)
+            or min(abs(v.gap - 0.10), abs(v.gap - 0.30)) < TOLERANCE  # on the edge: either
+            for k, v in ref.items()),
     }
 
 

@@ -7,15 +7,20 @@ Two datasets test it from both sides:
 * **fashion-mnist** - 28x28 gray clothing, far from ImageNet; adds a raw-pixel baseline and the
   frozen probe at two input sizes.
 
-Methods (all through the one ``fit``): ``lite0-scratch`` (EfficientNet-Lite0, random init),
+Methods (all through the one ``fit``): ``lite0-scratch`` (EfficientNet-Lite0, random init; on
+photos in the full profile only, see ``photo_scratch``),
 ``small-cnn-scratch``, ``imagenet-frozen`` (linear head on frozen ImageNet Lite0 features),
 ``imagenet-finetuned`` (head first, then the top stages at a low rate), and on Fashion-MNIST
 ``raw-pixels`` and ``imagenet-frozen`` at a small input size.
 
-A fair baseline is one trained until it fits its training set: every from-scratch model takes at
-least ``scratch_steps`` optimiser steps at every k (5 photos a class are only 2 batches an epoch),
-and its record carries ``train_accuracy`` (the final model scored on its own training images) so
-a reader can check it fitted. At ``curve_labels`` per class the scratch models are also scored on
+A fair baseline gets the probe's budget, a rate chosen on validation, and is trained until it
+fits its training set: every from-scratch model takes at least as many optimiser steps as the
+frozen-feature head at the same k (and at least ``scratch_steps``; 5 photos a class are only 2
+batches an epoch), at the rate of ``scratch_rates`` that scored best on a validation split carved
+from the training images (``_choose_rate``: one image a class held out at the largest k, each rate
+trained for the same steps on the rest; the test images are never looked at). Its record carries
+``lr`` and ``val_accuracy`` (per rate tried), and ``train_accuracy`` (the final model scored on its
+own training images) so a reader can check it fitted; the findings say so when it did not. At ``curve_labels`` per class the scratch models are also scored on
 train and test images as they train (the record's ``curve``). Every record carries ``steps``
 (optimiser steps; fine-tuning: its head phase's plus its network phase's), ``balanced_accuracy``
 and ``majority_share`` (the share of the test set's largest class: the score of a model that
@@ -34,7 +39,7 @@ from tqdm.auto import tqdm
 
 from .. import methods, smoke
 from ..backbones import create_backbone
-from ..data import ImageData, few_shot_split, load_dataset, sample_per_class
+from ..data import ImageData, few_shot_split, load_dataset, sample_per_class, train_val_split
 from ..features import HEAD_CONFIG, extract_features, flatten_pixels
 from ..stats import FITTED, by_seed, fitted, interval, judge
 from ..train import evaluate
@@ -46,12 +51,19 @@ class ScratchVsTransferConfig:
     """Settings of one run; ``PROFILES`` holds the quick and full variants."""
 
     labels_per_class: tuple[int, ...] = (1, 5)  # photo learning curve (x axis)
-    seeds: tuple[int, ...] = (0, 1)  # each seed draws other training images and inits
+    seeds: tuple[int, ...] = (0, 1, 2)  # each seed draws other training images and inits
     image_size: int = 96  # Lite0 input side; 224 is its pretrained size, 96 keeps CPUs fast
     small_cnn_size: int = 64  # the small CNN's input side on photos (28 on Fashion-MNIST)
-    scratch_steps: int = 60  # every from-scratch model takes at least this many optimiser steps
-    # at every k: enough for both to fit their training photos (10 epochs, 20 steps at 5/class,
-    # left Lite0 at chance on its own training photos)
+    scratch_steps: int = 100  # every from-scratch model takes at least this many optimiser
+    # steps at every k, and at least the frozen-feature head's (100 epochs of one batch at <= 10
+    # photos a class): the same budget (10 epochs, 20 steps at 5/class, left Lite0 at chance on
+    # its own training photos)
+    scratch_rates: tuple[float, ...] = (1e-3, 3e-3, 1e-2)  # AdamW rates tried on validation
+    rate_once: bool = True  # choose the rate on the first seed's split only (quick: 1 search,
+    # not 1 per seed); False: on each seed's own training images
+    photo_scratch: tuple[str, ...] = ("small-cnn",)  # networks trained from scratch on photos.
+    # Lite0 from scratch ("lite0-random") at 96 px costs ~4x the rest of the photo runs (rate
+    # search included) and never beat the small CNN in quick runs: full profile only
     scratch_epochs: int = 20  # ... and at least this many passes: Fashion-MNIST's 500 images
     # need them to fit (10 passes left the small CNN at 94 % train accuracy)
     curve_labels: int | None = 5  # labels/class at which scratch models are scored on train and
@@ -67,14 +79,14 @@ class ScratchVsTransferConfig:
 
 
 PROFILES = {
-    # ~1.5 min on 2 CPU cores. Scratch models trained until they fit take 3x the steps they had
-    # at 5 labels/class, so the quick curve keeps 1 and 5 labels/class (at a fixed step budget
-    # every k >= 5 costs as much as 5) and 2 seeds: k = 10 or a third seed would add ~20-30 s.
+    # 1 and 5 labels/class, 3 seeds, the small CNN as the scratch baseline (Lite0 from scratch
+    # with its rate search took ~4x the rest of the photo runs): see the closing timings.
     "quick": ScratchVsTransferConfig(),
     "full": ScratchVsTransferConfig(
         labels_per_class=(1, 2, 5, 10, 12), seeds=(0, 1, 2, 3, 4), image_size=224,
         small_cnn_size=96, scratch_steps=400, scratch_epochs=40, curve_points=20,
         finetune_epochs=15, fashion_labels_per_class=(5, 10, 50, 200), fashion_seeds=(0, 1, 2),
+        photo_scratch=("lite0-random", "small-cnn"), rate_once=False,
         fashion_test_per_class=None, fashion_full_network=(5, 10, 50, 200),
         probe_sizes=(32, 96, 224)),
 }
@@ -83,6 +95,7 @@ NAMES = {"imagenet-frozen": "frozen ImageNet features", "imagenet-finetuned": "f
          "lite0-scratch": "Lite0 from scratch", "small-cnn-scratch": "small CNN from scratch",
          "raw-pixels": "raw pixels"}
 SCRATCH = ("lite0-scratch", "small-cnn-scratch")
+_SCRATCH_OF = {"lite0-random": "lite0-scratch", "small-cnn": "small-cnn-scratch"}  # network -> arm
 
 
 def _features(size: int, data: ImageData) -> tuple[ImageData, float]:
@@ -97,13 +110,39 @@ def _batches(n: int, batch_size: int) -> int:
     return math.ceil(n / batch_size)
 
 
+def _min_steps(n: int, cfg: ScratchVsTransferConfig) -> int:
+    """A from-scratch model's step floor on ``n`` images: ``scratch_steps``, and no fewer than
+    the frozen-feature head takes on the same images (the same budget)."""
+    return max(cfg.scratch_steps, _probe_steps(n))
+
+
+def _choose_rate(backbone: str, train: ImageData, size: int, cfg: ScratchVsTransferConfig,
+                 seed: int) -> tuple[float, dict[str, float]]:
+    """The from-scratch rate of ``cfg.scratch_rates`` that scores best on a validation split
+    carved from ``train`` (one image a class, or a fifth), each rate trained for the budget of
+    the images it trains on; ties go to the lower validation loss. Returns the rate and each
+    rate's validation accuracy."""
+    fit_part, val = train_val_split(train, 0.2, seed)
+    scores = {}
+    for lr in cfg.scratch_rates:
+        scfg = replace(methods.SCRATCH_CONFIG, epochs=cfg.scratch_epochs, lr=lr)
+        r = methods.scratch(backbone, fit_part, val, size, scfg, seed,
+                            min_steps=_min_steps(len(fit_part), cfg))
+        ev = evaluate(r.model, val)
+        scores[lr] = (ev["accuracy"], -ev["loss"])
+    best = max(cfg.scratch_rates, key=lambda lr: scores[lr])
+    return best, {f"{lr:g}": round(a, 4) for lr, (a, _) in scores.items()}
+
+
 def _scratch(backbone: str, train: ImageData, test: ImageData, size: int,
-             cfg: ScratchVsTransferConfig, seed: int, curve: bool) -> tuple[methods.MethodResult, dict]:
-    """A from-scratch run and its record's extras: steps, final train accuracy, and (``curve``)
-    train and test accuracy at ``cfg.curve_points`` epochs."""
-    scfg = replace(methods.SCRATCH_CONFIG, epochs=cfg.scratch_epochs)
+             cfg: ScratchVsTransferConfig, seed: int, curve: bool,
+             lr: float = methods.SCRATCH_CONFIG.lr) -> tuple[methods.MethodResult, dict]:
+    """A from-scratch run at rate ``lr`` and its record's extras: steps, rate, final train
+    accuracy, and (``curve``) train and test accuracy at ``cfg.curve_points`` epochs."""
+    scfg = replace(methods.SCRATCH_CONFIG, epochs=cfg.scratch_epochs, lr=lr)
     per_epoch = _batches(len(train), scfg.batch_size)
-    epochs = max(scfg.epochs, math.ceil(cfg.scratch_steps / per_epoch))  # as methods.scratch
+    floor = _min_steps(len(train), cfg)
+    epochs = max(scfg.epochs, math.ceil(floor / per_epoch))  # as methods.scratch
     at = sorted({round(i * epochs / cfg.curve_points) for i in range(1, cfg.curve_points)} - {0})
     points: list[dict] = []
 
@@ -117,16 +156,21 @@ def _scratch(backbone: str, train: ImageData, test: ImageData, size: int,
                        "train_accuracy": round(evaluate(model, train)["accuracy"], 4),
                        "test_accuracy": round(evaluate(model, test)["accuracy"], 4)})
 
-    r = methods.scratch(backbone, train, test, size, scfg, seed, min_steps=cfg.scratch_steps,
+    r = methods.scratch(backbone, train, test, size, scfg, seed, min_steps=floor,
                         on_epoch_end=score if curve and at else None)
     done = len(r.history.epochs)
-    extras = {"steps": done * per_epoch,
+    extras = {"steps": done * per_epoch, "lr": lr,
               "train_accuracy": round(evaluate(r.model, train)["accuracy"], 4)}
     if curve:
         extras["curve"] = [p for p in points if p["epoch"] < done] + [
             {"epoch": done, "steps": done * per_epoch, "train_accuracy": extras["train_accuracy"],
              "test_accuracy": round(r.test_accuracy, 4)}]
     return r, extras
+
+
+def _with(run: tuple[methods.MethodResult, dict], chosen: dict) -> tuple[methods.MethodResult, dict]:
+    """A from-scratch run's extras plus how its rate was chosen."""
+    return run[0], {**run[1], **chosen}
 
 
 def _test_facts(test: ImageData, test_set: str) -> dict:
@@ -144,21 +188,42 @@ def _probe_steps(n: int) -> int:
     return HEAD_CONFIG.epochs * _batches(n, HEAD_CONFIG.batch_size)
 
 
+class _Rates:
+    """The scratch rate per (network, seed), chosen on validation at the largest k the first
+    time it is asked for (``draw(seed)``: that seed's largest training set)."""
+
+    def __init__(self, cfg: ScratchVsTransferConfig, draw) -> None:
+        self.cfg, self.draw, self.chosen = cfg, draw, {}
+
+    def __call__(self, backbone: str, size: int, seed: int) -> dict:
+        on = self.cfg.seeds[0] if self.cfg.rate_once else seed
+        if (backbone, on) not in self.chosen:
+            train = self.draw(on)
+            lr, val = _choose_rate(backbone, train, size, self.cfg, on)
+            self.chosen[backbone, on] = {"lr": lr, "val_accuracy": val,
+                                         "rate_chosen_on": f"seed {on}, {len(train)} images"}
+        return self.chosen[backbone, on]
+
+
 def _photo(cfg: ScratchVsTransferConfig, res: Results, progress: bool) -> None:
     photos = load_dataset("photo")
     feats, per_image = _features(cfg.image_size, photos)
     ft_cfg = replace(methods.FINETUNE_CONFIG, epochs=cfg.finetune_epochs)
     runs = list(itertools.product(cfg.seeds, cfg.labels_per_class))
     kmax = max(cfg.labels_per_class)  # vehicles have 17 photos: k <= 12 keeps 5 test images
+    rates = _Rates(cfg, lambda s: few_shot_split(photos, kmax, s, max_labels=kmax)[0])
     for seed, k in tqdm(runs, desc="photo runs", disable=not progress):
         # one test set per seed for every k: the photos outside the largest training set
         train, test = few_shot_split(photos, k, seed, max_labels=kmax)
         ftrain, ftest = few_shot_split(feats, k, seed, max_labels=kmax)  # the same split
         curve = k == cfg.curve_labels
-        outcome = {
-            "lite0-scratch": _scratch("lite0-random", train, test, cfg.image_size, cfg, seed, curve),
-            "small-cnn-scratch": _scratch("small-cnn", train, test, cfg.small_cnn_size, cfg, seed,
-                                          curve),
+        outcome = {}
+        for net in cfg.photo_scratch:
+            size = cfg.small_cnn_size if net == "small-cnn" else cfg.image_size
+            chosen = rates(net, size, seed)
+            outcome[_SCRATCH_OF[net]] = _with(_scratch(net, train, test, size, cfg, seed, curve,
+                                                       chosen["lr"]), chosen)
+        outcome |= {
             "imagenet-frozen": (methods.linear_probe(ftrain, ftest, seed,
                                                      feature_seconds=per_image * len(train)),
                                 {"steps": _probe_steps(len(train))}),
@@ -188,10 +253,17 @@ def _fashion(cfg: ScratchVsTransferConfig, res: Results, progress: bool) -> None
     pixel_test = flatten_pixels(test)
     ft_cfg = replace(methods.FINETUNE_CONFIG, epochs=cfg.finetune_epochs)
     runs = list(itertools.product(cfg.fashion_seeds, cfg.fashion_labels_per_class))
+    # the rate is searched at the fewest labels: at 50 a class each rate of the grid would cost
+    # 700 steps of the small CNN (the head's budget on 400 images), at 10 a class 200
+    kmin = min(cfg.fashion_labels_per_class)
+    rates = _Rates(replace(cfg, seeds=cfg.fashion_seeds),
+                   lambda s: sample_per_class(pool, kmin, s))
     for seed, k in tqdm(runs, desc="fashion-mnist runs", disable=not progress):
         train = sample_per_class(pool, k, seed)
         head = {"steps": _probe_steps(len(train))}
-        cnn, cnn_extras = _scratch("small-cnn", train, test, 28, cfg, seed, curve=False)
+        small = rates("small-cnn", 28, seed)
+        cnn, cnn_extras = _with(_scratch("small-cnn", train, test, 28, cfg, seed, False,
+                                         small["lr"]), small)
         outcome = {"raw-pixels": (methods.linear_probe(flatten_pixels(train), pixel_test, seed),
                                   28, head),
                    "small-cnn-scratch": (cnn, 28, cnn_extras)}
@@ -201,7 +273,9 @@ def _fashion(cfg: ScratchVsTransferConfig, res: Results, progress: bool) -> None
             outcome[name] = (methods.linear_probe(ftrain, probe_test[size], seed,
                                                   feature_seconds=per_image * len(train)), size, head)
         if k in cfg.fashion_full_network:
-            r, extras = _scratch("lite0-random", train, test, cfg.image_size, cfg, seed, False)
+            lite = rates("lite0-random", cfg.image_size, seed)
+            r, extras = _with(_scratch("lite0-random", train, test, cfg.image_size, cfg, seed,
+                                       False, lite["lr"]), lite)
             outcome["lite0-scratch"] = (r, cfg.image_size, extras)
             outcome["imagenet-finetuned"] = (methods.fine_tune(
                 "lite0-imagenet", train, test, cfg.image_size, cfg.finetune_stages, ft_cfg, seed),
@@ -238,7 +312,8 @@ def _acc(values) -> str:
     m, lo, hi = interval(values)
     if len(values) < 2 or not math.isfinite(lo):
         return f"{_pct(m)} (1 seed)"
-    return f"{_pct(m)} (95 % interval {lo * 100:.0f} to {hi * 100:.0f})"
+    # an accuracy lies in [0, 1]: a t interval over 3 seeds can reach past either end
+    return f"{_pct(m)} (95 % interval {max(lo, 0) * 100:.0f} to {min(hi, 1) * 100:.0f})"
 
 
 def _span(values) -> str:
@@ -269,6 +344,17 @@ def _setup(photo: list[dict]) -> str:
     return (f"photo: for each seed one test set of {first['n_test']} photos serves every label count "
             f"(chance {_pct(1 / first['n_classes'])}, majority class {_pct(first['majority_share'])}); "
             "optimiser steps per run: " + ", ".join(f"{m} {s}" for m, s in steps.items()) + ".")
+
+
+def _rates(recs: list[dict]) -> list[str]:
+    """How each from-scratch network's rate was chosen: on validation, never on test."""
+    out = []
+    for (ds, m), r in {(r["dataset"], r["method"]): r for r in recs
+                       if r["method"] in SCRATCH and "val_accuracy" in r}.items():
+        tried = ", ".join(f"{lr} {_pct(a)}" for lr, a in r["val_accuracy"].items())
+        out.append(f"{ds}, {NAMES[m]}: rate {r['lr']:g} chosen on validation (held-out training "
+                   f"images of {r['rate_chosen_on']}; validation accuracy per rate: {tried}).")
+    return out
 
 
 def _fit(recs: list[dict]) -> str:
@@ -305,9 +391,9 @@ def _photo_k(photo: list[dict], k: int) -> list[str]:
             f"model, {NAMES[best]}, {_acc(acc[best])} (test accuracy); "
             f"{_said(v, NAMES['imagenet-frozen'], NAMES[best], 'test photos')} - "
             f"{_where(v.gap)}.")]
-    other = next(m for m in SCRATCH if m != best)
-    out.append(f"  ... and vs {NAMES[other]} ({_acc(acc[other])}): "
-               f"{judge(fro, acc[other]).text(NAMES['imagenet-frozen'], NAMES[other], 'test photos')}.")
+    for other in (m for m in SCRATCH if m != best and acc[m]):
+        out.append(f"  ... and vs {NAMES[other]} ({_acc(acc[other])}): "
+                   f"{judge(fro, acc[other]).text(NAMES['imagenet-frozen'], NAMES[other], 'test photos')}.")
     return out
 
 
@@ -385,6 +471,7 @@ def findings(res: Results) -> list[str]:
     if photo:
         ks = sorted({r["labels_per_class"] for r in photo})
         out.append(_setup(photo))
+    out += _rates(recs)
     out.append(_fit(recs))
     if photo:
         for k in ks:

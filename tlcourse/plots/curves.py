@@ -10,6 +10,7 @@ Example:
 from __future__ import annotations
 
 import statistics
+import textwrap
 from collections import defaultdict
 
 import matplotlib.pyplot as plt
@@ -115,6 +116,7 @@ def learning_curve(records: list[dict], dataset: str, metric: str = "test_accura
     ax.grid(alpha=0.3)
     # Below the axes: inside, it covered the pretrained curves at 1-2 labels per class.
     ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, frameon=False)
+    fig.tight_layout()  # makes room for the legend below the axes in a saved figure too
     return fig
 
 
@@ -136,8 +138,8 @@ def train_test_curves(records: list[dict], dataset: str = "photo") -> plt.Figure
     for r in rs:
         by_method[r["method"]].append(r)
     chance, majority = _floors(records, dataset)
-    fig, axes = plt.subplots(1, len(by_method), figsize=(5.2 * len(by_method), 4), sharey=True,
-                             squeeze=False)
+    fig, axes = plt.subplots(1, len(by_method), figsize=(max(5.2 * len(by_method), 7.5), 4.4),
+                             sharey=True, squeeze=False)  # one panel (quick profile): still 7.5 in
     for ax, (method, runs) in zip(axes[0], by_method.items()):
         color = METHOD_COLORS.get(method)
         for key, style in (("train_accuracy", "--"), ("test_accuracy", "-")):
@@ -162,13 +164,12 @@ def train_test_curves(records: list[dict], dataset: str = "photo") -> plt.Figure
     handles = [Line2D([], [], color="gray", ls="--", marker="o", label="on its own training images"),
                Line2D([], [], color="gray", ls="-", marker="o", label="on the test images"),
                *(ln for ln in axes[0, 0].lines if ln.get_label().startswith(("chance", "majority")))]
-    fig.legend(handles=handles, loc="lower center", ncol=4, fontsize=8, frameon=False)
+    fig.legend(handles=handles, loc="lower center", ncol=2, fontsize=8, frameon=False)
     k = rs[0]["labels_per_class"]
     n_seeds = len({r["seed"] for r in rs})
     fig.suptitle(f"{dataset}, {k} labels per class: from scratch, train vs test accuracy while "
-                 f"training ({_seeds(n_seeds)})",
-                 fontsize=11)
-    fig.tight_layout(rect=(0, 0.07, 1, 1))
+                 f"training\n({_seeds(n_seeds)})", fontsize=11)
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
     return fig
 
 
@@ -187,11 +188,13 @@ def method_bars(records: list[dict], dataset: str, metric: str = "test_accuracy"
         vals = [grouped[method][k] for k in ks if k in grouped[method]]
         ci = np.array([_ci(v) for v in vals])  # [n, 3]: mean, low, high
         low = np.maximum(ci[:, 1], ci[:, 0] / 10) if log else ci[:, 1]  # a log axis stays > 0
+        color = METHOD_COLORS.get(method, "tab:cyan" if method.startswith("imagenet-frozen-")
+                                  else None)  # the probe at another input size: its own colour
         ax.barh(ys, ci[:, 0], height * 0.9, xerr=[ci[:, 0] - low, ci[:, 2] - ci[:, 0]],
-                color=METHOD_COLORS.get(method), label=_label(method))
-        for y, v in zip(ys, vals):
-            m = statistics.fmean(v)
-            ax.text(m, y, f" {m:.0%}" if metric == "test_accuracy" else f" {m:.1f}", va="center", fontsize=7)
+                color=color, label=_label(method))
+        for y, (m, _, hi) in zip(ys, ci):  # beyond the error bar's end, so they never collide
+            ax.text(max(m, hi), y, f"  {m:.0%}" if metric == "test_accuracy" else f"  {m:.1f}",
+                    va="center", fontsize=7)
     ax.set_yticks([j + 0.4 - height / 2 for j in range(len(ks))], [f"{k}/class" for k in ks])
     ax.invert_yaxis()
     if log:
@@ -199,8 +202,18 @@ def method_bars(records: list[dict], dataset: str, metric: str = "test_accuracy"
     ax.set_xlabel(xlabel or ("test accuracy" if metric == "test_accuracy" else metric))
     if metric == "test_accuracy":
         ax.set_xlim(0, 1)
+        chance, majority = _floors(records, dataset)  # vertical: accuracy is on the x axis
+        if chance is not None:
+            ax.axvline(chance, ls=":", color="k", lw=1, label=f"chance ({chance:.0%})")
+        if majority is not None and (chance is None or majority > chance + 1e-9):
+            ax.axvline(majority, ls="-.", color="k", lw=1, alpha=0.6,
+                       label=f"majority class ({majority:.0%})")
     n_seeds = len({r["seed"] for r in records if r["dataset"] == dataset})
-    ax.set_title(f"{dataset}: {xlabel or metric} by method ({_seeds(n_seeds, 'bars')})")
+    if log:  # room on the right for the value beyond the longest bar
+        ax.set_xlim(right=ax.get_xlim()[1] * 3)
+    what = xlabel or _METRIC_LABELS.get(metric, metric)
+    ax.set_title(f"{dataset}: {what} by method\n({_seeds(n_seeds, 'bars')})",
+                 fontsize=10)
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
@@ -251,8 +264,8 @@ def _spread_over_classes(idx: torch.Tensor, y: torch.Tensor) -> list[int]:
 
 def mistakes_grid(test: ImageData, preds: dict[str, torch.Tensor], per_method: int = 8) -> plt.Figure:
     """For each method, test images it got wrong, captioned 'true -> predicted'."""
-    fig, axes = plt.subplots(len(preds), per_method, figsize=(per_method * 1.2, len(preds) * 1.45),
-                             squeeze=False)
+    fig, axes = plt.subplots(len(preds), per_method, figsize=(2.2 + per_method * 1.3,
+                                                              len(preds) * 1.75), squeeze=False)
     for row, (method, p) in enumerate(preds.items()):
         wrong = _spread_over_classes(torch.nonzero(p != test.y).flatten(), test.y)
         for j in range(per_method):
@@ -262,13 +275,17 @@ def mistakes_grid(test: ImageData, preds: dict[str, torch.Tensor], per_method: i
                 continue
             i = wrong[j]
             _show(ax, test.x[i])
-            ax.set_title(f"{test.classes[test.y[i]]}→{test.classes[p[i]]}", fontsize=7, color="darkred")
+            # two lines: one line 'vegetable→mammal' is wider than the image and overlaps
+            ax.set_title(f"{test.classes[test.y[i]]}\n→ {test.classes[p[i]]}", fontsize=7,
+                         color="darkred", linespacing=1.0)
         n_wrong, n = len(wrong), len(test)
         axes[row, 0].axis("on")
         axes[row, 0].set_xticks([])
         axes[row, 0].set_yticks([])
-        axes[row, 0].set_ylabel(f"{_label(method)}\n{n_wrong}/{n} wrong", rotation=0, ha="right",
+        name = textwrap.fill(_label(method), 22)  # long names would run off the left edge
+        axes[row, 0].set_ylabel(f"{name}\n{n_wrong}/{n} wrong", rotation=0, ha="right",
                                 va="center", fontsize=8)
-    fig.suptitle("Test images each method gets wrong (true → predicted)", fontsize=11)
+    fig.suptitle("Test images each method gets wrong (true → predicted; one seed's test set, "
+                 "1 seed)", fontsize=11)
     fig.tight_layout()
     return fig

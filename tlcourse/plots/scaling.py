@@ -11,7 +11,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
-from ..experiments.learning_curve import FINETUNED, FROZEN, SCRATCH, verdict
+from ..experiments.learning_curve import ARMS, FINETUNED, FROZEN, SCRATCH, verdict
 from ..stats import interval
 from .curves import METHOD_COLORS, METHOD_LABELS
 
@@ -41,6 +41,7 @@ def data_scaling(records: list[dict]) -> Figure:
     line). Right: each ImageNet arm's lead over the scratch CNN in points, per seed paired;
     below zero, scratch has caught up."""
     fig, (acc, gap) = plt.subplots(1, 2, figsize=(12, 4.5))
+    records = [r for r in records if r["method"] in ARMS]  # claim 11's 40-draw heads: not here
     ks = sorted({r["labels_per_class"] for r in records})
     size = {r["method"]: r["input_size"] for r in records}
     for method in (SCRATCH, FROZEN, FINETUNED):
@@ -52,9 +53,9 @@ def data_scaling(records: list[dict]) -> Figure:
     acc.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.0%}"))
     acc.set_ylabel("test accuracy")
     seeds = len({r["seed"] for r in records})
-    acc.set_title(f"{records[0]['dataset']}: accuracy vs labels "
+    acc.set_title(f"{records[0]['dataset']}: accuracy vs labels\n"
                   f"(up to {seeds} seed{'s' if seeds != 1 else ''}, band = 95 % interval)", fontsize=10)
-    acc.legend(fontsize=8, loc="lower right")
+    acc.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.14), frameon=False)
 
     for method in (FROZEN, FINETUNED):
         pts = [(k, v) for k in ks if (v := verdict(records, method, k))]
@@ -71,8 +72,9 @@ def data_scaling(records: list[dict]) -> Figure:
     gap.text(0.02, 0.03, "below 0: scratch is ahead", transform=gap.transAxes, fontsize=8)
     _log_x(gap, ks)
     gap.set_ylabel("lead over the small CNN from scratch (points)")
-    gap.set_title("Does scratch catch up? (mean paired gap, error bar = the judge's 95 % interval)",
+    gap.set_title("Does scratch catch up?\n(mean paired gap, error bar = the judge's 95 % interval)",
                   fontsize=10)
-    gap.legend(fontsize=8, loc="upper right")
+    # below the axes: inside, it covered the error bars at the smallest size
+    gap.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.14), frameon=False)
     fig.tight_layout()
     return fig
