@@ -54,7 +54,8 @@ def heads(records: list[dict]) -> plt.Figure:
         axes[0].bar(x + (i - 0.5) * 0.4, m, width=0.4, yerr=err, capsize=4, label=label)
     _floor_lines(axes[0], rows)
     axes[0].set_xticks(x, labels)
-    axes[0].set(title=f"Photo test set\n({_seeds(rows)})", ylabel="accuracy", ylim=(0, 1))
+    top = max(1.0, float(np.nanmax(axes[0].get_ylim()[1])))  # a t interval may pass 100 %
+    axes[0].set(title=f"Photo test set\n({_seeds(rows)})", ylabel="accuracy", ylim=(0, top))
     axes[0].legend(fontsize=7, loc="upper right")
     first = {m: next(r for r in rows if r["method"] == m) for m in names}
     axes[1].bar(x, [first[m]["trainable_params"] for m in names], color="tab:green",
@@ -80,7 +81,7 @@ def layer_probe(records: list[dict], relative: bool = False) -> plt.Figure:
     """Linear-probe accuracy vs the stage features are read from, one line per dataset, with the
     judge's 95 % interval as error bars and each dataset's chance (and majority-class) line."""
     rows = [r for r in records if r.get("part") == "layer-probe"]
-    fig, ax = plt.subplots(figsize=(8, 5))
+    fig, ax = plt.subplots(figsize=(10, 5))
     top = 1.0
     for i, ds in enumerate(dict.fromkeys(r["dataset"] for r in rows)):
         color = f"C{i}"
@@ -98,7 +99,7 @@ def layer_probe(records: list[dict], relative: bool = False) -> plt.Figure:
     ax.set(xlabel="features read from (early → late)", ylim=(0, top * 1.05),
            ylabel="accuracy relative to the last stage" if relative else "test accuracy",
            title=f"Linear probe by depth ({_seeds(rows)})")
-    ax.legend(fontsize=8, loc="upper left")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))  # outside: no line hidden
     fig.tight_layout()
     return fig
 
