@@ -142,3 +142,28 @@ def test_the_check_passes_a_chapter_on_the_judge_and_fails_one_with_its_own_rule
     _same(3, on_the_judge)
     with pytest.raises(AssertionError, match="claim 3"):
         _same(3, own_rule)
+
+
+RECIPE_FIXTURE = FIXTURE.parent / "recipe_records.json"
+
+
+def test_claim_3_prints_both_comparisons_with_the_ledgers_numbers():
+    """Claim 3 is judged against random features AND chapter 1's scratch network (issue 25):
+    the ledger and chapter 2 print each comparison with the numbers the judge gives on the
+    stored records, and the ledger's status is the weaker comparison's word."""
+    from tlcourse.experiments.feature_extraction import findings
+
+    records = json.loads(RECIPE_FIXTURE.read_text())["records"]["feature-extraction"]
+    finding = {c.number: f for c, f in claims.ledger(claims.load_claims(),
+                                                     {"feature-extraction": records})}[3]
+    chapter = " ".join(findings(records, part="heads"))
+    recipe = stats.by_seed(records, "test_accuracy", method="linear-head")
+    expected = {m: stats.judge(recipe, stats.by_seed(records, "test_accuracy", method=m))
+                for m in ("linear-head-random-weights", "small-cnn-scratch")}
+    for m, v in expected.items():
+        sig = _signature(v).rstrip(")")
+        assert sig in chapter.replace(", 126 test photos", ""), (m, sig, chapter)
+        assert sig in finding.measured.replace(", 126 test photos", ""), (m, sig, finding.measured)
+    weakest = min(expected.values(), key=lambda v: v.low)
+    assert finding.verdict.gap == weakest.gap and finding.status == weakest.word
+    assert "the small CNN from scratch" in finding.measured and "random weights" in finding.measured

@@ -24,11 +24,26 @@ def _seeds(rows: list[dict]) -> str:
     return "1 seed" if n == 1 else f"mean of {n} seeds, bars = 95 % interval"
 
 
+def _floor_lines(ax, rows: list[dict], color: str = "k", label: str = "", scale: float = 1.0) -> None:
+    """Chance (dashed) and, where the classes are unbalanced, the majority class (dotted)."""
+    if not rows or "n_classes" not in rows[0]:
+        return
+    chance = 1 / rows[0]["n_classes"]
+    ax.axhline(chance / scale, color=color, ls="--", lw=1, label=f"chance{label} ({chance:.0%})")
+    major = float(np.mean([r["majority_share"] for r in rows]))
+    if major > chance + 0.01:
+        ax.axhline(major / scale, color=color, ls=":", lw=1.5,
+                   label=f"majority class{label} ({major:.0%})")
+
+
 def heads(records: list[dict]) -> plt.Figure:
-    """Accuracy, trainable parameters (head vs whole network) and wall time of each head."""
-    rows = [r for r in records if r.get("part") == "heads"]
+    """Accuracy, trainable parameters (head vs whole network) and wall time of each head, and of
+    the network trained from scratch where the records hold it."""
+    rows = [r for r in records if r.get("part") in ("heads", "scratch")]
     names = list(dict.fromkeys(r["method"] for r in rows))
-    fig, axes = plt.subplots(1, 3, figsize=(14, 4))
+    labels = [n.replace("-random-weights", "\n(random weights)").replace("-scratch", "\nfrom scratch")
+              for n in names]
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.8))
     x = np.arange(len(names))
     for i, (metric, label) in enumerate((("test_accuracy", "accuracy"),
                                          ("balanced_accuracy", "balanced accuracy"))):
@@ -37,43 +52,54 @@ def heads(records: list[dict]) -> plt.Figure:
         m, lo, hi = acc.T
         err = np.nan_to_num(np.array([m - lo, hi - m]))
         axes[0].bar(x + (i - 0.5) * 0.4, m, width=0.4, yerr=err, capsize=4, label=label)
-    axes[0].set_xticks(x, names)
-    axes[0].set(title=f"Photo test set ({_seeds(rows)})", ylabel="accuracy", ylim=(0, 1))
-    axes[0].legend(fontsize=8)
+    _floor_lines(axes[0], rows)
+    axes[0].set_xticks(x, labels)
+    top = max(1.0, float(np.nanmax(axes[0].get_ylim()[1])))  # a t interval may pass 100 %
+    axes[0].set(title=f"Photo test set\n({_seeds(rows)})", ylabel="accuracy", ylim=(0, top))
+    axes[0].legend(fontsize=7, loc="upper right")
     first = {m: next(r for r in rows if r["method"] == m) for m in names}
-    axes[1].bar(names, [first[m]["trainable_params"] for m in names], color="tab:green", label="head (trained)")
-    axes[1].axhline(first[names[0]]["network_params"], color="k", ls="--", label="whole network")
+    axes[1].bar(x, [first[m]["trainable_params"] for m in names], color="tab:green",
+                label="trained parameters")
+    axes[1].axhline(first[names[0]]["network_params"], color="k", ls="--", label="whole Lite0")
+    axes[1].set_xticks(x, labels)
     axes[1].set(yscale="log", title="Trainable parameters", ylabel="parameters (log scale)")
-    axes[1].legend()
+    axes[1].legend(fontsize=8)
     feat = [np.mean([r["feature_seconds"] for r in rows if r["method"] == m]) for m in names]
     head = [np.mean([r["head_seconds"] for r in rows if r["method"] == m]) for m in names]
-    axes[2].bar(names, feat, label="feature extraction (once)", color="tab:gray")
-    axes[2].bar(names, head, bottom=feat, label="head training", color="tab:orange")
-    axes[2].set(title="Wall time", ylabel="seconds")
-    axes[2].legend()
+    axes[2].bar(x, feat, label="feature extraction (once)", color="tab:gray")
+    axes[2].bar(x, head, bottom=feat, label="training (final fit)", color="tab:orange")
+    axes[2].set_xticks(x, labels)
+    axes[2].set(title=f"Wall time ({_seeds(rows).split(',')[0]})", ylabel="seconds")
+    axes[2].legend(fontsize=8)
     for ax in axes:
-        ax.tick_params(axis="x", rotation=20)
+        ax.tick_params(axis="x", labelsize=8)
     fig.tight_layout()
     return fig
 
 
 def layer_probe(records: list[dict], relative: bool = False) -> plt.Figure:
-    """Linear-probe accuracy vs the stage features are read from, one line per dataset."""
+    """Linear-probe accuracy vs the stage features are read from, one line per dataset, with the
+    judge's 95 % interval as error bars and each dataset's chance (and majority-class) line."""
     rows = [r for r in records if r.get("part") == "layer-probe"]
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    for ds in dict.fromkeys(r["dataset"] for r in rows):
-        depths = sorted({r["depth"] for r in rows if r["dataset"] == ds})
-        stats = [_mean_ci([r["test_accuracy"] for r in rows if r["dataset"] == ds and r["depth"] == d])
-                 for d in depths]
+    fig, ax = plt.subplots(figsize=(10, 5))
+    top = 1.0
+    for i, ds in enumerate(dict.fromkeys(r["dataset"] for r in rows)):
+        color = f"C{i}"
+        ds_rows = [r for r in rows if r["dataset"] == ds]
+        depths = sorted({r["depth"] for r in ds_rows})
+        stats = [_mean_ci([r["test_accuracy"] for r in ds_rows if r["depth"] == d]) for d in depths]
         m, lo, hi = np.array(stats).T
         scale = m[-1] if relative else 1.0
-        ax.plot(depths, m / scale, marker="o", label=ds)
-        ax.fill_between(depths, lo / scale, hi / scale, alpha=0.2)
+        err = np.nan_to_num(np.array([m - lo, hi - m]) / scale)
+        ax.errorbar(np.array(depths) + (i - 0.5) * 0.08, m / scale, yerr=err, marker="o",
+                    capsize=4, color=color, label=f"{ds} (95 % interval)")
+        _floor_lines(ax, ds_rows, color=color, label=f", {ds}", scale=scale)
+        top = max(top, float(np.nanmax(hi / scale)) if relative else 1.0)
     ax.set_xticks(depths, [STAGE_NAMES.get(d, f"stage {d}") for d in depths])
-    ax.set(xlabel="features read from (early → late)",
-           ylabel="accuracy relative to last stage" if relative else "test accuracy",
+    ax.set(xlabel="features read from (early → late)", ylim=(0, top * 1.05),
+           ylabel="accuracy relative to the last stage" if relative else "test accuracy",
            title=f"Linear probe by depth ({_seeds(rows)})")
-    ax.legend()
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))  # outside: no line hidden
     fig.tight_layout()
     return fig
 
