@@ -1,7 +1,8 @@
 """Plots for layer transferability, catastrophic forgetting and representation drift.
 
 Each function takes an experiment's ``records`` (list of dicts) and returns the matplotlib
-``Figure``; means over seeds are drawn with a band of +/- one standard deviation.
+``Figure``; means over seeds are drawn with their 95 % interval (:func:`tlcourse.stats.interval`)
+as a band or error bars, and a figure with one seed says so in its title.
 
 Example:
     >>> res = run_experiment("layer-transfer")        # doctest: +SKIP
@@ -14,32 +15,29 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
-from ..stats import band, interval, mean_sd
-
-
-def _mean_std(records: list[dict], x: str, y: str, **match) -> tuple[list, np.ndarray, np.ndarray]:
-    rows = [r for r in records if all(r.get(k) == v for k, v in match.items())]
-    xs = sorted({r[x] for r in rows})
-    vals = [[r[y] for r in rows if r[x] == v] for v in xs]
-    return xs, np.array([np.mean(v) for v in vals]), np.array([band(v) for v in vals])
+from ..stats import interval
 
 
 def _line(ax, xs, m, s, label, **kw) -> None:
+    """A mean line with a symmetric band of half-width ``s`` (callers pass an interval's)."""
     ax.plot(xs, m, marker="o", label=label, **kw)
     ax.fill_between(xs, m - s, m + s, alpha=0.2)
 
 
 def layer_transfer(records: list[dict]) -> Figure:
-    """Accuracy on task B vs the number of copied stages n (Yosinski et al. 2014, Fig. 2)."""
+    """Accuracy on task B vs the number of copied stages n (Yosinski et al. 2014, Fig. 2): the
+    mean over seeds with its 95 % interval, baseB (B from scratch) and chance (5 digits: 20 %)."""
     fig, ax = plt.subplots(figsize=(6, 4))
     base = np.mean([r["test_accuracy"] for r in records if r["method"] == "scratch"])
     ax.axhline(base, color="gray", ls="--", label=f"baseB: B from scratch ({base:.1%})")
+    ax.axhline(0.2, color="gray", ls=":", lw=1, label="chance (5 classes)")
     for method, label in (("BnB", "BnB: copied from a B net, frozen (control)"),
                           ("AnB", "AnB: copied from the A net, frozen"),
                           ("AnB+", "AnB+: copied from the A net, fine-tuned")):
-        _line(ax, *_mean_std(records, "depth", "test_accuracy", method=method), label)
+        _band(ax, *_mean_interval(records, "depth", "test_accuracy", method=method), label)
     ax.set(xlabel="stages copied n (small CNN has 3)", ylabel="accuracy on task B (test)",
-           title="Which layers transfer? MNIST 0-4 (A) -> 5-9 (B)")
+           ylim=(0, 1.02), title=f"Which layers transfer? MNIST 0-4 (A) -> 5-9 (B)\n"
+                                 f"{_seed_note(records)}")
     ax.set_xticks(sorted({r["depth"] for r in records if r["method"] != "scratch"}))
     ax.legend(fontsize=8)
     fig.tight_layout()
@@ -47,7 +45,7 @@ def layer_transfer(records: list[dict]) -> Figure:
 
 
 def layer_effects(records: list[dict]) -> Figure:
-    """Yosinski et al.'s two effects per depth, in points (mean over seeds, +/- 1 sd bars):
+    """Yosinski et al.'s two effects per depth, in points (mean over seeds, 95 % interval bars):
     specificity = BnB(n) - AnB(n) and co-adaptation = baseB - BnB(n). A bar above 0 is a cost."""
     from ..experiments.layer_transfer import yosinski_effects
 
@@ -56,12 +54,12 @@ def layer_effects(records: list[dict]) -> Figure:
     depths = sorted(fx["specificity"])
     for i, (name, label) in enumerate((("specificity", "specificity: BnB - AnB"),
                                        ("co-adaptation", "co-adaptation: baseB - BnB"))):
-        stats = [mean_sd(fx[name][n]) for n in depths]
-        ax.bar(np.array(depths) + (i - 0.5) * 0.35, [100 * m for m, _ in stats], width=0.35,
-               yerr=[100 * band(fx[name][n]) for n in depths], capsize=3, label=label)
+        m, lo, hi = (100 * np.array(v) for v in zip(*(interval(fx[name][n]) for n in depths)))
+        err = np.nan_to_num(np.vstack([m - lo, hi - m]))  # one seed: no bar, not a NaN
+        ax.bar(np.array(depths) + (i - 0.5) * 0.35, m, width=0.35, yerr=err, capsize=3, label=label)
     ax.axhline(0, color="black", lw=0.8)
     ax.set(xlabel="stages copied n", ylabel="accuracy cost on B (points)", xticks=depths,
-           title="Where transfer loses: specificity vs co-adaptation")
+           title=f"Where transfer loses: specificity vs co-adaptation\n{_seed_note(records)}")
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
