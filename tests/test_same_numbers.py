@@ -41,6 +41,7 @@ def _chapter(module: str, function: str, **kwargs) -> Callable[[list[dict]], lis
 #: claim -> (the experiment whose stored records both read, the chapter's findings function)
 CHAPTER_FINDINGS: dict[int, tuple[str, Callable[[list[dict]], list[str]]]] = {
     3: ("feature-extraction", _chapter("feature_extraction", "findings", part="heads")),
+    12: ("domain-shift", _chapter("domain_shift", "shift_findings")),
 }
 #: claims whose chapter on main still prints its own rule (issue 24's migration pending)
 NOT_YET_ON_THE_JUDGE: dict[int, str] = {}  # chapter 2 (claim 3) moved to the judge
