@@ -78,6 +78,22 @@ def test_negative_verdict_asks_the_judge(gaps, opening):
         assert "inconclusive at 2 seeds (−2 to 24; about 3 seeds would decide" in sentence
 
 
+def test_a_start_that_did_not_fit_is_a_capacity_gap_not_negative_transfer():
+    """Chapter 5b's old verdict called negative transfer on a frozen start whose head reached
+    77 % of its training digits: an arm that cannot fit is left out of the verdict and named."""
+    recs = _neg({"fashion-frozen": [-0.10, -0.12, -0.08], "fashion-finetuned": [0.01, -0.01, 0.0]})
+    for r in recs:
+        r["train_accuracy"] = 0.77 if r["method"] == "fashion-frozen" else 1.0
+    sentence = negative_verdict(recs)
+    assert not sentence.startswith("Negative transfer here"), sentence
+    assert ("the frozen Fashion-MNIST network did not fit its training digits: 77 % in its worst "
+            "seed") in sentence and "capacity gap" in sentence
+    assert "the fine-tuned Fashion-MNIST network" in sentence  # the like-for-like arm decides
+    for r in recs:
+        r["train_accuracy"] = 1.0
+    assert negative_verdict(recs).startswith("Negative transfer here")  # it fit: it counts
+
+
 def test_records_carry_per_item_outcomes():
     """Every accuracy a chapter-5 verdict reads comes with its per-item outcomes, in the test
     set's order, and says whether the test set is the same every seed."""

@@ -636,25 +636,49 @@ def _negative_verdicts(records: list[dict]) -> dict[str, Verdict]:
     return {m: verdict(records, {"method": m}, {"method": _SCRATCH}) for m in arms}
 
 
+def worst_fit(records: list[dict], method: str) -> float | None:
+    """An arm's lowest training accuracy over its seeds (None: not recorded)."""
+    fits = [r["train_accuracy"] for r in records if r["method"] == method and "train_accuracy" in r]
+    return min(fits) if fits else None
+
+
+def arms_that_fit(records: list[dict]) -> list[str]:
+    """The pretrained starts whose every seed fit its training digits (``stats.fitted``; an arm
+    without recorded training accuracy counts as fitted). Only these enter the verdict: an arm
+    that could not fit its own training set loses to scratch for lack of capacity, which says
+    nothing about whether its source helps or hurts."""
+    return [m for m in _negative_verdicts(records)
+            if worst_fit(records, m) is None or fitted(worst_fit(records, m))]
+
+
 def negative_verdict(records: list[dict]) -> str:
     """One sentence: is there negative transfer in these records? It opens with "Negative
-    transfer here" only when the judge says a pretrained start is below scratch (*does not hold
-    here* for start - scratch: its 95 % interval lies below 0); otherwise with "No"."""
-    verdicts = _negative_verdicts(records)
+    transfer here" only when the judge says a pretrained start *that fit its training digits*
+    is below scratch (*does not hold here* for start - scratch: its 95 % interval lies below 0);
+    otherwise with "No". A start that did not fit is named as a capacity gap, outside the verdict."""
+    every = _negative_verdicts(records)
+    fit = arms_that_fit(records)
+    verdicts = {m: v for m, v in every.items() if m in fit}
     steps = sorted({r["steps"] for r in records if "steps" in r})
     sizes = sorted({r["input_size"] for r in records if "input_size" in r})
     like = (f" at the same {steps[0]} optimiser steps and {sizes[0]}-px input"
             if len(steps) == 1 and len(sizes) == 1 else "")
     said = {m: v.text(_NEG_LABEL.get(m, m), "scratch", "test digits") for m, v in verdicts.items()}
+    gap = "".join(
+        f" ({_NEG_LABEL.get(m, m)} did not fit its training digits: {100 * worst_fit(records, m):.0f} "
+        f"% in its worst seed, fitted means at least {100 * FITTED:.0f} %; its gap to scratch is a "
+        f"capacity gap, left out of this verdict)" for m in every if m not in fit)
     lost = [m for m, v in verdicts.items() if v.gap < 0]
     clear = [m for m in lost if _below(verdicts[m])]
+    if not verdicts:
+        return f"No verdict on negative transfer here{like}: no pretrained start fit{gap}."
     if clear:
-        return f"Negative transfer here{like}: " + "; ".join(said[m] for m in clear) + "."
+        return (f"Negative transfer here{like}: " + "; ".join(said[m] for m in clear) + gap + ".")
     if lost:
         return (f"No clear negative transfer here{like}: " + "; ".join(said[m] for m in lost)
-                + ".")
-    return (f"No negative transfer here{like}: every pretrained start matched or beat scratch ("
-            + "; ".join(said.values()) + ").")
+                + gap + ".")
+    return (f"No negative transfer here{like}: every pretrained start that fit matched or beat "
+            "scratch (" + "; ".join(said.values()) + ")" + gap + ".")
 
 
 def _below(v: Verdict) -> bool:
