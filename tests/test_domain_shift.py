@@ -156,7 +156,7 @@ def test_adabn_records_say_where_the_statistics_came_from(shift):
     adabn = [r for r in shift if r["method"] == "adabn"]
     assert {r["bn_stats"] for r in adabn} == {"target-test", "target-pool"}
     assert all(r["transductive"] == (r["bn_stats"] == "target-test") for r in adabn)
-    seeds = {r["seed"] for r in shift}
+    seeds = {r["seed"] for r in shift if r["study"] == "adaptation"}
     assert {r["seed"] for r in shift if r["method"] == "source-bn"} == seeds  # AdaBN's baseline
     text = "\n".join(shift_findings(shift))
     assert "transductive" in text and "not transductive" in text
@@ -194,15 +194,18 @@ def test_negative_transfer_arms_are_like_for_like(negative):
 
 @pytest.mark.slow
 def test_negative_transfer_sentence_matches_the_records(negative):
-    from tlcourse.experiments.domain_shift import findings
+    from tlcourse.experiments.domain_shift import arms_that_fit, findings
 
     text = findings(negative=negative)[0]
     lost_clearly = False
     for arm in {r["method"] for r in negative} - {"small-cnn-scratch"}:
         v = judge(by_seed(negative, "test_accuracy", method=arm),
                   by_seed(negative, "test_accuracy", method="small-cnn-scratch"))
-        lost_clearly |= v.word == "does not hold here"
         assert v.items_counted and v.n_seeds >= 3  # the fixed test digits count
+        if arm in arms_that_fit(negative):
+            lost_clearly |= v.word == "does not hold here"
+        else:  # a start that could not fit is a capacity gap, named with its training accuracy
+            assert "did not fit its training digits" in text and "capacity gap" in text
     assert text.startswith("Negative transfer here") == lost_clearly, text
     assert text.startswith(("Negative transfer here", "No negative transfer here",
                             "No clear negative transfer here"))

@@ -99,7 +99,7 @@ def adaptation_curves(records: list[dict], source: str, target: str,
     """Target accuracy vs labelled target images per class, per adaptation method; at k = 0
     the label-free AdaBN variants (and, where measured, their source-statistics baseline)."""
     fig, ax = plt.subplots(figsize=(7, 5.2))
-    rows = [r for r in records if r["source"] == source and r["target"] == target
+    rows = [r for r in records if r.get("source") == source and r["target"] == target
             and r["study"] == "adaptation"]
     k0 = _per_seed([r for r in rows if r["method"] == "source-only" and r["k"] == 0], metric)
     for method in ("linear-probe", "fine-tune", "lp-ft"):
@@ -115,7 +115,7 @@ def adaptation_curves(records: list[dict], source: str, target: str,
             ax.errorbar([0], [np.mean(list(v.values()))], yerr=[_half(v)], fmt=marker, ms=11 if marker == "*" else 7,
                         color="k", mfc="none" if marker == "o" else "k", capsize=3, zorder=3, label=label)
     in_domain = [r[metric] for r in records
-                 if r["source"] == target and r["target"] == target and r["study"] == "cross-domain"]
+                 if r.get("source") == target and r["target"] == target and r["study"] == "cross-domain"]
     if in_domain:
         ax.axhline(np.mean(in_domain), color="gray", ls="--", label=f"trained on {target} itself")
     _chance(ax, _CLASSES.get(target))
