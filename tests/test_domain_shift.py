@@ -283,3 +283,14 @@ def test_negative_transfer_plot_draws_the_judges_interval():
     assert "95 % interval over 3 seeds" in ax.get_title()
     one = shift.negative_transfer(_neg({"fashion-frozen": [-0.10]})).axes[0]
     assert "1 seed: no interval" in one.get_title()
+
+
+def test_negative_transfer_plot_marks_a_start_that_did_not_fit():
+    from tlcourse.plots import shift
+
+    recs = _neg({"fashion-frozen": [-0.30, -0.32, -0.28], "fashion-finetuned": [0.0, 0.01, -0.01]})
+    for r in recs:
+        r["train_accuracy"] = 0.77 if r["method"] == "fashion-frozen" else 1.0
+    labels = [t.get_text() for t in shift.negative_transfer(recs).axes[0].get_xticklabels()]
+    assert "did not fit (train 77 %): capacity gap" in labels[0]
+    assert "did not fit" not in labels[1]

@@ -16,7 +16,7 @@ from matplotlib.figure import Figure
 
 from ..corruptions import drop_from_clean
 from ..data import ImageData
-from ..experiments.domain_shift import NEGATIVE_ARMS, verdict
+from ..experiments.domain_shift import NEGATIVE_ARMS, arms_that_fit, verdict, worst_fit
 from ..stats import interval
 from .transfer import _line
 
@@ -170,10 +170,15 @@ def negative_transfer(records: list[dict]) -> Figure:
         gaps = [100 * r["gap_vs_scratch"] for r in records if r["method"] == m]
         v = verdict(records, {"method": m}, {"method": "small-cnn-scratch"})
         err = [[0], [0]] if np.isnan(v.low) else [[100 * (v.gap - v.low)], [100 * (v.high - v.gap)]]
-        ax.bar(i, 100 * v.gap, yerr=err, capsize=4, alpha=0.7)
+        fit = m in arms_that_fit(records)
+        ax.bar(i, 100 * v.gap, yerr=err, capsize=4, alpha=0.7 if fit else 0.3,
+               hatch=None if fit else "//")
         ax.scatter([i] * len(gaps), gaps, color="k", s=12, zorder=3)
     ax.axhline(0, color="k", lw=0.8)
-    ax.set_xticks(range(len(methods)), [NEGATIVE_ARMS.get(m, m) for m in methods], fontsize=8)
+    names = [NEGATIVE_ARMS.get(m, m) + ("" if m in arms_that_fit(records) else
+             f"\ndid not fit (train {100 * worst_fit(records, m):.0f} %): capacity gap")
+             for m in methods]
+    ax.set_xticks(range(len(methods)), names, fontsize=8)
     steps = sorted({r["steps"] for r in records if "steps" in r})
     same = f" (same {steps[0]} steps, same input)" if len(steps) == 1 else ""
     ax.set(ylabel="accuracy minus scratch (points)",
