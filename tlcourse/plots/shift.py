@@ -16,7 +16,7 @@ from matplotlib.figure import Figure
 
 from ..corruptions import drop_from_clean
 from ..data import ImageData
-from ..experiments.domain_shift import NEGATIVE_ARMS, verdict
+from ..experiments.domain_shift import NEGATIVE_ARMS, arms_that_fit, verdict, worst_fit
 from ..stats import interval
 from .transfer import _line
 
@@ -47,6 +47,15 @@ def _seeds(records: list[dict]) -> str:
     return "1 seed: no interval" if n == 1 else f"mean and 95 % interval over {n} seeds"
 
 
+_CLASSES = {"photo": 6, "clipart": 6, "mnist": 10, "digits": 10}  # classes per target dataset
+
+
+def _chance(ax, n_classes: int | None) -> None:
+    """A dotted line at chance, 1 / classes (the balanced-accuracy floor too)."""
+    if n_classes:
+        ax.axhline(1 / n_classes, color="red", ls=":", lw=1, label=f"chance (1/{n_classes})")
+
+
 def examples(rows: dict[str, ImageData], max_cols: int = 8) -> Figure:
     """One row of images per named dataset (e.g. {"photo": ..., "clipart": ...})."""
     fig, axes = plt.subplots(len(rows), max_cols, figsize=(1.4 * max_cols, 1.6 * len(rows)),
@@ -70,11 +79,12 @@ def confusion(y: torch.Tensor, preds: dict[str, torch.Tensor], classes: list[str
     for ax, (name, p) in zip(axes[0], preds.items()):
         cm = torch.zeros(n, n)
         cm.index_put_((y, p), torch.ones(len(y)), accumulate=True)
-        cm = cm / cm.sum(1, keepdim=True).clamp(min=1)
+        counts, cm = cm, cm / cm.sum(1, keepdim=True).clamp(min=1)
         ax.imshow(cm, cmap="Blues", vmin=0, vmax=1)
         for i in range(n):
             for j in range(n):
-                ax.text(j, i, f"{cm[i, j]:.0%}", ha="center", va="center", fontsize=7)
+                ax.text(j, i, f"{cm[i, j]:.0%}\n({int(counts[i, j])})", ha="center", va="center",
+                        fontsize=6, color="white" if cm[i, j] > 0.6 else "black")
         ax.set_xticks(range(n), classes, rotation=45, ha="right", fontsize=8)
         ax.set_yticks(range(n), classes, fontsize=8)
         balanced = cm.diagonal()[cm.sum(1) > 0].mean()  # mean per-class recall
@@ -89,7 +99,7 @@ def adaptation_curves(records: list[dict], source: str, target: str,
     """Target accuracy vs labelled target images per class, per adaptation method; at k = 0
     the label-free AdaBN variants (and, where measured, their source-statistics baseline)."""
     fig, ax = plt.subplots(figsize=(7, 5.2))
-    rows = [r for r in records if r["source"] == source and r["target"] == target
+    rows = [r for r in records if r.get("source") == source and r["target"] == target
             and r["study"] == "adaptation"]
     k0 = _per_seed([r for r in rows if r["method"] == "source-only" and r["k"] == 0], metric)
     for method in ("linear-probe", "fine-tune", "lp-ft"):
@@ -105,12 +115,13 @@ def adaptation_curves(records: list[dict], source: str, target: str,
             ax.errorbar([0], [np.mean(list(v.values()))], yerr=[_half(v)], fmt=marker, ms=11 if marker == "*" else 7,
                         color="k", mfc="none" if marker == "o" else "k", capsize=3, zorder=3, label=label)
     in_domain = [r[metric] for r in records
-                 if r["source"] == target and r["target"] == target and r["study"] == "cross-domain"]
+                 if r.get("source") == target and r["target"] == target and r["study"] == "cross-domain"]
     if in_domain:
         ax.axhline(np.mean(in_domain), color="gray", ls="--", label=f"trained on {target} itself")
+    _chance(ax, _CLASSES.get(target))
     what = "balanced accuracy" if metric == "balanced_accuracy" else "accuracy"
     ax.set(xlabel=f"labelled {target} images per class (k)", ylabel=f"{what} on {target} (test)",
-           title=f"Adapting a {source} model to {target} ({_seeds(rows)})")
+           title=f"Adapting a {source} model to {target}\n({_seeds(rows)})", ylim=(0, 1))
     ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=2)  # below
     fig.tight_layout()
     return fig
@@ -129,15 +140,20 @@ def severity_curves(records: list[dict]) -> Figure:
             xs, m, h = _curve(rows, "severity", metric)
             f = 100 if metric == "drop_from_clean" else 1
             _line(ax, xs, f * m, f * h, label, **style)
+    chance = {r["chance"] for r in records if r.get("chance")}
+    _chance(axes[0], round(1 / chance.pop()) if len(chance) == 1 else None)
     axes[0].set(xlabel="severity (0 = clean)", ylabel="accuracy (mean over corruptions)",
                 title=f"Accuracy under corruption (MNIST)\nbands: {_seeds(records)}", ylim=(0, 1))
     axes[1].set(xlabel="severity (0 = clean)", ylabel="points lost vs its own clean accuracy",
-                title="Robustness: drop from each model's clean accuracy")
+                title=f"Robustness: drop from each model's clean accuracy\nbands: {_seeds(records)}")
     for c in dict.fromkeys(r["corruption"] for r in records if r["corruption"] != "clean"):
         rows = [r for r in records if r["method"] == "scratch" and r["corruption"] in (c, "clean")]
-        xs, m, _ = _curve(rows, "severity", "drop_from_clean")
-        axes[2].plot(xs, 100 * m, marker="o", label=c)
-    axes[2].set(xlabel="severity (0 = clean)", ylabel="points lost", title="Scratch model, per corruption")
+        xs, m, h = _curve(rows, "severity", "drop_from_clean")
+        _line(axes[2], xs, 100 * m, 100 * h, c)
+    axes[2].set(xlabel="severity (0 = clean)", ylabel="points lost",
+                title=f"Scratch model, per corruption\nbands: {_seeds(records)}")
+    for ax in axes[1:]:  # a drop lies in [-100, 100] points; 2-seed bands reach far beyond
+        ax.set_ylim(max(-100, ax.get_ylim()[0]), min(100, ax.get_ylim()[1]))
     for ax in axes:
         ax.legend(fontsize=7)
     fig.tight_layout()
@@ -154,10 +170,15 @@ def negative_transfer(records: list[dict]) -> Figure:
         gaps = [100 * r["gap_vs_scratch"] for r in records if r["method"] == m]
         v = verdict(records, {"method": m}, {"method": "small-cnn-scratch"})
         err = [[0], [0]] if np.isnan(v.low) else [[100 * (v.gap - v.low)], [100 * (v.high - v.gap)]]
-        ax.bar(i, 100 * v.gap, yerr=err, capsize=4, alpha=0.7)
+        fit = m in arms_that_fit(records)
+        ax.bar(i, 100 * v.gap, yerr=err, capsize=4, alpha=0.7 if fit else 0.3,
+               hatch=None if fit else "//")
         ax.scatter([i] * len(gaps), gaps, color="k", s=12, zorder=3)
     ax.axhline(0, color="k", lw=0.8)
-    ax.set_xticks(range(len(methods)), [NEGATIVE_ARMS.get(m, m) for m in methods], fontsize=8)
+    names = [NEGATIVE_ARMS.get(m, m) + ("" if m in arms_that_fit(records) else
+             f"\ndid not fit (train {100 * worst_fit(records, m):.0f} %): capacity gap")
+             for m in methods]
+    ax.set_xticks(range(len(methods)), names, fontsize=8)
     steps = sorted({r["steps"] for r in records if "steps" in r})
     same = f" (same {steps[0]} steps, same input)" if len(steps) == 1 else ""
     ax.set(ylabel="accuracy minus scratch (points)",
