@@ -197,8 +197,8 @@ def test_cross_validation_scores_each_fold_at_a_threshold_its_scored_images_neve
 def test_n_train_counts_the_images_the_network_was_fit_on(small_folder, tmp_path, monkeypatch):
     """Fine-tuning with a holdout keeps a validation part out of the fit to pick the threshold:
     n_train counts the images fit on, n_threshold the ones that picked the threshold."""
-    from tlcourse.custom import classifier
     from tlcourse.backbones import create_backbone
+    from tlcourse.custom import classifier
 
     fit_sizes = []
 

@@ -109,7 +109,7 @@ def test_robustness_is_the_drop_from_each_models_own_clean_accuracy():
     """scratch: 90 % clean -> 60 % (drop 30 points); lp-ft: 50 % -> 40 % (drop 10 points).
     Scratch stays ahead in absolute accuracy, yet lp-ft is the more robust model."""
     from tlcourse.corruptions import drop_from_clean
-    from tlcourse.experiments.domain_shift import corruption_findings
+    from tlcourse.experiments.robustness import corruption_findings
 
     recs = drop_from_clean(_records(0.9, 0.6, 0.5, 0.4))
     drops = {(r["method"], r["severity"]): r["drop_from_clean"] for r in recs}

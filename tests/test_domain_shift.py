@@ -9,7 +9,8 @@ import torch
 
 from tlcourse.backbones import create_backbone
 from tlcourse.data import ImageData, few_shot_split, load_dataset
-from tlcourse.experiments.domain_shift import CachedTop, negative_verdict
+from tlcourse.experiments.domain_shift import CachedTop
+from tlcourse.experiments.negative_transfer import negative_verdict
 from tlcourse.stats import by_seed, fitted, judge
 from tlcourse.train import TrainConfig, evaluate, fit
 
@@ -194,9 +195,9 @@ def test_negative_transfer_arms_are_like_for_like(negative):
 
 @pytest.mark.slow
 def test_negative_transfer_sentence_matches_the_records(negative):
-    from tlcourse.experiments.domain_shift import arms_that_fit, findings
+    from tlcourse.experiments.negative_transfer import arms_that_fit, negative_findings
 
-    text = findings(negative=negative)[0]
+    text = negative_findings(negative)[0]
     lost_clearly = False
     for arm in {r["method"] for r in negative} - {"small-cnn-scratch"}:
         v = judge(by_seed(negative, "test_accuracy", method=arm),

@@ -29,6 +29,7 @@ from tlcourse.experiments import (
     forgetting,
     layer_transfer,
     mistakes,
+    negative_transfer,
     summarize,
 )
 from tlcourse.experiments import text_transfer as tt
@@ -392,8 +393,8 @@ def negative_call(nt, *, same_budget, vs_scratch, negative) -> dict[str, bool]:
         "negative is the judge's call (does not hold here)":
             all(negative.get(m) == c for m, c in lost.items()),
         "your calls agree with the verdict sentence (arms that fit)":
-            any(negative.get(m, False) for m in domain_shift.arms_that_fit(nt.records))
-            == domain_shift.negative_verdict(nt.records).startswith("Negative transfer here"),
+            any(negative.get(m, False) for m in negative_transfer.arms_that_fit(nt.records))
+            == negative_transfer.negative_verdict(nt.records).startswith("Negative transfer here"),
     }
 
 

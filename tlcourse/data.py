@@ -225,7 +225,7 @@ def train_val_split(data: ImageData, val_fraction: float, seed: int) -> tuple[Im
     """Stratified split of ``data`` into train and validation (at least one val image a class)."""
     train_idx, val_idx = [], []
     for perm in _per_class_perm(data.y, seed):
-        n_val = max(1, int(round(len(perm) * val_fraction)))
+        n_val = max(1, round(len(perm) * val_fraction))
         val_idx.extend(perm[:n_val])
         train_idx.extend(perm[n_val:])
     return data.subset(train_idx), data.subset(val_idx)

@@ -16,7 +16,8 @@ from matplotlib.figure import Figure
 
 from ..corruptions import drop_from_clean
 from ..data import ImageData
-from ..experiments.domain_shift import NEGATIVE_ARMS, arms_that_fit, verdict, worst_fit
+from ..experiments.domain_shift import verdict
+from ..experiments.negative_transfer import NEGATIVE_ARMS, arms_that_fit, worst_fit
 from ..stats import interval
 from .transfer import _line
 
