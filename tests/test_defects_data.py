@@ -114,11 +114,11 @@ def test_sweep_chooses_the_rate_on_validation_not_test():
         {"lr": 1e-3, "seed": 0, "val_accuracy": 0.60, "test_accuracy": 0.75, "probe_accuracy": 0.65},
     ]
     verdict = "\n".join(sweep_findings(recs, scratch_lr=3e-3))
-    assert "chosen on the validation photos (1 seed): 0.0001" in verdict
+    assert "chosen on the validation photos (1 seed): 1e-4" in verdict
     assert "80 % validation, 70 % (1 seed) test" in verdict
-    # one seed decides nothing: the choice is named as such
-    assert ("On validation, rate 0.0001 ahead by 20 points, inconclusive at 1 seed (one seed "
-            "measures no spread: run more seeds) - another draw of photos could pick") in verdict
+    # one seed decides nothing: the neighbouring rate is not told apart, and the sentence says so
+    assert "vs 1e-3: rate 1e-3 ahead by 5 points, inconclusive at 1 seed" in verdict
+    assert "this run cannot tell 30× lower (1e-4) from 3× lower (1e-3)" in verdict
 
 
 def test_sweep_verdict_says_when_the_validation_choice_is_a_tie():
@@ -127,5 +127,5 @@ def test_sweep_verdict_says_when_the_validation_choice_is_a_tie():
     recs = [{"lr": lr, "seed": 0, "val_accuracy": 0.83, "test_accuracy": t, "probe_accuracy": 0.8}
             for lr, t in ((1e-5, 0.84), (1e-4, 0.82))]
     verdict = "\n".join(sweep_findings(recs, scratch_lr=3e-3))
-    assert "chosen on the validation photos (1 seed): 1e-05" in verdict
-    assert "rate 1e-05 and the next-best rate 0.0001 tied" in verdict
+    assert "chosen on the validation photos (1 seed): 1e-5" in verdict
+    assert "cannot tell 300× lower (1e-5) from 30× lower (1e-4)" in verdict
