@@ -3,6 +3,7 @@
 import importlib
 import inspect
 import pkgutil
+import warnings
 
 import tlcourse
 from tlcourse import cli
@@ -18,7 +19,9 @@ def _error_classes() -> dict[str, type]:
     for mod in pkgutil.walk_packages(tlcourse.__path__, "tlcourse."):
         if mod.name.endswith("browser_assets"):  # the deprecated alias warns on import
             continue
-        m = importlib.import_module(mod.name)
+        with warnings.catch_warnings():  # the old import paths warn that they moved: expected
+            warnings.simplefilter("ignore", DeprecationWarning)
+            m = importlib.import_module(mod.name)
         for name, obj in vars(m).items():
             if (inspect.isclass(obj) and issubclass(obj, Exception) and obj.__module__ == m.__name__
                     and obj is not TlcourseError):

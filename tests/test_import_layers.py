@@ -184,3 +184,27 @@ def test_commands_that_train_nothing_do_not_import_torch():
             "    assert 'torch' not in sys.modules, argv\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_the_library_itself_never_imports_an_old_path():
+    """The old paths are for a learner's saved notebook; the library's own code (and the
+    chapters) must not warn the learner about them."""
+    old = ("folder", "classifier", "metrics", "export", "custom_widgets", "safe_text",
+           "browser_assets")
+    hits = []
+    for mod, path in _modules().items():
+        if mod.rpartition(".")[2] in old and mod.count(".") == 1 or mod == "tlcourse.plots.custom":
+            continue  # the aliases themselves
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                src = _resolve(mod, path.name == "__init__.py", node)
+                names = [f"{src}.{a.name}" for a in node.names] + [src]
+                hits += [f"{mod}: {n}" for n in names
+                         if n in {f"tlcourse.{o}" for o in old} | {"tlcourse.plots.custom"}]
+    notebooks = Path(__file__).resolve().parents[1] / "notebooks"
+    for nb in notebooks.glob("*.ipynb"):
+        text = nb.read_text(encoding="utf-8")
+        hits += [f"{nb.name}: tlcourse.{o}" for o in old
+                 if f"from tlcourse.{o} import" in text or f"from tlcourse import {o}" in text]
+    assert not hits, hits

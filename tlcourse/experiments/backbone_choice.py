@@ -153,7 +153,7 @@ def _onnx_megabytes(net: torch.nn.Module, check: torch.Tensor, classes: list[str
     from pathlib import Path
 
     try:
-        from ..export import ExportError, export_onnx
+        from ..custom.export import ExportError, export_onnx
     except ImportError:
         return None
     with tempfile.TemporaryDirectory() as tmp:

@@ -7,11 +7,9 @@ frozen stages and of the number of B steps; then mitigations (freeze, low rate, 
 few % of A, Learning without Forgetting, Elastic Weight Consolidation), each measured on both A
 and B. Every mitigation trains for the same number of B steps as naive fine-tuning.
 
-**representation-drift** - the ImageNet EfficientNet-Lite0 is fine-tuned on a few object photos at
-several rates; we measure how much its original ImageNet predictions and its features change on
-all 186 real object photos (ImageNet-preprocessed as Lite0 expects: mean = std = 0.5, at its
-pretrained 224 px in the full profile, 160 px in the quick one to stay within the CPU budget).
-"""
+**representation-drift** - ImageNet Lite0 fine-tuned on a few object photos at several rates:
+how much its ImageNet predictions and features change on all 186 photos (mean = std = 0.5, at
+224 px in the full profile, 160 px in the quick one to stay within the CPU budget)."""
 
 from __future__ import annotations
 
