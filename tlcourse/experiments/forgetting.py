@@ -1,11 +1,9 @@
 """Claims: a high fine-tuning rate destroys what the network knew (catastrophic forgetting);
 freezing, a low rate, rehearsal and regularisation reduce it.
 
-**forgetting** - a small CNN learns A = MNIST digits 0-4, then B = digits 5-9 with a new head while
-A's head is kept. Accuracy on A before and after, as a function of the rate, of the number of
-frozen stages and of the number of B steps; then mitigations (freeze, low rate, rehearsal of a
-few % of A, Learning without Forgetting, Elastic Weight Consolidation), each measured on both A
-and B. Every mitigation trains for the same number of B steps as naive fine-tuning.
+**forgetting** - a small CNN learns A = MNIST 0-4, then B = 5-9 with a new head (A's is kept).
+Accuracy on A before and after, against the rate, the frozen stages and the B steps; then
+mitigations (freeze, low rate, rehearsal, LwF, EWC), each on A and B, at naive's B steps.
 
 **representation-drift** - ImageNet Lite0 fine-tuned on a few object photos at several rates:
 how much its ImageNet predictions and features change on all 186 photos (mean = std = 0.5, at
