@@ -12,6 +12,7 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib
 import json
 import multiprocessing
@@ -22,11 +23,11 @@ import statistics
 import sys
 import time
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 import torch
 
@@ -127,12 +128,52 @@ Runner = Callable[..., Results]
 _REGISTRY: dict[str, tuple[Runner, str]] = {}
 
 
-def register(name: str, description: str) -> Callable[[Runner], Runner]:
-    """Decorator: make ``fn(profile, seeds=None, progress=True) -> Results`` runnable by name."""
-    def wrap(fn: Runner) -> Runner:
-        _REGISTRY[name] = (fn, description)
-        return fn
+#: Where ``--seeds`` goes in a config: the names of its seed fields (each gets the seeds), or a
+#: function ``(cfg, seeds) -> cfg`` for a config that needs more (e.g. a seed count to match).
+SeedsInto = tuple[str, ...] | Callable[[Any, tuple[int, ...]], Any]
+
+
+def register(name: str, description: str, profiles: Mapping[str, Any] | None = None,
+             seeds_into: SeedsInto = ("seeds",)) -> Callable[[Callable], Runner]:
+    """Decorator: make a runner runnable by name; with ``profiles``, also do what every runner
+    did first.
+
+    Without ``profiles`` the runner is ``fn(profile, seeds=None, progress=True) -> Results``, as
+    written. With ``profiles`` (profile name -> config dataclass) it is written as
+    ``fn(cfg, res, progress)``: the decorator picks the profile's config, puts ``seeds`` into it
+    (see :data:`SeedsInto`), makes the empty ``Results(name, profile, asdict(cfg))``, and returns
+    the runner with the public signature above (it returns ``res`` unless ``fn`` returns one).
+
+    Example:
+        >>> @register("toy", "a toy", PROFILES)                   # doctest: +SKIP
+        ... def run(cfg: ToyConfig, res: Results, progress: bool) -> None:
+        ...     res.records += [{"seed": s, "test_accuracy": 1.0} for s in cfg.seeds]
+    """
+    def wrap(fn: Callable) -> Runner:
+        runner = fn if profiles is None else _with_profiles(fn, name, profiles, seeds_into)
+        _REGISTRY[name] = (runner, description)
+        return runner
     return wrap
+
+
+def _with_profiles(fn: Callable, name: str, profiles: Mapping[str, Any],
+                   seeds_into: SeedsInto) -> Runner:
+    @functools.wraps(fn)
+    def run(profile: str = "quick", seeds: tuple[int, ...] | None = None,
+            progress: bool = True) -> Results:
+        if profile not in profiles:
+            raise ValueError(f"{name} has no profile {profile!r}; it has "
+                             + ", ".join(map(repr, profiles)))
+        cfg = profiles[profile]
+        if seeds is not None:
+            seeds = tuple(seeds)
+            cfg = (seeds_into(cfg, seeds) if callable(seeds_into)
+                   else replace(cfg, **dict.fromkeys(seeds_into, seeds)))
+        res = Results(name, profile, asdict(cfg))
+        out = fn(cfg, res, progress)
+        return res if out is None else out
+    del run.__wrapped__  # inspect.signature shows the public one, not fn's
+    return run
 
 
 def _load_all() -> None:

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import statistics
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -191,13 +191,9 @@ def _items(preds: torch.Tensor, test: ImageData) -> dict:
             "majority": round(max(test.counts()) / len(test), 4)}
 
 
-@register("backbone-choice", "Lite0 vs Lite1 vs Lite2 (and a small CNN): accuracy, speed, size")
-def run(profile: str = "quick", seeds: tuple[int, ...] | None = None,
-        progress: bool = True) -> Results:
-    cfg = PROFILES[profile]
-    if seeds:  # --seeds N: every arm runs these (the small CNN too)
-        cfg = replace(cfg, seeds=tuple(seeds), small_cnn_seeds=tuple(seeds))
-    res = Results("backbone-choice", profile, asdict(cfg))
+@register("backbone-choice", "Lite0 vs Lite1 vs Lite2 (and a small CNN): accuracy, speed, size",
+          PROFILES, seeds_into=("seeds", "small_cnn_seeds"))  # --seeds N: the small CNN too
+def run(cfg: BackboneChoiceConfig, res: Results, progress: bool) -> Results:
     photos = load_dataset("photo")
     nets, rows = {}, {}
     for b in cfg.backbones:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import copy
 import statistics
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 
 import torch
 from torch import nn
@@ -156,8 +156,8 @@ class DomainShiftConfig:
     ft_stages: int = 2  # fine-tune only Lite0's top 2 stages (on cached activations of the rest)
     ft_epochs: int = 6  # at rate 1e-4 (FINETUNE_CONFIG)
     seeds: tuple[int, ...] = (0, 1, 2)
-    benefit_seeds: int = 10  # claim 12's benefit (heads only, ~1 s a seed): seeds 0 .. n-1, or the
-    # run's seeds when they are given (``--seeds N``)
+    benefit_seeds: tuple[int, ...] = tuple(range(10))  # claim 12's benefit (heads only, ~1 s a
+    # seed); ``--seeds N`` sets both seed lists
 
 
 PROFILES = {
@@ -186,9 +186,9 @@ def _adabn_records(net: TransferNet, source: ImageData, test: ImageData, pool: I
     return out
 
 
-@register("domain-shift", "Ch. 5: photos <-> clip art; k-shot adaptation and AdaBN")
-def run_domain_shift(profile: str = "quick", seeds: tuple[int, ...] | None = None,
-                     progress: bool = True) -> Results:
+@register("domain-shift", "Ch. 5: photos <-> clip art; k-shot adaptation and AdaBN", PROFILES,
+          seeds_into=("seeds", "benefit_seeds"))
+def run_domain_shift(cfg: DomainShiftConfig, res: Results, progress: bool) -> Results:
     """Records: study, source, target, method (source-only / source-bn / adabn / linear-probe /
     fine-tune / lp-ft), k (target labels per class), seed, test_accuracy, balanced_accuracy;
     ``bn_stats`` (imagenet / source / target-test / target-pool) and, for AdaBN, ``transductive``.
@@ -198,16 +198,12 @@ def run_domain_shift(profile: str = "quick", seeds: tuple[int, ...] | None = Non
     art with photo statistics), then the same head is tested with clip-art statistics, from the
     clip-art test images (transductive) or from the unlabelled target pool (the k-shot images).
     """
-    cfg = PROFILES[profile]
-    if seeds is not None:
-        cfg = replace(cfg, seeds=tuple(seeds), benefit_seeds=len(tuple(seeds)))
-    res = Results("domain-shift", profile, asdict(cfg))
     data = {d: load_dataset(d) for d in ("photo", "clipart")}
     net = create_backbone("lite0-imagenet", 6, input_size=cfg.image_size).freeze(0)
     feats = {d: extract_features(net, x) for d, x in data.items()}  # ImageNet BN statistics
     res.records += benefit_records({d: {"imagenet-frozen": feats[d], "raw-pixels": pixels(net, x)}
                                     for d, x in data.items()}, cfg.source_per_class,
-                                   tuple(cfg.seeds if seeds is not None else range(cfg.benefit_seeds)))
+                                   cfg.benefit_seeds)
     top = CachedTop(copy.deepcopy(net), cfg.ft_stages)
     clip_acts = top.activations(data["clipart"])  # the frozen stages' output, computed once
     res.artifacts["examples"] = {d: sample_per_class(x, 1, 0) for d, x in data.items()}
@@ -278,16 +274,11 @@ PROFILES_DIGITS = {
 }
 
 
-@register("digits-shift", "Ch. 5: MNIST <-> scikit-learn 8x8 digits; k-shot adaptation and AdaBN")
-def run_digits(profile: str = "quick", seeds: tuple[int, ...] | None = None,
-               progress: bool = True) -> Results:
+@register("digits-shift", "Ch. 5: MNIST <-> scikit-learn 8x8 digits; k-shot adaptation and AdaBN", PROFILES_DIGITS)
+def run_digits(cfg: DigitsShiftConfig, res: Results, progress: bool) -> Results:
     """Records: source, target, method, k, seed, test_accuracy (as in domain-shift); AdaBN
     records carry ``bn_stats`` and ``transductive``. The source CNN's own BatchNorm statistics
     are its source statistics (running averages from training on the source)."""
-    cfg = PROFILES_DIGITS[profile]
-    if seeds is not None:
-        cfg = replace(cfg, seeds=tuple(seeds))
-    res = Results("digits-shift", profile, asdict(cfg))
     mnist_pool, digits = load_dataset("mnist", "train"), load_dataset("digits")
     mnist_test = sample_per_class(load_dataset("mnist", "test"), cfg.mnist_test_per_class, 0)
     head_cfg = TrainConfig(epochs=cfg.head_epochs, batch_size=32, lr=3e-3, progress=False)

@@ -27,7 +27,7 @@ from __future__ import annotations
 import itertools
 import statistics
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -472,20 +472,15 @@ def findings(records: list[dict], part: str | None = None) -> list[str]:
     return out + (probe.split("\n") if probe else [])
 
 
-@register("feature-extraction", "Ch. 2: frozen backbone heads, layer-by-layer probe, feature maps")
-def run(profile: str = "quick", seeds: tuple[int, ...] | None = None,
-        progress: bool = True) -> Results:
+@register("feature-extraction", "Ch. 2: frozen backbone heads, layer-by-layer probe, feature maps", PROFILES)
+def run(cfg: FeatureExtractionConfig, res: Results, progress: bool) -> Results:
     """Run the chapter-2 measurements; ``seeds`` overrides the profile's seeds.
 
     Example:
         >>> res = run(progress=False)                                     # doctest: +SKIP
         >>> print(format_table(summarize(res.records, by=("part", "dataset", "method", "depth"))))
     """
-    cfg = PROFILES[profile]
-    if seeds is not None:
-        cfg = replace(cfg, seeds=tuple(seeds))
-    res = Results("feature-extraction", profile, asdict(cfg))
     _heads(cfg, res, progress)
-    _scratch(cfg, profile, res, progress)
+    _scratch(cfg, res.profile, res, progress)
     _layer_probe(cfg, res, progress)
     return res

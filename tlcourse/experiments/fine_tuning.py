@@ -40,7 +40,7 @@ import itertools
 import statistics
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 
 from torch.optim.optimizer import register_optimizer_step_post_hook
 from tqdm.auto import tqdm
@@ -175,19 +175,14 @@ def _probe(train: ImageData, test: ImageData, seed: int, joint: TrainConfig) -> 
                    seconds=r.seconds + history.seconds, balanced_accuracy=ev["mean_recall"])
 
 
-@register("fine-tuning", "Ch. 3: linear probe vs top-k / all stages over labels, LP-FT, clip art")
-def run(profile: str = "quick", seeds: tuple[int, ...] | None = None,
-        progress: bool = True) -> Results:
+@register("fine-tuning", "Ch. 3: linear probe vs top-k / all stages over labels, LP-FT, clip art", PROFILES)
+def run(cfg: FineTuningConfig, res: Results, progress: bool) -> Results:
     """Every method on the same split and the same optimiser steps, over labels per class.
 
     Example:
         >>> res = run(progress=False)                                    # doctest: +SKIP
         >>> print(format_table(table(res.records)))                      # doctest: +SKIP
     """
-    cfg = PROFILES[profile]
-    if seeds is not None:
-        cfg = replace(cfg, seeds=tuple(seeds))
-    res = Results("fine-tuning", profile, asdict(cfg))
     photos = load_dataset("photo")
     clip = sample_per_class(load_dataset("clipart"), cfg.clipart_per_class, 0)  # fixed
     if clip.classes != photos.classes:
@@ -429,19 +424,14 @@ def _sweep_one(cfg: FineTuningConfig, lr: float, seed: int, data: dict) -> tuple
     return rec, hist.epochs
 
 
-@register("lr-sweep", "Ch. 3: full fine-tuning over learning rates, weight distance, early stopping")
-def run_sweep(profile: str = "quick", seeds: tuple[int, ...] | None = None,
-              progress: bool = True) -> Results:
+@register("lr-sweep", "Ch. 3: full fine-tuning over learning rates, weight distance, early stopping", PROFILES, seeds_into=("sweep_seeds",))
+def run_sweep(cfg: FineTuningConfig, res: Results, progress: bool) -> Results:
     """Fine-tune the whole network (after training the head) at each rate of the sweep.
 
     Records hold the final and early-stopped test accuracy, the probe accuracy the run started
     from and the relative weight distance; ``artifacts["curves"][(lr, seed)]`` holds the epochs
     (validation accuracy and weight distance each; ``test_acc`` at the last and the kept epoch).
     """
-    cfg = PROFILES[profile]
-    if seeds is not None:
-        cfg = replace(cfg, sweep_seeds=tuple(seeds))
-    res = Results("lr-sweep", profile, asdict(cfg))
     photos = load_dataset("photo")
     res.artifacts["curves"] = {}
     for seed in cfg.sweep_seeds:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import copy
 import math
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass
 
 import torch
 from tqdm.auto import tqdm
@@ -114,18 +114,13 @@ def choose_ewc_weight(nets: dict[float, torch.nn.Module], a_val: ImageData, b_va
     return best, scores
 
 
-@register("forgetting", "Ch. 4: catastrophic forgetting of MNIST 0-4 while learning 5-9, and mitigations")
-def run(profile: str = "quick", seeds: tuple[int, ...] | None = None,
-        progress: bool = True) -> Results:
+@register("forgetting", "Ch. 4: catastrophic forgetting of MNIST 0-4 while learning 5-9, and mitigations", PROFILES)
+def run(cfg: ForgettingConfig, res: Results, progress: bool) -> Results:
     """Records: study ("lr", "frozen", "steps", "mitigation", "ewc"), method, setting,
     acc_a_before, acc_a (after B), acc_b, forgetting (= acc_a_before - acc_a), a_epochs and
     a_train_accuracy (task A's training), ewc_weight, seed; the "ewc" study (one record per
     lambda of the grid) adds val_acc_a, val_acc_b and ewc_chosen, and the mitigation "ewc" is
     the run at the lambda chosen on validation."""
-    cfg = PROFILES[profile]
-    if seeds is not None:
-        cfg = replace(cfg, seeds=tuple(seeds))
-    res = Results("forgetting", profile, asdict(cfg))
     a_pool, b_pool = class_split(load_dataset(cfg.dataset, "train"), cfg.classes_a)
     a_test, b_test = (sample_per_class(d, cfg.test_per_class, 0)
                       for d in class_split(load_dataset(cfg.dataset, "test"), cfg.classes_a))
@@ -255,18 +250,13 @@ def _imagenet_view(body: torch.nn.Module, classifier: torch.nn.Module, pre: torc
     return f, classifier(f)
 
 
-@register("representation-drift", "Ch. 4: how fine-tuning rates change ImageNet Lite0's predictions")
-def run_drift(profile: str = "quick", seeds: tuple[int, ...] | None = None,
-              progress: bool = True) -> Results:
+@register("representation-drift", "Ch. 4: how fine-tuning rates change ImageNet Lite0's predictions", PROFILES_DRIFT)
+def run_drift(cfg: DriftConfig, res: Results, progress: bool) -> Results:
     """Records: lr, seed, top1_agreement (share of the 186 photos whose ImageNet top-1 is
     unchanged), top1_agreement_heldout (the same on the photos fine-tuning never saw),
     feature_cosine (mean cosine of old vs new features), kl (old || new ImageNet predictions),
     test_accuracy (on held-out object photos, drawn anew each seed) with its per-photo
     item_correct, n_test and test_set, majority (the commonest class's share of them), n_probe."""
-    cfg = PROFILES_DRIFT[profile]
-    if seeds is not None:
-        cfg = replace(cfg, seeds=tuple(seeds))
-    res = Results("representation-drift", profile, asdict(cfg))
     photos = load_dataset("photo")
     probe = probe_photos(cfg.probe_size)
     clf = imagenet_classifier()

@@ -22,7 +22,7 @@ like a *gain* from transfer. Yosinski et al.'s two effects, per depth n and pair
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass
 
 from tqdm.auto import tqdm
 
@@ -85,16 +85,11 @@ def transplant(source: TransferNet, n: int, num_classes: int, fine_tune: bool) -
     return net.freeze(net.num_stages if fine_tune else net.num_stages - n)
 
 
-@register("layer-transfer", "Ch. 4: Yosinski-style layer transferability on MNIST 0-4 -> 5-9")
-def run(profile: str = "quick", seeds: tuple[int, ...] | None = None,
-        progress: bool = True) -> Results:
+@register("layer-transfer", "Ch. 4: Yosinski-style layer transferability on MNIST 0-4 -> 5-9", PROFILES)
+def run(cfg: LayerTransferConfig, res: Results, progress: bool) -> Results:
     """Accuracy on B versus the number of copied stages, for AnB, AnB+, BnB and scratch. Every
     record carries its per-digit ``item_correct`` on B's one test set (``test_set="fixed"``:
     the same digits every seed), so the judge counts that set's own sampling error."""
-    cfg = PROFILES[profile]
-    if seeds is not None:
-        cfg = replace(cfg, seeds=tuple(seeds))
-    res = Results("layer-transfer", profile, asdict(cfg))
     a_pool, b_pool = class_split(load_dataset(cfg.dataset, "train"), cfg.classes_a)
     _, b_test = class_split(load_dataset(cfg.dataset, "test"), cfg.classes_a)
     b_test = sample_per_class(b_test, cfg.test_per_class, seed=0)

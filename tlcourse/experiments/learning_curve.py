@@ -34,7 +34,7 @@ import itertools
 import math
 import statistics
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 
 import torch
 from torch import nn
@@ -171,19 +171,14 @@ def _runs(cfg: DataScalingConfig) -> list[tuple[int, int]]:
             if s == cfg.seeds[0] or cfg.all_seeds_up_to is None or k <= cfg.all_seeds_up_to]
 
 
-@register("data-scaling", "Ch. 1: Fashion-MNIST learning curve - does scratch catch up with ImageNet?")
-def run(profile: str = "quick", seeds: tuple[int, ...] | None = None,
-        progress: bool = True) -> Results:
+@register("data-scaling", "Ch. 1: Fashion-MNIST learning curve - does scratch catch up with ImageNet?", PROFILES)
+def run(cfg: DataScalingConfig, res: Results, progress: bool) -> Results:
     """Scratch vs frozen vs fine-tuned ImageNet Lite0 over labels per class on Fashion-MNIST.
 
     Example:
         >>> res = run_experiment("data-scaling", "quick")  # doctest: +SKIP
         >>> findings(res.records)                          # doctest: +SKIP
     """
-    cfg = PROFILES[profile]
-    if seeds is not None:
-        cfg = replace(cfg, seeds=tuple(seeds))
-    res = Results("data-scaling", profile, asdict(cfg))
     pool = load_dataset(cfg.dataset, "train")
     test = load_dataset(cfg.dataset, "test")
     if cfg.test_per_class is not None:

@@ -18,7 +18,7 @@ its cost is a measured number, not a warning.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 
 import torch
 from tqdm.auto import tqdm
@@ -259,17 +259,15 @@ def with_seeds(cfg: MistakesConfig, seeds: tuple[int, ...]) -> MistakesConfig:
     return replace(cfg, seeds=tuple(seeds), head_seeds=head)
 
 
-@register("mistakes-lab", "Ch. 3b: classic transfer mistakes, each measured against the fix")
-def run(profile: str = "quick", seeds: tuple[int, ...] | None = None,
-        progress: bool = True) -> Results:
+@register("mistakes-lab", "Ch. 3b: classic transfer mistakes, each measured against the fix",
+          PROFILES, seeds_into=with_seeds)
+def run(cfg: MistakesConfig, res: Results, progress: bool) -> Results:
     """Run every mistake and its fix; records carry ``mistake``, ``variant`` and ``correct``.
 
     Example:
         >>> res = run(progress=False)                                          # doctest: +SKIP
         >>> summarize(res.records, by=("mistake", "variant"))                 # doctest: +SKIP
     """
-    cfg = PROFILES[profile] if seeds is None else with_seeds(PROFILES[profile], seeds)
-    res = Results("mistakes-lab", profile, asdict(cfg))
     photos = load_dataset("photo")
     fashion = (load_dataset("fashion-mnist", "train"), load_dataset("fashion-mnist", "test"))
     fashion = (sample_per_class(fashion[0], cfg.fashion_train_per_class * 2, seed=0),

@@ -8,7 +8,7 @@ accuracy. Helpers shared with chapter 5's shifts: :mod:`.domain_shift`.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 
 from tqdm.auto import tqdm
 
@@ -57,17 +57,12 @@ PROFILES_CORRUPTIONS = {
 }
 
 
-@register("corruptions", "Ch. 5: robustness to corruptions (drop from own clean accuracy); AdaBN")
-def run_corruptions(profile: str = "quick", seeds: tuple[int, ...] | None = None,
-                    progress: bool = True) -> Results:
+@register("corruptions", "Ch. 5: robustness to corruptions (drop from own clean accuracy); AdaBN", PROFILES_CORRUPTIONS)
+def run_corruptions(cfg: CorruptionsConfig, res: Results, progress: bool) -> Results:
     """Records: method, corruption ("clean" at severity 0), severity, seed, test_accuracy, chance
     and ``drop_from_clean`` (the same model's clean accuracy minus this one). Method ``adabn`` is
     the scratch model with BN statistics of a separate, equally corrupted unlabelled pool
     (``bn_stats="target-pool"``, not transductive); its clean record uses the clean pool."""
-    cfg = PROFILES_CORRUPTIONS[profile]
-    if seeds is not None:
-        cfg = replace(cfg, seeds=tuple(seeds))
-    res = Results("corruptions", profile, asdict(cfg))
     both = sample_per_class(load_dataset("mnist", "test"), cfg.test_per_class + cfg.pool_per_class, 0)
     test, pool = few_shot_split(both, cfg.test_per_class, 0, min_test=1)  # scored / AdaBN pool
     conditions = [(c, s) for c in cfg.corruptions for s in range(1, 6)]

@@ -33,7 +33,7 @@ import itertools
 import math
 import statistics
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 
 from tqdm.auto import tqdm
 
@@ -287,14 +287,9 @@ def _fashion(cfg: ScratchVsTransferConfig, res: Results, progress: bool) -> None
                                         **_test_facts(test, "fixed"), **_items(r, test), **extras))
 
 
-@register("scratch-vs-transfer", "Ch. 1: pretrained vs from scratch on photos and Fashion-MNIST")
-def run(profile: str = "quick", seeds: tuple[int, ...] | None = None,
-        progress: bool = True) -> Results:
+@register("scratch-vs-transfer", "Ch. 1: pretrained vs from scratch on photos and Fashion-MNIST", PROFILES, seeds_into=("seeds", "fashion_seeds"))
+def run(cfg: ScratchVsTransferConfig, res: Results, progress: bool) -> Results:
     """Run the chapter-1 comparison; ``seeds`` overrides both datasets' seeds."""
-    cfg = PROFILES[profile]
-    if seeds is not None:
-        cfg = replace(cfg, seeds=tuple(seeds), fashion_seeds=tuple(seeds))
-    res = Results("scratch-vs-transfer", profile, asdict(cfg))
     _photo(cfg, res, progress)
     _fashion(cfg, res, progress)
     return res

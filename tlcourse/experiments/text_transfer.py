@@ -37,7 +37,7 @@ from __future__ import annotations
 import math
 import statistics
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 
 import torch
 from tqdm.auto import tqdm
@@ -126,9 +126,8 @@ def _sizes(wanted: tuple[int, ...] | None, cfg: TextTransferConfig) -> list[int]
 
 
 @register("text-transfer", "Ch. 8: tweets - pretrained MiniLM vs TF-IDF vs MiniLM from scratch; "
-                           "LP-FT learning rates; movies <-> tweets")
-def run(profile: str = "quick", seeds: tuple[int, ...] | None = None,
-        progress: bool = True) -> Results:
+                           "LP-FT learning rates; movies <-> tweets", PROFILES)
+def run(cfg: TextTransferConfig, res: Results, progress: bool) -> Results:
     """The three parts (learning curve, LP-FT rate sweep, domain shift); ``res.artifacts``
     keeps the test sets, each part's seconds and every arm's test predictions.
 
@@ -136,10 +135,6 @@ def run(profile: str = "quick", seeds: tuple[int, ...] | None = None,
         >>> res = run_experiment("text-transfer", "quick")  # doctest: +SKIP
         >>> findings(res.records)                           # doctest: +SKIP
     """
-    cfg = PROFILES[profile]
-    if seeds is not None:
-        cfg = replace(cfg, seeds=tuple(seeds))
-    res = Results("text-transfer", profile, asdict(cfg))
     res.artifacts["preds"] = {}
     timer = PartTimer(res.artifacts)
     other = "movies" if cfg.dataset == "tweets" else "tweets"
