@@ -178,7 +178,8 @@ def test_commands_that_train_nothing_do_not_import_torch():
 
     code = ("import sys, contextlib, io\n"
             "from tlcourse.cli import main\n"
-            "for argv in (['list'], ['quiz', 'list'], ['class', '--help'], ['--help']):\n"
+            "for argv in (['list'], ['quiz', 'list'], ['class', '--help'], ['--help'],\n"
+            "             ['cache', 'info'], ['drill', '--help']):\n"
             "    with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):\n"
             "        main(argv)\n"
             "    assert 'torch' not in sys.modules, argv\n")

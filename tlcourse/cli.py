@@ -97,7 +97,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_cache(args: argparse.Namespace) -> int:
-    from . import cache
+    from . import cache_files as cache  # counts and deletes files: no torch
 
     if args.action == "clear":
         print(cache.clear().removed())
