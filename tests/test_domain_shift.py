@@ -194,6 +194,30 @@ def test_negative_transfer_arms_are_like_for_like(negative):
 
 
 @pytest.mark.slow
+def test_each_negative_transfer_arm_s_rate_is_chosen_on_validation_digits(negative):
+    from tlcourse.experiments.negative_transfer import negative_findings
+
+    for arm in {r["method"] for r in negative}:
+        rs = [r for r in negative if r["method"] == arm]
+        tried = rs[0]["lr_val"]  # {rate: validation accuracy} from the first seed
+        assert len(tried) >= 3, "a rate needs candidates to be chosen"
+        best = max(tried.values())
+        assert {f"{r['lr']:g}" for r in rs} == {next(k for k, v in tried.items() if v == best)}
+    assert "chosen on validation digits from" in "\n".join(negative_findings(negative))
+
+
+def test_validation_digits_are_never_training_digits():
+    from tlcourse.data import held_out_per_class, sample_per_class
+
+    data = ImageData(torch.zeros(600, 1, 2, 2, dtype=torch.uint8), torch.arange(600) % 3,
+                     ["a", "b", "c"], "toy", paths=[f"img{i}.png" for i in range(600)])
+    train = sample_per_class(data, 10, seed=4)
+    val = held_out_per_class(data, 10, 7, seed=4)
+    assert len(val) == 21 and val.counts() == [7, 7, 7]
+    assert len(train) == 30 and not set(train.paths) & set(val.paths)
+
+
+@pytest.mark.slow
 def test_negative_transfer_sentence_matches_the_records(negative):
     from tlcourse.experiments.negative_transfer import arms_that_fit, negative_findings
 

@@ -221,6 +221,14 @@ def sample_per_class(data: ImageData, per_class: int, seed: int) -> ImageData:
     return data.subset(np.concatenate([p[:per_class] for p in _per_class_perm(data.y, seed)]))
 
 
+def held_out_per_class(data: ImageData, skip: int, per_class: int, seed: int) -> ImageData:
+    """The next ``per_class`` images of each class after the ``skip`` that
+    ``sample_per_class(data, skip, seed)`` draws: validation images that are never among
+    that sample's training images."""
+    return data.subset(np.concatenate([p[skip:skip + per_class]
+                                       for p in _per_class_perm(data.y, seed)]))
+
+
 def train_val_split(data: ImageData, val_fraction: float, seed: int) -> tuple[ImageData, ImageData]:
     """Stratified split of ``data`` into train and validation (at least one val image a class)."""
     train_idx, val_idx = [], []

@@ -7,12 +7,12 @@ not is named as a capacity gap. Helpers shared with chapter 5's shifts: :mod:`.d
 from __future__ import annotations
 
 import copy
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 
 from tqdm.auto import tqdm
 
 from ..backbones import create_backbone
-from ..data import load_dataset, sample_per_class
+from ..data import held_out_per_class, load_dataset, sample_per_class
 from ..methods import SCRATCH_CONFIG
 from ..stats import FITTED, Verdict, fitted
 from ..train import evaluate, fit, seed_everything
@@ -29,8 +29,8 @@ class NegativeTransferConfig:
 
     Every arm is the same small CNN at the same 28-px input and preprocessing, trained on the
     same MNIST images for the same optimiser steps (``epochs`` x batches of ``batch_size``).
-    Scratch and fine-tuning share a rate, so they differ in their starting weights only; the
-    frozen arm trains only a new head, at a head's rate.
+    Each arm's rate is chosen on validation digits (the first seed's; then used on every seed):
+    scratch and fine-tuning from ``lrs``, the frozen arm (only a new head trains) from ``head_lrs``.
     """
 
     labels_per_class: int = 10  # MNIST labels per class: the small-data regime
@@ -39,10 +39,12 @@ class NegativeTransferConfig:
     source_epochs: int = 4  # source pretraining at rate 3e-3 (one source network per seed)
     epochs: int = 15  # on MNIST, every arm (SCRATCH_CONFIG's length: the scratch CNN fits)
     batch_size: int = 16
-    lr: float = 3e-3  # SCRATCH_CONFIG's rate, for scratch and for fine-tuning: the fine-tuned
-    # arm then differs from scratch in its starting weights only
-    head_lr: float = 0.1  # the frozen arm's new head: a linear head on frozen features needs a
-    # high rate to fit in so few steps (chosen by training accuracy, never by test accuracy)
+    lrs: tuple[float, ...] = (1e-3, 3e-3, 1e-2)  # scratch's and fine-tuning's candidate rates
+    # (SCRATCH_CONFIG's 3e-3 and its neighbours) ...
+    head_lrs: tuple[float, ...] = (0.03, 0.1, 0.3)  # ... and the frozen arm's new head's (a
+    # linear head on frozen features needs a high rate to fit in so few steps)
+    val_per_class: int = 10  # ... each arm's rate chosen on these validation digits of the first
+    # seed (MNIST training digits that are not its training digits), then used on every seed
     seeds: tuple[int, ...] = (0, 1, 2)
 
 
@@ -55,33 +57,32 @@ NEGATIVE_ARMS = {"small-cnn-scratch": "scratch, random init",
                  "fashion-finetuned": "Fashion-MNIST network, fine-tuned"}
 
 
-@register("negative-transfer", "Ch. 5: a Fashion-MNIST start vs scratch on MNIST (10/class, same steps)")
-def run_negative(profile: str = "quick", seeds: tuple[int, ...] | None = None,
-                 progress: bool = True) -> Results:
+@register("negative-transfer", "Ch. 5: a Fashion-MNIST start vs scratch on MNIST (10/class, same steps)", PROFILES_NEGATIVE)
+def run_negative(cfg: NegativeTransferConfig, res: Results, progress: bool) -> Results:
     """Records: method (:data:`NEGATIVE_ARMS`), seed, test_accuracy, train_accuracy, steps,
-    input_size, lr, trainable_params, gap_vs_scratch (accuracy minus the same seed's scratch)."""
-    cfg = PROFILES_NEGATIVE[profile]
-    if seeds is not None:
-        cfg = replace(cfg, seeds=tuple(seeds))
-    res = Results("negative-transfer", profile, asdict(cfg))
+    input_size, lr, trainable_params, gap_vs_scratch (accuracy minus the same seed's scratch);
+    and ``lr_val`` ({rate: validation accuracy}, the first seed's choice of the arm's rate)."""
     pool = load_dataset("mnist", "train")
     test = sample_per_class(load_dataset("mnist", "test"), cfg.test_per_class, 0)
-    recipe = replace(SCRATCH_CONFIG, epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr)
+    recipe = replace(SCRATCH_CONFIG, epochs=cfg.epochs, batch_size=cfg.batch_size)
+    chosen: dict[str, tuple[float, dict[str, float]]] = {}  # arm -> (rate, validation accuracies)
     for seed in tqdm(cfg.seeds, desc="negative-transfer seeds", disable=not progress):
         fashion = sample_per_class(load_dataset("fashion-mnist", "train"), cfg.source_per_class, seed)
         source = _small_cnn(fashion, cfg.source_epochs, seed)
         train = sample_per_class(pool, cfg.labels_per_class, seed)
-        seed_everything(seed)
-        arms = {"small-cnn-scratch": (create_backbone("small-cnn", 10, input_size=28), recipe)}
-        for name, trainable, lr in (("fashion-frozen", 0, cfg.head_lr),
-                                    ("fashion-finetuned", source.num_stages, cfg.lr)):
-            net = copy.deepcopy(source)
-            net.reset_head(10)
-            arms[name] = (net.freeze(trainable), replace(recipe, lr=lr))
         accs = {}
-        for name, (net, train_cfg) in arms.items():
-            seed_everything(seed)
-            hist = fit(net, train, replace(train_cfg, seed=seed))
+        for name, (make, lrs) in _arms(source, cfg).items():
+            if name not in chosen:  # the first seed: every candidate rate, judged on validation
+                val = held_out_per_class(pool, cfg.labels_per_class, cfg.val_per_class, seed)
+                tried = {lr: _trained(make, train, replace(recipe, lr=lr, seed=seed))
+                         for lr in lrs}
+                val_acc = {lr: evaluate(t[0], val)["accuracy"] for lr, t in tried.items()}
+                best = max(lrs, key=lambda lr: val_acc[lr])  # ties: the first listed
+                chosen[name] = (best, {f"{lr:g}": round(a, 4) for lr, a in val_acc.items()})
+                net, hist = tried[best]
+            else:
+                net, hist = _trained(make, train, replace(recipe, lr=chosen[name][0], seed=seed))
+            train_cfg = replace(recipe, lr=chosen[name][0])
             scored = _acc(net, test, "fixed")
             accs[name] = scored["test_accuracy"]
             res.records.append({**scored,
@@ -91,10 +92,36 @@ def run_negative(profile: str = "quick", seeds: tuple[int, ...] | None = None,
                 "train_accuracy": round(evaluate(net, train)["accuracy"], 4),
                 "steps": len(hist.epochs) * -(-len(train) // train_cfg.batch_size),  # ceil
                 "input_size": int(net.preprocess.size), "lr": train_cfg.lr,
-                "trainable_params": net.trainable_params()})
-        for r in res.records[-len(arms):]:
+                "lr_val": chosen[name][1], "trainable_params": net.trainable_params()})
+        for r in res.records[-len(accs):]:
             r["gap_vs_scratch"] = round(r["test_accuracy"] - accs["small-cnn-scratch"], 4)
     return res
+
+
+def _arms(source, cfg: NegativeTransferConfig) -> dict[str, tuple]:
+    """Each arm: a function that makes its untrained network, and its candidate rates. Scratch
+    and the fine-tuned start train every layer; the frozen start trains only a new head."""
+    def scratch():
+        return create_backbone("small-cnn", 10, input_size=28)
+
+    def start(trainable: int):
+        def make():
+            net = copy.deepcopy(source)
+            net.reset_head(10)
+            return net.freeze(trainable)
+        return make
+
+    return {"small-cnn-scratch": (scratch, cfg.lrs),
+            "fashion-frozen": (start(0), cfg.head_lrs),
+            "fashion-finetuned": (start(source.num_stages), cfg.lrs)}
+
+
+def _trained(make, train, train_cfg):
+    """A fresh network from ``make`` trained on ``train`` (seeded by ``train_cfg.seed``)."""
+    seed_everything(train_cfg.seed)
+    net = make()
+    seed_everything(train_cfg.seed)
+    return net, fit(net, train, train_cfg)
 
 
 _NEG_LABEL = {"fashion-frozen": "the frozen Fashion-MNIST network",
@@ -164,7 +191,11 @@ def negative_findings(records: list[dict]) -> list[str]:
 
     def arm(m: str) -> str:
         rates = sorted({r["lr"] for r in records if r["method"] == m and "lr" in r})
-        return NEGATIVE_ARMS.get(m, m) + (f" (rate {rates[0]:g})" if len(rates) == 1 else "")
+        chosen = next((r.get("lr_val") for r in records if r["method"] == m and r.get("lr_val")),
+                      None)
+        how = (" chosen on validation digits from " + ", ".join(chosen)
+               if chosen and len(chosen) > 1 else "")
+        return NEGATIVE_ARMS.get(m, m) + (f" (rate {rates[0]:g}{how})" if len(rates) == 1 else "")
 
     for m, v in _negative_verdicts(records).items():
         out.append(f"  {arm(m)} {_pct(records, method=m)} vs {arm(_SCRATCH)} "
