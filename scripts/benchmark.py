@@ -8,19 +8,28 @@
    and features cache) and warm (the cache its first run filled) - a learner's "restart and
    run all".
 
-Usage:  python scripts/benchmark.py [--epochs 20] [--size 96] [--repeats 3] [--chapters]
+Usage:  python scripts/benchmark.py [--epochs 20] [--size 96] [--repeats 3] [--chapters [NN ...]]
+        python scripts/benchmark.py --only-chapters --chapters 07 08   # just those two
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 
 import torch
 import torch.nn.functional as F
 
-from tlcourse import TrainConfig, create_backbone, extract_features, fit, few_shot_split, load_dataset
+from tlcourse import (
+    TrainConfig,
+    create_backbone,
+    extract_features,
+    few_shot_split,
+    fit,
+    load_dataset,
+)
 from tlcourse.train import seed_everything
 
 
@@ -119,8 +128,9 @@ def bench_memory_format(size: int, repeats: int) -> None:
               f"features {f0:5.2f} -> {f1:5.2f} ms/image   (contiguous -> channels-last)")
 
 
-def bench_chapters() -> None:
-    """Cold and warm wall time of every chapter notebook (executed with nbclient)."""
+def bench_chapters(only: list[str] | None = None) -> None:
+    """Cold and warm wall time of every chapter notebook (executed with nbclient), or of those
+    whose name starts with one of ``only`` (e.g. ``["07", "08"]``)."""
     import os
     import tempfile
     from pathlib import Path
@@ -134,6 +144,8 @@ def bench_chapters() -> None:
         os.environ["TLCOURSE_CACHE_DIR"] = tmp  # the kernels inherit it: an empty cache
         os.environ.setdefault("TLCOURSE_PROGRESS_DB", str(Path(tmp) / "progress.sqlite"))
         for path in sorted(root.glob("*.ipynb")):
+            if only and not path.stem.startswith(tuple(only)):
+                continue
             times = []
             for _ in ("cold", "warm"):
                 nb = nbformat.read(path, as_version=4)
@@ -148,14 +160,18 @@ def main() -> None:
     p.add_argument("--epochs", type=int, default=20)
     p.add_argument("--size", type=int, default=96)
     p.add_argument("--repeats", type=int, default=3)
-    p.add_argument("--chapters", action="store_true", help="also time every notebook, cold and warm")
+    p.add_argument("--chapters", nargs="*", metavar="NN", default=None,
+                   help="also time the notebooks, cold and warm: all, or those starting NN")
+    p.add_argument("--only-chapters", action="store_true", help="skip benchmarks 1-3")
     a = p.parse_args()
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
-    bench_cached_features(a.epochs, a.size, a.repeats)
-    bench_fit_overhead(max(2, a.epochs // 4), a.repeats)
-    bench_memory_format(a.size, a.repeats)
-    if a.chapters:
-        bench_chapters()
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
+          f"{os.cpu_count()} CPUs seen")
+    if not a.only_chapters:
+        bench_cached_features(a.epochs, a.size, a.repeats)
+        bench_fit_overhead(max(2, a.epochs // 4), a.repeats)
+        bench_memory_format(a.size, a.repeats)
+    if a.chapters is not None:
+        bench_chapters(a.chapters)
 
 
 if __name__ == "__main__":
