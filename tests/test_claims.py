@@ -525,3 +525,27 @@ def test_run_with_seeds_passes_seeds_0_to_n_minus_1(synthetic_cache, monkeypatch
     asked = _fake_runs(monkeypatch)
     assert main(["run", "fine-tuning", "--seeds", "3", "--no-progress"]) == 0
     assert asked == {"fine-tuning": (0, 1, 2)}
+
+
+def test_a_verdict_on_resampled_test_sets_says_so_instead_of_not_recorded():
+    """Claims 8 and 12 judge per-seed differences, each seed on its own test draw: the ledger
+    said "test images not recorded" although every seed's test set counted."""
+    from tlcourse.claims.report import _counts
+    from tlcourse.claims.verdicts import Finding
+    from tlcourse.experiments.shift_benefit import benefit_verdict
+    from tlcourse.stats import PerSeed, judge
+
+    v = judge(PerSeed({0: 0.1, 1: 0.2, 2: 0.15}, test_set="resampled"))
+    said = _counts(Finding("holds", "x", v, items="test photos"))
+    assert "not recorded" not in said and "each on its own draw of test photos" in said
+    from tlcourse.experiments.shift_benefit import ARMS, FAR, METRIC, NEAR
+
+    assert set(ARMS) == {"imagenet-frozen", "raw-pixels"} and {NEAR, FAR} == {"photo", "clipart"}
+    rows = [{"study": "benefit", "target": t, "method": f, "seed": s, "k": 5, "chance": 1 / 6,
+             METRIC: acc, "test_set": "resampled"}
+            for s in range(3) for t, f, acc in (("photo", "imagenet-frozen", 0.9),
+                                                 ("photo", "raw-pixels", 0.4 + s / 100),
+                                                 ("clipart", "imagenet-frozen", 0.6),
+                                                 ("clipart", "raw-pixels", 0.35))]
+    verdict, _ = benefit_verdict(rows)
+    assert verdict is not None and verdict.test_set == "resampled"

@@ -44,6 +44,9 @@ def _counts(f: Finding) -> str:
     v = f.verdict
     said = f"{v.n_seeds} seed{'s' if v.n_seeds != 1 else ''}"
     said += f" ({_seed_list(v.seeds)})" if v.seeds else ""
+    if not v.n_items and v.test_set == "resampled":
+        return said + f", each on its own draw of {f.items} (the spread between seeds carries " \
+            "their sampling error)"
     if not v.n_items:
         return said + f", {f.items} not recorded"
     said += f", {v.n_items:,} {f.items}"

@@ -24,7 +24,7 @@ import torch
 
 from ..data import ImageData, few_shot_split, train_val_split
 from ..features import HEAD_CONFIG, train_head
-from ..stats import Verdict, by_seed, fitted, judge, paired_gaps
+from ..stats import PerSeed, Verdict, by_seed, fitted, judge, paired_gaps
 from ..train import evaluate
 
 RATES = (1e-3, 1e-2)  # the head's rate, chosen per arm and seed on validation
@@ -109,7 +109,10 @@ def benefit_verdict(records: list[dict]) -> tuple[Verdict | None, dict]:
     seeds = set(near) & set(far)
     if not seeds:
         return None, info
-    return judge({s: near[s] for s in seeds}, {s: far[s] for s in seeds}), info
+    drawn = {r.get("test_set") for r in rows} - {None}  # each seed's split draws its test set
+    test_set = drawn.pop() if len(drawn) == 1 else None
+    return judge(PerSeed({s: near[s] for s in seeds}, test_set=test_set),
+                 PerSeed({s: far[s] for s in seeds}, test_set=test_set)), info
 
 
 def benefit_sentence(records: list[dict]) -> str:
