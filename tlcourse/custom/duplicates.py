@@ -52,6 +52,12 @@ full-frame photos carry far more detail than cut-outs on white."""
 MAX_COLOUR = 0.2
 """... whose colours differ by at most this share of pixels (total variation over 4 x 4 x 4 RGB
 bins) are near-duplicates. A recoloured copy (the course's red and green apple) is not."""
+CROSS_CLASS = (4, 0.12)
+"""Stricter bounds (bits, colour) for a pair in two different classes, whose copies are all left
+out as a label conflict: a false alarm there costs images. Re-saves, format changes, turns and
+mirrors stay within them (at most 4 bits, 0.11); crops and shrunk copies may not, and then stay
+in both classes as separate photos. On a folder of 15 course photos a class each with two edited
+copies, a crop-and-turn copy of the avocado came 6 bits (0.18) from the eggplant."""
 
 
 def _dct_matrix(n: int) -> np.ndarray:
@@ -160,13 +166,19 @@ def _colour_chunked(colours: np.ndarray) -> np.ndarray:
     return out
 
 
-def near_duplicate_groups(fps: list[Fingerprint], threshold: int = THRESHOLD,
-                          max_colour: float = MAX_COLOUR) -> list[list[int]]:
+def near_duplicate_groups(fps: list[Fingerprint], labels: list[str] | None = None,
+                          threshold: int = THRESHOLD, max_colour: float = MAX_COLOUR
+                          ) -> list[list[int]]:
     """Indices of images linked by a chain of near-duplicate pairs (hash distance at most
-    ``threshold`` and colour distance at most ``max_colour``); only groups of 2 or more, each
-    sorted, in order of their first member."""
+    ``threshold`` and colour distance at most ``max_colour``; between two ``labels``, within
+    :data:`CROSS_CLASS`); only groups of 2 or more, each sorted, in order of their first member."""
     hashes, colour = distances(fps)
-    linked = np.triu((hashes <= threshold) & (colour <= max_colour), 1)
+    linked = (hashes <= threshold) & (colour <= max_colour)
+    if labels is not None:
+        lab = np.asarray(labels, dtype=object)
+        same = lab[:, None] == lab[None, :]
+        linked &= same | ((hashes <= CROSS_CLASS[0]) & (colour <= CROSS_CLASS[1]))
+    linked = np.triu(linked, 1)
     parent = list(range(len(fps)))
 
     def root(i: int) -> int:
@@ -209,7 +221,7 @@ def find_groups(paths: list[Path], labels: list[str], splits: list[str | None],
     keeps it on one side of every split.
     """
     out = []
-    for g in near_duplicate_groups(fps):
+    for g in near_duplicate_groups(fps, labels):
         g.sort(key=lambda i: (SPLITS.get((splits[i] or "train").lower()) != "train",
                               -sizes[i][0] * sizes[i][1], len(paths[i].name), str(paths[i])))
         members = [paths[i] for i in g]
