@@ -57,6 +57,7 @@ from .model_folder import (  # noqa: F401
     iterations,
 )
 from .predictions import Prediction, write_predictions_csv  # noqa: F401 - the CLI's import
+from .splits import _folds, _holdout_per_class, _n_folds, _splits  # noqa: F401 - tests import it
 
 """The model folder's format; a folder of another format is refused with what to do."""
 
@@ -159,32 +160,6 @@ class Iteration:
 
 
 # ---------------------------------------------------------------------------------------------
-# Splits
-# ---------------------------------------------------------------------------------------------
-def _holdout_per_class(counts: list[int], fraction: float) -> list[int] | None:
-    """Held-out images per class, or None when a class cannot spare 2 and keep 3 to train."""
-    n_eval = [round(c * fraction) for c in counts]
-    if any(e < 2 or c - e < 3 for c, e in zip(counts, n_eval)):
-        return None
-    return n_eval
-
-
-def _folds(y: torch.Tensor, k: int, seed: int) -> np.ndarray:
-    """A fold number per image: each class dealt round-robin over ``k`` folds after a seeded
-    shuffle (stratified k-fold)."""
-    rng = np.random.default_rng(seed)
-    fold = np.empty(len(y), dtype=int)
-    for c in torch.unique(y).tolist():
-        idx = rng.permutation(np.flatnonzero(y.numpy() == c))
-        fold[idx] = np.arange(len(idx)) % k
-    return fold
-
-
-def _n_folds(y: torch.Tensor) -> int:
-    return int(max(2, min(5, torch.bincount(y).min().item())))
-
-
-# ---------------------------------------------------------------------------------------------
 # Training
 # ---------------------------------------------------------------------------------------------
 def _head_probs(train_x: ImageData, eval_x: ImageData, seed: int) -> torch.Tensor:
@@ -192,9 +167,11 @@ def _head_probs(train_x: ImageData, eval_x: ImageData, seed: int) -> torch.Tenso
     return predict_logits(head, eval_x).softmax(1)
 
 
-def _out_of_fold_probs(feats: ImageData, seed: int) -> torch.Tensor:
-    """Every image's probabilities from a head trained without it (stratified k-fold)."""
-    fold = _folds(feats.y, _n_folds(feats.y), seed)
+def _out_of_fold_probs(feats: ImageData, seed: int, groups: np.ndarray | None = None
+                       ) -> torch.Tensor:
+    """Every image's probabilities from a head trained without it or its near-duplicates
+    (stratified group k-fold)."""
+    fold = _folds(feats.y, _n_folds(feats.y), seed, groups)
     probs = torch.zeros(len(feats), len(feats.classes))
     for f in np.unique(fold):
         inside, outside = np.flatnonzero(fold != f), np.flatnonzero(fold == f)
@@ -250,19 +227,7 @@ def train_model(folder: str | Path, out: str | Path, settings: TrainSettings = T
     size = net.preprocess.size
     data = load_folder(checked, size, progress=progress)
 
-    n_eval = _holdout_per_class(data.counts(), settings.holdout)
-    if n_eval is not None:
-        evaluation = "holdout"
-        rng = np.random.default_rng(settings.seed)
-        eval_idx = np.concatenate([rng.permutation(np.flatnonzero(data.y.numpy() == c))[:n]
-                                   for c, n in enumerate(n_eval)])
-        fold = np.zeros(len(data), dtype=int)
-        fold[eval_idx] = 1
-        splits = [(np.flatnonzero(fold == 0), np.sort(eval_idx))]
-    else:  # too few images to spare: every image is scored once by a model that did not see it
-        evaluation = "cross-validation"
-        fold = _folds(data.y, _n_folds(data.y), settings.seed)
-        splits = [(np.flatnonzero(fold != f), np.flatnonzero(fold == f)) for f in np.unique(fold)]
+    evaluation, splits, groups = _splits(data, checked, settings.holdout, settings.seed)
     train_counts = torch.bincount(data.y[splits[0][0]], minlength=len(data.classes)).tolist()
     method, method_reason = _resolve_method(settings, train_counts)
 
@@ -281,7 +246,8 @@ def train_model(folder: str | Path, out: str | Path, settings: TrainSettings = T
         tuned = None  # the fine-tuned network scored on the holdout: the one saved
         for tr, ev in splits:
             if method == "probe":  # out-of-fold predictions of the training part pick it
-                chooser = (_out_of_fold_probs(feats.subset(tr), settings.seed), feats.y[tr])
+                chooser = (_out_of_fold_probs(feats.subset(tr), settings.seed, groups[tr]),
+                           feats.y[tr])
                 eval_probs[ev] = _head_probs(feats.subset(tr), feats.subset(ev), settings.seed)
                 fit_on = len(tr)
             else:  # a validation part of the training images, kept out of the fit, picks it

@@ -20,13 +20,11 @@ Example:
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import io
 import json
 import os
 import re
-import stat
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +35,7 @@ from tqdm.auto import tqdm
 
 from ..assets import sha256_file
 from ..data import ImageData
+from .duplicates import find_groups, fingerprint
 from .images import (  # noqa: F401
     _IMAGE_SUFFIXES,
     MAX_SIDE,
@@ -46,6 +45,7 @@ from .images import (  # noqa: F401
     _show,
     open_image,
 )
+from .walk import SPLITS, _classify, _hidden, _real, _walk, split_layout
 
 TINY_SIDE = 32             # below this, a 224-px model sees mostly interpolation
 MIN_PER_CLASS = 5          # Custom Vision's minimum images per tag for classification
@@ -53,7 +53,6 @@ FEW_PER_CLASS = 15         # fewer leave a 20 % holdout with 1-2 test images a c
 RECOMMENDED_PER_CLASS = 50  # Custom Vision's recommendation per tag
 IMBALANCE_WARN = 10.0      # largest / smallest class above this biases the model
 
-_JUNK = {"__MACOSX", "Thumbs.db", "desktop.ini", "__pycache__"}  # OS litter, skipped silently
 
 
 @dataclass
@@ -77,6 +76,8 @@ class FolderReport:
     notes: dict[Path, list[str]] = field(default_factory=dict)  # conversions applied on load
     sha256: dict[Path, str] = field(default_factory=dict)    # content of each usable file
     min_per_class: int = MIN_PER_CLASS
+    groups: list[list[Path]] = field(default_factory=list)  # near-duplicates, the kept one first
+    split: dict[Path, str] = field(default_factory=dict)  # a given split: file -> "train", "val"..
 
     @property
     def ok(self) -> bool:
@@ -113,7 +114,17 @@ class FolderReport:
             "problems": [{"kind": p.kind, "path": None if p.path is None else self._rel(p.path),
                           "message": p.message, "blocking": p.blocking} for p in self.problems],
             "notes": {self._rel(p): n for p, n in self.notes.items()},
+            "near_duplicates": [[self._rel(p) for p in g] for g in self.groups],
+            "split": {self._rel(p): s for p, s in self.split.items()},
         }
+
+    def group_ids(self, rel_paths: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """For images named as :func:`load_folder` names them: a group number each (the copies
+        of one photo share it) and whether each is its group's kept copy (singletons are)."""
+        where = {self._rel(p): (g, k == 0) for g, ps in enumerate(self.groups)
+                 for k, p in enumerate(ps)}
+        ids = [where.get(r, (len(self.groups) + i, True)) for i, r in enumerate(rel_paths)]
+        return np.array([g for g, _ in ids], dtype=int), np.array([k for _, k in ids], dtype=bool)
 
     def format(self) -> str:
         """A human report: per-class counts, then blocking problems, warnings and a summary."""
@@ -123,6 +134,10 @@ class FolderReport:
             lines.append(f"  {'class':<{width}}  images")
             lines += [f"  {_show(c):<{width}}  {n:>6}" for c, n in self.counts.items()]
             lines.append(f"  {'total':<{width}}  {sum(self.counts.values()):>6}")
+        if self.split:
+            n = Counter(self.split[p] for fs in self.files.values() for p in fs)
+            lines.append("given split: " + ", ".join(f"{s}/ {k}" for s, k in sorted(n.items()))
+                         + " (train fits on train/ and scores on the rest, as given)")
         errors = [p for p in self.problems if p.blocking]
         warns = [p for p in self.problems if not p.blocking]
         lines += [f"error: {p.message}" for p in errors]
@@ -161,53 +176,6 @@ class FolderReport:
             return _show(p.relative_to(self.root).as_posix())
         except ValueError:
             return _show(p)
-
-
-# ---------------------------------------------------------------------------------------------
-# Walking folders
-# ---------------------------------------------------------------------------------------------
-def _hidden(name: str) -> bool:
-    return name.startswith(".") or name in _JUNK
-
-
-def _walk(d: Path, ancestors: frozenset[str], files: list[Path],
-          problems: list[tuple[str, Path, str]]) -> None:
-    """Append the regular files under ``d`` (symlinks followed, loops refused), sorted."""
-    try:
-        entries = sorted(os.scandir(d), key=lambda e: e.name)
-    except OSError as e:
-        problems.append(("unreadable", d, f"{e.strerror or e}; skipped"))
-        return
-    for e in entries:
-        if _hidden(e.name):
-            continue
-        p = d / e.name
-        kind, msg = _classify(p, ancestors)
-        if kind == "dir":
-            _walk(p, ancestors | {_real(p)}, files, problems)
-        elif kind == "file":
-            files.append(p)
-        else:
-            problems.append((kind, p, msg))
-
-
-def _classify(p: Path, ancestors: frozenset[str]) -> tuple[str, str]:
-    """``("dir" | "file", "")`` for what to descend into or read, else a problem and why."""
-    try:
-        st = os.stat(p)  # follows symlinks
-    except OSError as err:
-        if err.errno == errno.ELOOP:
-            return "symlink-loop", "symlink loop; skipped"
-        return "broken-link", f"{err.strerror}; skipped"
-    if stat.S_ISDIR(st.st_mode):
-        if _real(p) in ancestors:
-            return "symlink-loop", "symlink loop (points back to a folder it is inside); skipped"
-        if len(ancestors) > 64:
-            return "too-deep", "more than 64 nested folders; skipped"
-        return "dir", ""
-    if stat.S_ISREG(st.st_mode):
-        return "file", ""
-    return "non-image", "not a regular file; ignored"  # a FIFO or device would block a read
 
 
 # ---------------------------------------------------------------------------------------------
@@ -253,20 +221,22 @@ def check_folder(path: str | Path, min_per_class: int = MIN_PER_CLASS,
     except OSError as e:
         add("unreadable", root, f"{_show(root)} cannot be read ({e.strerror})", True)
         return report
-    for e in entries:
-        p = root / e.name
-        if _hidden(e.name):
-            continue
-        kind, msg = _classify(p, frozenset({top}))
+    kinds = [(e.name, root / e.name, *_classify(root / e.name, frozenset({top})))
+             for e in entries if not _hidden(e.name)]
+    if split_layout([name for name, _, kind, _ in kinds if kind == "dir"]):
+        kinds = _split_classes(kinds, top, walk_problems)
+    for name, p, kind, msg in kinds:
         if kind == "dir":
-            report.classes.append(e.name)
+            if name not in report.classes:
+                report.classes.append(name)
             files: list[Path] = []
             _walk(p, frozenset({top, _real(p)}), files, walk_problems)
-            found += [(e.name, f) for f in files]
+            found += [(name, f) for f in files]
+            report.split.update({f: p.parent.name for f in files if p.parent != root})
         elif kind == "file":
             hint = (f" (move it into {_show(root)}/<class>/ to use it)"
                     if p.suffix.lower() in _IMAGE_SUFFIXES else "")
-            add("loose-file", p, f"{_show(e.name)} is not inside a class folder; ignored{hint}")
+            add("loose-file", p, f"{report._rel(p)} is not inside a class folder; ignored{hint}")
         else:
             walk_problems.append((kind, p, msg))
     for kind, p, msg in walk_problems:
@@ -274,9 +244,11 @@ def check_folder(path: str | Path, min_per_class: int = MIN_PER_CLASS,
 
     # Phase 2: decode every file in full (JPEG at a reduced DCT scale: still all the data).
     decoded: dict[Path, tuple[str, tuple[int, int]]] = {}
+    prints = {}
     for cls, p in tqdm(found, desc="checking images", disable=not progress, leave=False):
         try:
-            _, notes, stored = _decode(p, p, MAX_SIDE, draft_side=512)
+            im, notes, stored = _decode(p, p, MAX_SIDE, draft_side=512)
+            prints[p] = fingerprint(im)
             report.sha256[p] = sha256_file(p)
         except ImageReadError as err:
             if err.kind == "not-an-image" and p.suffix.lower() not in _IMAGE_SUFFIXES:
@@ -311,6 +283,14 @@ def check_folder(path: str | Path, min_per_class: int = MIN_PER_CLASS,
                 dropped.add(p)
                 add("duplicate", p, f"{report._rel(p)} is an exact copy of "
                                     f"{report._rel(copies[0])}; only one is used")
+    # Phase 3b: near-duplicates (the same photo re-saved, converted, resized, cropped, turned).
+    rest = [p for p in decoded if p not in dropped]
+    for g in find_groups(rest, [decoded[p][0] for p in rest], [report.split.get(p) for p in rest],
+                         [prints[p] for p in rest], [decoded[p][1] for p in rest], report._rel):
+        add(g.kind, g.members[0], g.message)
+        dropped.update(g.left_out)
+        if len(g.members) - len(g.left_out) > 1:
+            report.groups.append([p for p in g.members if p not in g.left_out])
     for p in dropped:
         report.sha256.pop(p)
         report.notes.pop(p, None)
@@ -321,11 +301,29 @@ def check_folder(path: str | Path, min_per_class: int = MIN_PER_CLASS,
         if min(size) < TINY_SIDE:
             add("tiny", p, f"{report._rel(p)} is tiny ({size[0]}x{size[1]} px); enlarged to "
                            f"the model's input size it will be blurry")
+    report.classes.sort()
     report.files = {c: sorted(report.files.get(c, [])) for c in report.classes}
 
     # Phase 4: is there enough to learn from and to measure?
     _judge_counts(report, add)
     return report
+
+
+def _split_classes(kinds: list[tuple], top: str, walk_problems: list) -> list[tuple]:
+    """The class folders inside ``train/``, ``valid/`` ... (a given split), as
+    ``(class, path, kind, message)``; whatever else sits at the top is returned unchanged."""
+    out = []
+    for name, p, kind, msg in kinds:
+        if kind != "dir" or name.lower() not in SPLITS:
+            out.append((name, p, kind, msg))
+            continue
+        try:
+            inner = sorted(e.name for e in os.scandir(p) if not _hidden(e.name))
+        except OSError as e:
+            walk_problems.append(("unreadable", p, f"{e.strerror or e}; skipped"))
+            continue
+        out += [(c, p / c, *_classify(p / c, frozenset({top, _real(p)}))) for c in inner]
+    return out
 
 
 def _judge_counts(report: FolderReport, add) -> None:
@@ -362,10 +360,6 @@ def _judge_counts(report: FolderReport, add) -> None:
                                f"{_count(counts[big], 'image')}, '{_show(small)}' "
                                f"{counts[small]}); the model will favour the "
                                f"big class: add images to the small one or weight the loss")
-
-
-def _real(p: Path) -> str:
-    return os.path.realpath(p)
 
 
 # What file managers and browsers add to the name of a copy: "IMG (1)", "IMG copy 2",
