@@ -76,6 +76,7 @@ def test_the_file_and_predict_agree_on_hard_files_fed_as_the_readme_says(exporte
     assert max(f["height"] * f["width"] for f in rep.full_size) == 2400 * 1800  # at full size
     # The README's own Python recipe, run as written, feeds the file
     readme = (model / "README.md").read_text(encoding="utf-8")
+    assert "agree within 1e-04" in readme and rep.max_abs_diff <= rep.atol == 1e-4
     code = re.search(r"```python\n(.*?)```", readme, re.DOTALL).group(1)
     code = code.replace('"model-iter1.onnx"', repr(str(onnx_path)))
     app: dict = {}
