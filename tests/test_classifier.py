@@ -146,7 +146,8 @@ def test_check_train_predict_export_on_the_sample_folder(tmp_path, capsys):
     assert main(["predict", str(model), *map(str, some)]) == 0
     assert main(["export", str(model), "--format", "onnx"]) == 0
     out = capsys.readouterr().out
-    assert (model / "model.onnx").is_file() and "parity: max" in out
+    assert (model / "model-iter1.onnx").is_file() and "parity: max" in out
+    assert "parity at full size" in out and (model / "README.md").is_file()
 
 
 def test_a_model_folder_inside_the_photo_folder_is_refused_before_any_work(tmp_path, capsys):

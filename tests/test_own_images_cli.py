@@ -27,6 +27,8 @@ def _usage_error(argv: list[str], capsys) -> str:
     (["train", "DIR", "--out", "M", "--holdout", "1"], "--holdout: must be a fraction"),
     (["predict", "MODEL", "x.jpg", "--iteration", "0"], "--iteration: must be an integer >= 1"),
     (["export", "MODEL", "--iteration", "-2"], "--iteration: must be an integer >= 1"),
+    (["report", "MODEL", "--threshold", "1"], "--threshold: must be a probability"),
+    (["report", "MODEL", "--iteration", "0"], "--iteration: must be an integer >= 1"),
 ])
 def test_bad_numbers_are_usage_errors_that_give_the_valid_range(argv, says, capsys):
     assert says in _usage_error(argv, capsys)
@@ -43,3 +45,12 @@ def test_output_paths_are_checked_before_any_work(tmp_path, capsys):
     err = _usage_error(["export", str(tmp_path / "no-model"), "--out", str(tmp_path)], capsys)
     assert "--out" in err and "is a folder" in err and ".onnx" in err
     assert list(tmp_path.iterdir()) == []  # nothing written
+
+
+def test_an_onnx_file_holds_one_iteration_and_report_needs_a_model(tmp_path, capsys):
+    assert main(["predict", str(tmp_path / "m.onnx"), "x.jpg", "--iteration", "2"]) == 2
+    assert "--iteration is for a model folder" in capsys.readouterr().err
+    assert main(["report", str(tmp_path / "none")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("tlcourse report: ") and "train a model first" in err
+    assert "Traceback" not in err

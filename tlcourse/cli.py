@@ -7,6 +7,7 @@ Examples:
     tlcourse drill --count 10 --time-limit 15
     tlcourse check my_photos && tlcourse train my_photos --out my_model
     tlcourse predict my_model new.jpg && tlcourse export my_model --format onnx
+    tlcourse report my_model --threshold 0.7
 """
 
 from __future__ import annotations
@@ -226,6 +227,10 @@ def _cmd_train(args: argparse.Namespace) -> int:
         print(f"tlcourse train: {e}", file=sys.stderr)
         return 1
     print(it.report.format())
+    from .custom.app_export import stale_exports
+
+    for line in stale_exports(args.out):  # this train made the earlier exports stale
+        print(f"note: {line}", file=sys.stderr)
     print(f"\niteration {it.number} of {args.out}: {it.method} on {it.backbone} at "
           f"{it.input_size} px ({it.method_reason}); fit on {it.n_train} images, scored on "
           f"{it.n_eval} by {it.evaluation}; threshold {it.threshold:.2f} ({it.threshold_reason})."
@@ -245,9 +250,24 @@ def _cmd_iterations(args: argparse.Namespace) -> int:
 
 
 def _cmd_predict(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .custom.app_export import OnnxModel, stale_exports
     from .custom.classifier import load_model, write_predictions_csv
 
-    model = load_model(args.model, args.iteration)
+    if Path(args.model).suffix.lower() == ".onnx" and not Path(args.model).is_dir():
+        if args.iteration is not None:
+            print("tlcourse predict: error: --iteration is for a model folder; an .onnx file "
+                  "holds one iteration", file=sys.stderr)
+            return 2
+        model = OnnxModel(args.model)
+        stale = model.stale()
+        warnings = [stale] if stale else []
+    else:
+        model = load_model(args.model, args.iteration)
+        warnings = stale_exports(args.model)
+    for line in warnings:
+        print(f"warning: {line}", file=sys.stderr)
     rows = model.predict(args.paths, top_k=args.top, threshold=args.threshold)
     t = model.threshold if args.threshold is None else args.threshold
     for r in rows:
@@ -262,15 +282,30 @@ def _cmd_predict(args: argparse.Namespace) -> int:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    from pathlib import Path
+    from .custom.app_export import export_iteration, stale_exports
 
-    from .custom.classifier import load_model
-    from .custom.export import export_onnx
-
-    model = load_model(args.model, args.iteration)
-    out = Path(args.out) if args.out else Path(args.model) / "model.onnx"
-    rep = export_onnx(model.net, out, model.check_images(), model.classes)
+    rep = export_iteration(args.model, args.iteration, args.out, args.check,
+                           progress=not args.no_progress)
     print(rep.format())
+    for line in stale_exports(args.model):
+        print(f"note: {line}", file=sys.stderr)
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    import json
+
+    from .custom.rescore import rescore
+
+    rep, info = rescore(args.model, args.iteration, args.threshold)
+    if args.json:
+        print(json.dumps({"iteration": info["number"], **rep.to_dict()}, indent=1))
+        return 0
+    print(rep.format())
+    how = ("--threshold" if args.threshold is not None
+           else f"the iteration's own, {info['threshold_reason']}")
+    print(f"\niteration {info['number']}: {rep.n_images} held-out images "
+          f"({info['evaluation']}) at threshold {rep.threshold_text} ({how}); nothing retrained")
     return 0
 
 
@@ -359,7 +394,7 @@ def build_parser() -> argparse.ArgumentParser:
     it.set_defaults(func=_cmd_iterations)
 
     pr = sub.add_parser("predict", help="classify image files or folders with a trained model")
-    pr.add_argument("model", help="the model folder")
+    pr.add_argument("model", help="the model folder, or an exported .onnx file")
     pr.add_argument("paths", nargs="+", help="image files or folders (searched recursively)")
     pr.add_argument("--threshold", type=_probability,
                     help="override the model's threshold (a probability in [0, 1))")
@@ -372,9 +407,23 @@ def build_parser() -> argparse.ArgumentParser:
                                        "checked against PyTorch before it is written")
     ex.add_argument("model", help="the model folder")
     ex.add_argument("--format", choices=["onnx"], default="onnx", help="only ONNX for now")
-    ex.add_argument("--out", type=_onnx_file, help="the .onnx file (default MODEL/model.onnx)")
+    ex.add_argument("--out", type=_onnx_file,
+                    help="the .onnx file (default MODEL/model-iterN.onnx, N the iteration)")
+    ex.add_argument("--check", metavar="PATH",
+                    help="real photos (a folder or file) for the full-size parity check "
+                         "(default: the iteration's held-out photos in its training folder)")
+    ex.add_argument("--no-progress", action="store_true", help="no progress bars")
     ex.add_argument("--iteration", type=_positive_int, help="export this iteration (default: the latest)")
     ex.set_defaults(func=_cmd_export)
+
+    rp = sub.add_parser("report", help="an iteration's held-out scores at another threshold "
+                                       "(as chapter 7's slider), from the saved probabilities")
+    rp.add_argument("model", help="the model folder")
+    rp.add_argument("--threshold", type=_probability,
+                    help="score at this threshold (default: the iteration's own)")
+    rp.add_argument("--iteration", type=_positive_int, help="this iteration (default: the latest)")
+    rp.add_argument("--json", action="store_true", help="print the report as JSON")
+    rp.set_defaults(func=_cmd_report)
 
     from .quiz.cli import register
 

@@ -12,6 +12,8 @@ Where each step lives:
 * :mod:`.metrics`: Custom Vision's precision, recall and AP at a threshold (nothing
   image-specific);
 * :mod:`.export`: :func:`export_onnx`, one ONNX file with the preprocessing inside;
+* :mod:`.app_export`: :func:`export_iteration` writes ``model-iterN.onnx`` and the README an app
+  follows; stale exports are named; :mod:`.rescore`: an iteration at another threshold;
 * :mod:`.widgets` and :mod:`.plots`: chapter 7's threshold slider, error viewer and figures.
 
 A notebook imports the workflow from here; each name loads its module on first use, so
@@ -35,9 +37,11 @@ _EXPORTS = {
     "ModelError": "model_folder", "iterations": "model_folder",
     "current_iteration": "model_folder", "format_iterations": "model_folder",
     "export_onnx": "export", "ExportError": "export",
+    "export_iteration": "app_export", "OnnxModel": "app_export", "decode_rgb": "images",
+    "rescore": "rescore",
 }
 _MODULES = {"images", "folder", "classifier", "model_folder", "predictions", "metrics", "export",
-            "widgets", "plots"}
+            "widgets", "plots", "app_export", "app_model", "rescore"}
 
 if TYPE_CHECKING:  # for type checkers and IDEs: the same names, eagerly
     from . import classifier, export, folder, images, metrics, model_folder, plots, widgets
@@ -70,12 +74,15 @@ __all__ = [
     "ImageReadError",
     "Model",
     "ModelError",
+    "OnnxModel",
     "Prediction",
     "TrainSettings",
     "check_folder",
     "classifier",
     "current_iteration",
+    "decode_rgb",
     "export",
+    "export_iteration",
     "export_onnx",
     "folder",
     "format_iterations",
@@ -88,6 +95,7 @@ __all__ = [
     "open_image",
     "plots",
     "predictions",
+    "rescore",
     "train_model",
     "widgets",
     "write_predictions_csv",

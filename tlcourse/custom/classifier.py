@@ -45,7 +45,9 @@ from ..features import HEAD_CONFIG, extract_features, train_head
 from ..methods import FINETUNE_CONFIG, fine_tune
 from ..train import predict as predict_logits  # Model.predict is the learner's predict
 from ..train import seed_everything
-from .folder import FolderReport, _show, check_folder, load_folder, load_images
+from .app_model import full_size_probabilities
+from .folder import FolderReport, _show, check_folder, load_folder
+from .images import ImageReadError, decode_rgb
 from .metrics import Report, choose_threshold, report
 from .model_folder import (  # noqa: F401
     FORMAT,
@@ -56,7 +58,7 @@ from .model_folder import (  # noqa: F401
     format_iterations,
     iterations,
 )
-from .predictions import Prediction, write_predictions_csv  # noqa: F401 - the CLI's import
+from .predictions import Prediction, predict_files, write_predictions_csv  # noqa: F401
 from .splits import _folds, _holdout_per_class, _n_folds, _splits  # noqa: F401 - tests import it
 
 """The model folder's format; a folder of another format is refused with what to do."""
@@ -377,34 +379,31 @@ class Model:
 
     def predict(self, paths: list[str | Path], top_k: int = 3,
                 threshold: float | None = None) -> list[Prediction]:
-        """Classify files or folders (recursed); a file that cannot be read gets its ``error``
-        and the rest go on."""
+        """Classify files or folders (recursed), each decoded at full size as an app decodes it
+        and resized inside the model, as the exported file does; a file that cannot be read
+        gets its ``error`` and the rest go on."""
         if top_k < 1:
             raise ValueError(f"top_k must be at least 1, not {top_k}")
         if threshold is not None and not 0 <= threshold < 1:
             raise ValueError(f"threshold must be a probability in [0, 1), not {threshold}")
         t = self.threshold if threshold is None else threshold
-        x, ok, failed = load_images([Path(p) for p in paths], self.net.preprocess.size)
-        probs = self.probabilities(x)
-        out = [Prediction(str(p), error=reason) for p, reason in failed]
-        for p, row in zip(ok, probs):
-            values, idx = row.topk(min(top_k, len(self.classes)))
-            top = [(self.classes[i], float(v)) for v, i in zip(values.tolist(), idx.tolist())]
-            out.append(Prediction(str(p), top, top[0][0] if top[0][1] >= t else "unknown"))
-        return sorted(out, key=lambda r: r.path)
+        return predict_files(paths, lambda rgb: full_size_probabilities(self.net, [rgb])[0],
+                             self.classes, t, top_k)
 
     def predict_bytes(self, files: list[bytes]) -> list[list[tuple[str, float]]]:
-        """Every class's probability for each image given as file bytes (an upload); raises
-        ``ValueError`` saying why when one is not a readable image."""
+        """Every class's probability for each image given as file bytes (an upload), decoded as
+        :meth:`predict` decodes files; raises ``ValueError`` saying why when one is not a
+        readable image."""
         out = []
         with tempfile.TemporaryDirectory(prefix="tlcourse-upload-") as tmp:
             for i, data in enumerate(files):
                 path = Path(tmp) / f"upload-{i}"
                 path.write_bytes(data)
-                x, _, failed = load_images([path], self.net.preprocess.size)
-                if failed:
-                    raise ValueError(failed[0][1].replace(str(path), "the uploaded file"))
-                row = self.probabilities(x)[0].tolist()
+                try:
+                    rgb = decode_rgb(path)
+                except ImageReadError as e:
+                    raise ValueError(e.reason) from None
+                row = full_size_probabilities(self.net, [rgb])[0].tolist()
                 out.append(list(zip(self.classes, row)))
         return out
 

@@ -7,11 +7,15 @@ The file takes what a photo decoder gives you and returns what a person wants to
   to [0, 1], resize to the backbone's input size exactly as :class:`~tlcourse.backbones.Preprocess`
   does (bilinear; antialiased when the width shrinks), ``(x - mean) / std``, the network, softmax;
 * output ``"probabilities"``: float32 ``[N, C]``; the class names and the preprocessing are in
-  the file's metadata (:func:`read_onnx_metadata`).
+  the file's metadata (:func:`read_onnx_metadata`; every value JSON, written by
+  :func:`tlcourse.onnx_metadata.write_onnx_metadata`).
 
-Before anything is written, ONNX Runtime runs the graph on real images - as given and resized so
-that every resize path runs (enlarged, shrunk, one side each) - and its probabilities must equal
-PyTorch's within ``atol``; otherwise :class:`ExportError` says by how much, and no file appears.
+The graph is :class:`~tlcourse.custom.app_model.ImageToProbs`, the module ``predict`` runs on a
+whole decoded photo. Before anything is written, ONNX Runtime runs the graph on real images - as
+given and resized so that every resize path runs (enlarged, shrunk, one side each), and on real
+files at their full size (``full_size``, decoded as an app decodes them) - and its probabilities
+must equal PyTorch's within ``atol``; otherwise :class:`ExportError` says by how much, and no
+file appears. :mod:`tlcourse.custom.app_export` exports a model folder's iteration this way.
 
 Why torch.onnx's dynamo exporter (the default in torch 2.x) and not the legacy TorchScript one:
 only the dynamo path translates antialiased resizing (ONNX ``Resize`` with ``antialias=1``); the
@@ -30,12 +34,11 @@ from __future__ import annotations
 import copy
 import importlib
 import io
-import json
 import os
 import statistics
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import contextmanager, redirect_stdout
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -44,11 +47,12 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch import nn
 from tqdm.auto import tqdm
 
-from ..backbones import Preprocess, TransferNet
+from ..backbones import TransferNet
 from ..errors import TlcourseError
+from ..onnx_metadata import read_onnx_metadata, write_onnx_metadata
+from .app_model import GraphPreprocess, ImageToProbs, as_batch, letterbox
 
 INSTALL_HINT = "pip install 'tlcourse[export]'   (or: make setup)"
 BENCH_BATCH = 32  # throughput is measured at this batch size (the issue's "images/s at batch 32")
@@ -74,6 +78,8 @@ class ExportReport:
         input_size: the side the graph resizes to (the backbone's input size).
         checked_sizes: the (H, W) image sizes the check ran on.
         checked_images: how many images (over all sizes) the check compared.
+        full_size: the real files the check ran at their full size (file, height, width,
+            max_abs_diff), fed as an app feeds them.
         export_seconds: time to trace and translate the model.
         threads: CPU threads each runtime used for the timings (the same for both).
         repeats: timed runs of each measurement (after a warm-up); the median is reported.
@@ -98,6 +104,7 @@ class ExportReport:
     onnx_ms_per_image: float | None = None
     torch_images_per_s: float | None = None
     onnx_images_per_s: float | None = None
+    full_size: list[dict] = field(default_factory=list)  # per real file: name, size, difference
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready fields (for ``--json``)."""
@@ -115,6 +122,12 @@ class ExportReport:
              f"(limit {self.atol:.0e}) on {self.checked_images} images at {sizes}"),
             f"export took {self.export_seconds:.1f} s",
         ]
+        if self.full_size:
+            worst = max(self.full_size, key=lambda f: f["max_abs_diff"])
+            lines.insert(3, f"parity at full size, decoded as the README says: max "
+                            f"{worst['max_abs_diff']:.1e} on {len(self.full_size)} files up to "
+                            f"{max(max(f['height'], f['width']) for f in self.full_size)} px "
+                            f"(worst: {worst['file']})")
         if self.onnx_ms_per_image is not None and self.torch_ms_per_image is not None:
             threads = f"{self.threads} thread{'s' if self.threads != 1 else ''} each"
             lines.append(
@@ -125,51 +138,8 @@ class ExportReport:
         return "\n".join(lines)
 
 
-# ---------------------------------------------------------------------------------------------
-# The graph: letterbox -> Preprocess -> body -> head -> softmax
-# ---------------------------------------------------------------------------------------------
-def letterbox(x: torch.Tensor) -> torch.Tensor:
-    """Pad ``[N, C, H, W]`` images in [0, 1] to a centred white square, as the course's loaders
-    pad photos (``tlcourse.data``); works on symbolic shapes, so it exports."""
-    h, w = x.shape[-2], x.shape[-1]
-    side = torch.sym_max(h, w)
-    top, left = (side - h) // 2, (side - w) // 2
-    return F.pad(x, (left, side - w - left, top, side - h - top), value=1.0)
-
-
-class _GraphPreprocess(nn.Module):
-    """:class:`Preprocess` for uint8 RGB of any size, written so that it exports with dynamic
-    H and W: the antialiasing choice is made inside the graph (both resizes, then a select)
-    instead of by a Python ``if`` that tracing would freeze at the example's size."""
-
-    def __init__(self, pre: Preprocess, pad_square: bool) -> None:
-        super().__init__()
-        self.pre, self.pad_square = pre, pad_square
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:  # uint8 [N, 3, H, W] -> [N, 3, S, S]
-        x = x.float() / 255
-        if self.pad_square:
-            x = letterbox(x)
-        side = (self.pre.size, self.pre.size)
-        shrunk = F.interpolate(x, size=side, mode="bilinear", antialias=True, align_corners=False)
-        plain = F.interpolate(x, size=side, mode="bilinear", antialias=False, align_corners=False)
-        # Preprocess antialiases exactly when the width shrinks; a 0-d tensor keeps it symbolic.
-        x = torch.where(x.new_ones(()) * x.shape[-1] > self.pre.size, shrunk, plain)
-        return (x - self.pre.mean) / self.pre.std if self.pre.normalize else x
-
-
-class _Exportable(nn.Module):
-    """uint8 images -> class probabilities, the whole classifier in one module."""
-
-    def __init__(self, net: TransferNet, pad_square: bool) -> None:
-        super().__init__()
-        self.preprocess = _GraphPreprocess(net.preprocess, pad_square)
-        self.body, self.head = net.body, net.head
-
-    def forward(self, image: torch.Tensor) -> torch.Tensor:  # [N, 3, H, W] -> [N, C]
-        x = self.body.forward_head(self.body.forward_features(self.preprocess(image)),
-                                   pre_logits=True)
-        return torch.softmax(self.head(x), dim=-1)
+# The graph is app_model.ImageToProbs: letterbox -> Preprocess -> body -> head -> softmax
+_GraphPreprocess, _Exportable = GraphPreprocess, ImageToProbs  # the names older code imports
 
 
 def _reference(net: TransferNet, pad_square: bool) -> Callable[[torch.Tensor], torch.Tensor]:
@@ -279,7 +249,9 @@ def _check_input(net: Any, check_images: Any, classes: list[str], atol: float,
 def export_onnx(net: TransferNet, path: str | Path, check_images: torch.Tensor,
                 classes: list[str], opset: int | None = None, atol: float = 1e-5,
                 letterbox_input: bool = True, benchmark: bool = True, repeats: int = 5,
-                threads: int | None = None, progress: bool = True) -> ExportReport:
+                threads: int | None = None, progress: bool = True,
+                full_size: Sequence[tuple[str, np.ndarray]] = (),
+                metadata: dict[str, Any] | None = None) -> ExportReport:
     """Write ``net`` as one ONNX file (preprocessing and softmax inside) after checking it.
 
     Args:
@@ -297,6 +269,11 @@ def export_onnx(net: TransferNet, path: str | Path, check_images: torch.Tensor,
             timings ``None``.
         threads: CPU threads for each runtime (``None``: torch's current setting).
         progress: show a progress bar.
+        full_size: ``(name, pixels)`` of real files decoded as an app decodes them
+            (:func:`~tlcourse.custom.images.decode_rgb`, uint8 ``[H, W, 3]`` at full size); each
+            is run through both runtimes at its own size, as ``predict`` runs it.
+        metadata: more entries for the file's metadata (plain JSON data; see
+            :func:`tlcourse.onnx_metadata.write_onnx_metadata`).
 
     Returns:
         An :class:`ExportReport`; ``print(report.format())``.
@@ -337,18 +314,19 @@ def export_onnx(net: TransferNet, path: str | Path, check_images: torch.Tensor,
     export_seconds = time.perf_counter() - t
     pre = model.preprocess
     meta = {
-        "classes": json.dumps(list(classes)),
+        "classes": list(classes),
         "backbone": net.name,
         "input": "image: uint8 RGB [N, 3, H, W], any N, H, W",
         "output": "probabilities: float32 [N, C], softmax over classes",
-        "preprocessing": json.dumps({
+        "preprocessing": {
             "letterbox": "pad to a centred white square" if letterbox_input else "none",
             "scale": "uint8 / 255", "size": pre.size,
             "resize": "bilinear, half-pixel; antialiased when the width shrinks",
             "mean": pre.mean.flatten().tolist() if pre.normalize else None,
-            "std": pre.std.flatten().tolist() if pre.normalize else None}),
+            "std": pre.std.flatten().tolist() if pre.normalize else None},
+        **(metadata or {}),
     }
-    onnx.helper.set_model_props(proto, meta)
+    write_onnx_metadata(proto, meta)
     onnx.checker.check_model(proto)
     data = proto.SerializeToString()
     bar.update()
@@ -356,7 +334,7 @@ def export_onnx(net: TransferNet, path: str | Path, check_images: torch.Tensor,
     # 2. parity on real images at every resize path, before anything is written
     threads = threads or torch.get_num_threads()
     sizes = check_sizes(pre.size, tuple(check_images.shape[-2:]))
-    diffs, n_checked = [], 0
+    diffs, n_checked, full = [], 0, []
     try:
         session = _session(ort, data, threads)
 
@@ -367,22 +345,29 @@ def export_onnx(net: TransferNet, path: str | Path, check_images: torch.Tensor,
             x = check_images if i == 0 else _resized(check_images[:_CHECK_MAX_RESIZED], hw)
             diffs.append(np.abs(run_onnx(x) - reference(x).numpy()).max())
             n_checked += len(x)
+        with torch.inference_mode():  # real files at full size, as predict runs them
+            for name, rgb in full_size:
+                x = as_batch(rgb)
+                d = float(np.abs(run_onnx(x) - graph(x).numpy()).max())
+                full.append({"file": name, "height": int(x.shape[2]), "width": int(x.shape[3]),
+                             "max_abs_diff": d})
     except Exception as e:  # ONNX Runtime refusing the file: too old, or an op it lacks
         bar.close()
         raise ExportError(f"ONNX Runtime {ort.__version__} could not run the exported file "
                           f"({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}); "
                           f"nothing written. Update it: pip install -U 'tlcourse[export]'") from e
-    diff = float(np.max(diffs))  # NaN propagates, and fails the test below
+    diff = float(np.max(diffs + [f["max_abs_diff"] for f in full]))  # NaN propagates and fails
     bar.update()
     if not diff <= atol:  # also catches NaN
         bar.close()
         raise ExportError(f"ONNX Runtime's probabilities differ from PyTorch's by up to {diff:.2e} "
-                          f"(limit {atol:.0e}) on {n_checked} check images; nothing written to "
+                          f"(limit {atol:.0e}) on {n_checked} check images and {len(full)} files "
+                          f"at full size; nothing written to "
                           f"{path}. The exported graph does not compute what the model computes.")
 
     # 3. timings (optional), then write: temp file in the same folder, renamed into place
     rep = ExportReport(path, len(data), diff, atol, _opset(proto), ("N", 3, "H", "W"), pre.size,
-                       list(classes), sizes, n_checked, export_seconds, threads)
+                       list(classes), sizes, n_checked, export_seconds, threads, full_size=full)
     if benchmark:
         one = check_images[:1]
         batch = check_images[torch.arange(BENCH_BATCH) % len(check_images)]
@@ -411,9 +396,4 @@ def _opset(proto: Any) -> int:
     return next(o.version for o in proto.opset_import if o.domain in ("", "ai.onnx"))
 
 
-def read_onnx_metadata(path: str | Path) -> dict[str, Any]:
-    """The metadata :func:`export_onnx` stored: classes, backbone, input, output and
-    preprocessing (JSON values decoded)."""
-    onnx, _ = _require_onnx()
-    props = {p.key: p.value for p in onnx.load(str(path), load_external_data=False).metadata_props}
-    return {k: json.loads(v) if k in ("classes", "preprocessing") else v for k, v in props.items()}
+__all__ = ["ExportError", "ExportReport", "export_onnx", "letterbox", "read_onnx_metadata"]

@@ -46,6 +46,42 @@ class ImageReadError(TlcourseError, ValueError):
 # ---------------------------------------------------------------------------------------------
 # One image
 # ---------------------------------------------------------------------------------------------
+DECODING = {
+    "decoder": "Pillow, the whole file at full resolution (no reduced-scale JPEG decoding)",
+    "orientation": "EXIF orientation applied (PIL.ImageOps.exif_transpose)",
+    "alpha": "transparency composited on white (255, 255, 255)",
+    "color": "RGB, 8 bits per channel (16-bit data scaled, not clipped; CMYK via its ICC profile)",
+    "frames": "the first frame of an animation",
+    "too_large": f"longer side over {MAX_SIDE} px: PIL.Image.thumbnail(({MAX_SIDE}, {MAX_SIDE})) "
+                 f"on the RGB image",
+    "layout": "uint8 [1, 3, H, W]: numpy.asarray(rgb).transpose(2, 0, 1)[None]",
+}
+"""How a file becomes the pixels a model is given, the same for ``predict`` and an app (stored in
+an exported file's metadata and written in the model folder's README)."""
+
+
+def decode_rgb(path: str | Path) -> np.ndarray:
+    """The pixels a model is given for a file: uint8 ``[H, W, 3]``, decoded as :data:`DECODING`
+    says (full resolution, EXIF orientation applied, alpha on white).
+
+    ``predict`` and the README's recipe for apps both decode this way, so the ONNX file and
+    ``predict`` see the same pixels; resizing and normalising happen inside the model.
+
+    Raises:
+        ImageReadError: the file is missing, not an image, corrupt, truncated or too large.
+
+    Example:
+        >>> decode_rgb("IMG_0001.jpg").shape  # doctest: +SKIP
+        (3024, 4032, 3)
+    """
+    path = Path(path)
+    # max_side beyond any allowed image: every pixel decoded (no draft), shrunk on RGB below
+    im = _decode(path, path, MAX_PIXELS, None)[0]
+    if max(im.size) > MAX_SIDE:
+        im.thumbnail((MAX_SIDE, MAX_SIDE))
+    return np.array(im, dtype=np.uint8)  # a writable copy: torch.from_numpy takes it as is
+
+
 def open_image(path: str | Path, max_side: int = MAX_SIDE) -> tuple[Image.Image, list[str]]:
     """Decode one image in full, upright and as RGB.
 
@@ -82,7 +118,8 @@ def _pillow_limits():
 def _decode(path: Path, source: Path | io.BytesIO, max_side: int,
             draft_side: int | None) -> tuple[Image.Image, list[str], tuple[int, int]]:
     """open_image's work; ``draft_side`` lets JPEG decode at a reduced scale (still reading all
-    the data) when only a small image is needed. Also returns the stored size."""
+    the data) when only a small image is needed (a JPEG larger than ``max_side`` also decodes at
+    reduced scale). Also returns the stored size."""
     notes: list[str] = []
     with _pillow_limits(), warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

@@ -1,5 +1,7 @@
 """What a trained model says about new files: one :class:`Prediction` per file, and the CSV.
 
+Each file is decoded as an app decodes it (:func:`~tlcourse.custom.images.decode_rgb`: full
+size, EXIF orientation applied, alpha on white) and given to the model whole; the model resizes.
 A file that cannot be read gets a prediction that says why, and the others go on. The CSV is
 written aside and renamed into place; names that are not UTF-8 appear as escapes.
 """
@@ -7,10 +9,14 @@ written aside and renamed into place; names that are not UTF-8 appear as escapes
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .images import _show
+import numpy as np
+
+from .folder import _real, _walk
+from .images import ImageReadError, _show, decode_rgb
 
 
 @dataclass
@@ -53,3 +59,48 @@ def write_predictions_csv(rows: list[Prediction], path: str | Path) -> Path:
     finally:
         tmp.unlink(missing_ok=True)
     return path
+
+
+def list_files(paths: Sequence[str | Path]) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """The files to predict on: each path, folders searched recursively (hidden files skipped,
+    symlink loops refused); and ``(path, reason)`` for each that cannot be used."""
+    files: list[Path] = []
+    failed: list[tuple[Path, str]] = []
+    for raw in paths:
+        p = Path(raw).expanduser()
+        if p.is_dir():
+            problems: list[tuple[str, Path, str]] = []
+            _walk(p, frozenset({_real(p)}), files, problems)
+            failed += [(q, msg) for _, q, msg in problems]
+        elif p.is_file():
+            files.append(p)
+        else:
+            failed.append((p, "no such file or folder" if not p.is_symlink()
+                           else "broken or looping symlink"))
+    return files, failed
+
+
+def predict_files(paths: Sequence[str | Path], probabilities: Callable[[np.ndarray], Sequence[float]],
+                  classes: Sequence[str], threshold: float, top_k: int = 3) -> list[Prediction]:
+    """One :class:`Prediction` per file, sorted by path.
+
+    Args:
+        paths: files or folders (searched recursively).
+        probabilities: decoded pixels uint8 ``[H, W, 3]`` -> every class's probability (a
+            PyTorch model or an ONNX file, given the same pixels).
+        classes: the class names, in the model's order.
+        threshold: a top probability below this is "unknown".
+        top_k: classes listed per file.
+    """
+    files, failed = list_files(paths)
+    out = [Prediction(str(p), error=reason) for p, reason in failed]
+    for p in files:
+        try:
+            row = np.asarray(probabilities(decode_rgb(p)), dtype=np.float64)
+        except ImageReadError as e:
+            out.append(Prediction(str(p), error=e.reason))
+            continue
+        order = np.argsort(-row, kind="stable")[: min(top_k, len(classes))]
+        top = [(classes[i], float(row[i])) for i in order]
+        out.append(Prediction(str(p), top, top[0][0] if top[0][1] >= threshold else "unknown"))
+    return sorted(out, key=lambda r: r.path)
