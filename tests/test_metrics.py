@@ -109,7 +109,91 @@ def test_format_reads_like_the_performance_tab():
     assert "Left unknown at 80 %: 4 of 6 images (66.7 %)" in text
     assert "vs chance 33.3 %, majority class 33.3 %" in text
     bus = next(line for line in text.splitlines() if line.startswith("bus"))
-    assert bus.split() == ["bus", "2", "0", "—", "0.0", "%", "0.0", "%", "83.3", "%"]
+    # each figure with its count and Wilson interval: bus never predicted, 0 of its 2 recalled
+    assert bus.split() == ["bus", "—", "(0", "of", "0)", "0", "%", "(0", "of", "2;", "0–66",
+                           "%)", "0.0", "%", "83.3", "%"]
+    apple = next(line for line in text.splitlines() if line.startswith("apple"))
+    assert "100 % (1 of 1; 21–100 %)" in apple and "50 % (1 of 2; 9–91 %)" in apple
+    # 2 images a class: the report says what one image is worth
+    assert ("warning: fewer than 10 evaluation images of 'apple' (2: one image is 50 points of "
+            "its recall), 'bus' (2: 50 points), 'cat' (2: 50 points)") in text
+
+
+def test_no_small_class_warning_from_ten_images_a_class():
+    y = np.repeat([0, 1], 10)
+    probs = np.where(y[:, None] == [0, 1], 0.9, 0.1)
+    assert "warning" not in report(probs, y, ["a", "b"]).format()
+    text = report(probs[1:], y[1:], ["a", "b"]).format()  # 9 of 'a'
+    assert "fewer than 10 evaluation images of 'a' (9: one image is 11 points" in text
+    assert "'b'" not in text.split("warning:")[1]
+
+
+@pytest.mark.parametrize("k, n", [(0, 1), (3, 3), (0, 10), (5, 10), (1, 7), (99, 100)])
+def test_wilson_interval_equals_scipys(k, n):
+    from scipy.stats import binomtest
+
+    from tlcourse.stats_binomial import wilson
+
+    ref = binomtest(k, n).proportion_ci(method="wilson")
+    assert wilson(k, n) == pytest.approx((ref.low, ref.high), abs=1e-12)
+
+
+def test_wilson_refuses_impossible_counts():
+    from tlcourse.stats_binomial import wilson
+
+    for k, n, msg in [(4, 3, "between 0 and n"), (0, 0, "at least one"), (1.5, 3, "whole")]:
+        with pytest.raises(ValueError, match=msg):
+            wilson(k, n)
+
+
+def test_interval_of_each_class_in_json():
+    d = json.loads(json.dumps(report(PROBS, Y, CLASSES).to_dict(), allow_nan=False))
+    from tlcourse.stats_binomial import wilson
+
+    apple = d["per_class"][0]  # predicted 3, right 2; 2 of 2 recalled
+    assert apple["precision_interval"] == pytest.approx(wilson(2, 3))
+    assert apple["recall_interval"] == pytest.approx(wilson(2, 2))
+
+
+# A negative ("none of these") class: images 6-8 belong to no class. Image 6 is called a cat at
+# 70 % (a false positive of cat), image 7 has the negative class on top (unknown), image 8 is
+# below the threshold (unknown).
+NEG_CLASSES = ["apple", "bus", "cat", "negative"]
+NEG_PROBS = np.vstack([np.hstack([PROBS, np.zeros((6, 1))]),
+                       [[0.1, 0.1, 0.7, 0.1], [0.1, 0.1, 0.1, 0.7], [0.3, 0.2, 0.1, 0.4]]])
+NEG_Y = np.array([0, 0, 1, 1, 2, 2, 3, 3, 3])
+
+
+def test_negative_images_are_reported_apart_and_never_predicted():
+    r = report(NEG_PROBS, NEG_Y, NEG_CLASSES, threshold=0.5)
+    assert r.classes == CLASSES and [c.name for c in r.per_class] == CLASSES
+    assert r.negative == {"name": "negative", "images": 3, "called": 1, "called_as": {"cat": 1}}
+    cat = r.per_class[2]
+    # the classes' recall and support are those of the six class images alone ...
+    base = report(PROBS, Y, CLASSES, threshold=0.5)
+    assert [c.recall for c in r.per_class] == [c.recall for c in base.per_class]
+    # ... and the negative image called a cat is a false positive of cat
+    assert (cat.predicted, cat.true_positives, cat.precision) == (2, 1, 0.5)
+    assert r.confusion == base.confusion and r.n_images == 6
+    assert r.unknown_share == 0 and r.accuracy == base.accuracy
+    text = r.format()
+    assert "(+ 3 negative images, reported apart)" in text
+    assert "Negative images ('negative', none of these; not in the means)" in text
+    assert "33 % (1 of 3; 6–79 %) — as cat 1" in text
+
+
+def test_negative_class_moves_the_chosen_threshold_to_refuse_it():
+    """Without the negative class the sweep ignores image 6 (70 % cat); with it, that image is a
+    false positive below 0.75, so macro F1 prefers a threshold above it."""
+    rows = {r["threshold"]: r for r in threshold_sweep(NEG_PROBS, NEG_Y, classes=NEG_CLASSES)}
+    assert rows[0.5]["macro_precision"] == pytest.approx((2 / 3 + 0.5 + 0.5) / 3)
+    assert rows[0.75]["unknown_share"] == pytest.approx(4 / 6)  # of the class images only
+    assert rows[0.5]["classes_predicted"] == 3  # never "negative"
+
+
+def test_two_negative_folders_are_refused():
+    with pytest.raises(ValueError, match="one negative class at most"):
+        report(NEG_PROBS, NEG_Y, ["apple", "negative", "cat", "_negative"])
 
 
 @pytest.mark.parametrize("probs, y, t, message", [
