@@ -23,6 +23,8 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import torch
 
+from ..data import ImageData
+
 NEGATIVE_NAMES = ("negative", "_negative")  # Custom Vision's Negative tag: images of no class
 
 
@@ -35,31 +37,36 @@ def negative_index(classes: Sequence[str]) -> int | None:
     return found[0] if found else None
 
 
-def called_without(y: torch.Tensor, negative: int, splits: list[tuple[np.ndarray, np.ndarray]],
-                   probs_of: Callable[[np.ndarray, np.ndarray], torch.Tensor],
-                   threshold_of: Callable[[np.ndarray], float]) -> dict:
+def called_without(feats: ImageData, splits: list[tuple[np.ndarray, np.ndarray]],
+                   head_probs: Callable[[ImageData, ImageData], torch.Tensor],
+                   threshold_of: Callable[[ImageData], float]) -> dict:
     """The held-out negative images scored by models trained without any negative image.
 
     Args:
-        y: every image's label; ``negative`` is the negative class's.
+        feats: every image (or its features), labelled; one class is the negative one.
         splits: the train's ``(training, scored)`` index pairs.
-        probs_of: ``(fit on, score)`` index arrays -> probabilities over the *other* classes.
-        threshold_of: training indices (negatives removed) -> the threshold chosen on them.
+        head_probs: ``(fit on, score)`` -> probabilities, for a model fit on the first.
+        threshold_of: training images -> the threshold chosen on them (as the train chose its).
 
     Returns:
-        ``{"images", "called", "threshold"}``: how many held-out negative images there were, how
-        many of them a model trained without negatives gave a class at its threshold, and that
-        threshold (the first split's; under cross-validation each split uses its own).
+        ``{"images", "called", "threshold"}``: how many held-out negative images were scored,
+        how many of them a model trained without negatives gave a class at its threshold, and
+        that threshold (the first split's; under cross-validation each split used its own).
     """
+    neg = negative_index(feats.classes)
+    if neg is None:
+        raise ValueError(f"no negative class among {feats.classes}")
+    is_neg = (feats.y == neg).numpy()
+    y = torch.where(feats.y > neg, feats.y - 1, feats.y).masked_fill(feats.y == neg, 0)
+    others = ImageData(feats.x, y, [c for i, c in enumerate(feats.classes) if i != neg],
+                       feats.name, feats.paths)  # the same images, the negative class gone
     called = images = 0
     thresholds = []
-    is_neg = (y == negative).numpy()
     for tr, ev in splits:
-        fit, out = tr[~is_neg[tr]], ev[is_neg[ev]]
-        t = threshold_of(fit)
-        thresholds.append(t)
+        fit, out = others.subset(tr[~is_neg[tr]]), ev[is_neg[ev]]
+        thresholds.append(threshold_of(fit))
         if len(out):
-            p = probs_of(fit, out)
-            called += int((p.max(1).values >= t).sum())
+            p = head_probs(fit, others.subset(out))
+            called += int((p.max(1).values >= thresholds[-1]).sum())
             images += len(out)
     return {"images": images, "called": called, "threshold": thresholds[0]}
