@@ -7,10 +7,13 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
+from PIL import Image
 
-from tlcourse.assets import SAMPLE_IMAGES, data_dir
+from tlcourse.assets import SAMPLE_IMAGES, data_dir, write_sample_folder
 from tlcourse.cli import main
+from tlcourse.custom import check_folder
 from tlcourse.custom.classifier import load_model
 
 
@@ -53,3 +56,27 @@ def test_negative_folder_is_none_of_these(folder_with_negatives, tmp_path, capsy
     assert "negative" not in labels and labels.count("unknown") >= 8
     birds = [r.label for r in model.predict([folder_with_negatives / "bird"])]
     assert birds.count("bird") >= 8
+
+
+def test_sample_folder_gets_negatives_from_fashion_mnist(tmp_path):
+    """The sample folder's negative/ holds Fashion-MNIST clothing (classes the photos do not
+    use), 3 of each of its 10 classes; a folder written before them is rebuilt with them."""
+    raw = data_dir() / "FashionMNIST" / "raw"
+    if not (raw / "t10k-images-idx3-ubyte").is_file():
+        pytest.skip(f"{raw} is not provisioned: run tlcourse assets --provision")
+    src = tmp_path / "photo"
+    for c in ("bird", "fruit"):
+        (src / c).mkdir(parents=True)
+        for i in range(5):
+            Image.new("RGB", (40, 30), (40 * i, 100, 200 if c == "bird" else 0)).save(
+                src / c / f"img{i}.png")
+    dest = write_sample_folder(tmp_path / "sample-images", src)  # the old layout: no negatives
+    assert not (dest / "negative").exists()
+    write_sample_folder(dest, src, raw)
+    negatives = sorted(p.name for p in (dest / "negative").iterdir())
+    assert len(negatives) == 30 and "fashion-bag-1.jpg" in negatives
+    with Image.open(dest / "negative" / "fashion-bag-1.jpg") as im:
+        assert (im.format, im.mode, im.size) == ("JPEG", "RGB", (112, 112))
+        assert 20 < np.asarray(im).mean() < 200  # a picture, not a blank square
+    report = check_folder(dest, progress=False)
+    assert report.ok and report.counts["negative"] == 30
