@@ -373,3 +373,16 @@ def test_a_count_of_one_reads_in_the_singular():
     assert "· 1 image ·" in text and "of 1 image (" in text and "1 images" not in text
     html_text = cw._threshold_table([[0.9, 0.1]], [0], ["cat", "dog"], 0.5)
     assert "of 1 image (" in html_text and "1 images" not in html_text
+
+
+def test_pr_curves_plot_skips_a_negative_column_in_the_middle():
+    """'negative' sorts between real classes: each real class keeps its own curve and AP."""
+    from tlcourse.custom import plots
+
+    order = [0, 1, 3, 2]  # apple, bus, negative, cat
+    r = report(NEG_PROBS[:, order], np.array([0, 1, 3, 2])[NEG_Y], [NEG_CLASSES[i] for i in order])
+    fig = plots.pr_curves(r)
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert labels[:3] == [f"{c.name} (AP {c.ap:.0%})" for c in r.per_class]
+    assert [c.name for c in r.per_class] == ["apple", "bus", "cat"]
+    assert r.per_class[2].ap == report(NEG_PROBS, NEG_Y, NEG_CLASSES).per_class[2].ap
