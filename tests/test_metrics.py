@@ -386,3 +386,21 @@ def test_pr_curves_plot_skips_a_negative_column_in_the_middle():
     assert labels[:3] == [f"{c.name} (AP {c.ap:.0%})" for c in r.per_class]
     assert [c.name for c in r.per_class] == ["apple", "bus", "cat"]
     assert r.per_class[2].ap == report(NEG_PROBS, NEG_Y, NEG_CLASSES).per_class[2].ap
+
+
+def test_iterations_table_warns_about_the_current_iterations_small_classes():
+    from tlcourse.custom.model_folder import format_iterations
+
+    def row(number, supports):
+        m = report(PROBS, Y, CLASSES).to_dict()
+        m["per_class"] = [{**c, "support": s} for c, s in zip(m["per_class"], supports)]
+        return {"number": number, "created": "2026-12-07T10:00:00", "backbone": "lite0-imagenet",
+                "method": "probe", "input_size": 224, "settings": {"seed": 0}, "n_train": 30,
+                "n_eval": 9, "evaluation": "holdout", "threshold": 0.5, "metrics": m,
+                "data_hash": "abcdef0123", "seconds": {"total": 3.0}, "features_cached": False}
+
+    text = format_iterations([row(1, [3, 12, 12]), row(2, [12, 12, 12])], current=1)
+    assert ("warning (iteration 1): fewer than 10 evaluation images of 'apple' (3: one image is "
+            "33 points of its recall)") in text
+    assert "iteration 2)" not in text
+    assert "warning" not in format_iterations([row(1, [3, 12, 12]), row(2, [12, 12, 12])], 2)
