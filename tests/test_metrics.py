@@ -404,3 +404,11 @@ def test_iterations_table_warns_about_the_current_iterations_small_classes():
             "33 points of its recall)") in text
     assert "iteration 2)" not in text
     assert "warning" not in format_iterations([row(1, [3, 12, 12]), row(2, [12, 12, 12])], 2)
+
+
+def test_upload_verdict_is_unknown_when_the_negative_class_comes_first():
+    def predict(files):
+        return [[("cat", 0.1), ("negative", 0.85), ("dog", 0.05)] for _ in files]
+
+    html = cw._upload_html([("astronaut.jpg", b"x")], predict, threshold=0.5)
+    assert "<b>unknown</b> (its top answer is negative: none of these)" in html

@@ -216,6 +216,8 @@ def _upload_html(files: Sequence[tuple[str, bytes]],
         best, p_best = ranked[0]
         verdict = (f"<b>{html.escape(best)}</b>" if p_best >= threshold else
                    f"<b>unknown</b> (no class reaches {_thr(threshold)})")
+        if best.lower() in metrics.NEGATIVE_NAMES:  # the model's "none of these"
+            verdict = f"<b>unknown</b> (its top answer is {html.escape(best)}: none of these)"
         rows = "".join(f"<li>{html.escape(c)}: {p:.1%}</li>" for c, p in ranked)
         parts.append(f"<p>{label}: {verdict}</p><ol>{rows}</ol>")
     return "".join(parts) or "<p>Upload one or more images.</p>"
