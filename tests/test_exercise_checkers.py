@@ -164,7 +164,7 @@ def _ch07() -> dict:
           for s in SEEDS for m, size, p in (("lite0", 224, 0.8), ("lite2", 260, 0.83),
                                             ("lite0", 260, 0.81))]
     bc += [_r(part="speed", model="lite0", input_size=224, ms_per_image=7.0)]
-    return {"it1": NS(eval_probs=probs.float(), eval_y=y, classes=["cat", "dog", "fox"]),
+    return {"it1": NS(eval_probs=probs.float(), eval_y=y, classes=["cat", "dog", "fox"], negative=None),
             "bc": NS(records=bc)}
 
 

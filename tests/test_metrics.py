@@ -109,7 +109,91 @@ def test_format_reads_like_the_performance_tab():
     assert "Left unknown at 80 %: 4 of 6 images (66.7 %)" in text
     assert "vs chance 33.3 %, majority class 33.3 %" in text
     bus = next(line for line in text.splitlines() if line.startswith("bus"))
-    assert bus.split() == ["bus", "2", "0", "—", "0.0", "%", "0.0", "%", "83.3", "%"]
+    # each figure with its count and Wilson interval: bus never predicted, 0 of its 2 recalled
+    assert bus.split() == ["bus", "—", "(0", "of", "0)", "0", "%", "(0", "of", "2;", "0–66",
+                           "%)", "0.0", "%", "83.3", "%"]
+    apple = next(line for line in text.splitlines() if line.startswith("apple"))
+    assert "100 % (1 of 1; 21–100 %)" in apple and "50 % (1 of 2; 9–91 %)" in apple
+    # 2 images a class: the report says what one image is worth
+    assert ("warning: fewer than 10 evaluation images of 'apple' (2: one image is 50 points of "
+            "its recall), 'bus' (2: 50 points), 'cat' (2: 50 points)") in text
+
+
+def test_no_small_class_warning_from_ten_images_a_class():
+    y = np.repeat([0, 1], 10)
+    probs = np.where(y[:, None] == [0, 1], 0.9, 0.1)
+    assert "warning" not in report(probs, y, ["a", "b"]).format()
+    text = report(probs[1:], y[1:], ["a", "b"]).format()  # 9 of 'a'
+    assert "fewer than 10 evaluation images of 'a' (9: one image is 11 points" in text
+    assert "'b'" not in text.split("warning:")[1]
+
+
+@pytest.mark.parametrize("k, n", [(0, 1), (3, 3), (0, 10), (5, 10), (1, 7), (99, 100)])
+def test_wilson_interval_equals_scipys(k, n):
+    from scipy.stats import binomtest
+
+    from tlcourse.stats_binomial import wilson
+
+    ref = binomtest(k, n).proportion_ci(method="wilson")
+    assert wilson(k, n) == pytest.approx((ref.low, ref.high), abs=1e-12)
+
+
+def test_wilson_refuses_impossible_counts():
+    from tlcourse.stats_binomial import wilson
+
+    for k, n, msg in [(4, 3, "between 0 and n"), (0, 0, "at least one"), (1.5, 3, "whole")]:
+        with pytest.raises(ValueError, match=msg):
+            wilson(k, n)
+
+
+def test_interval_of_each_class_in_json():
+    d = json.loads(json.dumps(report(PROBS, Y, CLASSES).to_dict(), allow_nan=False))
+    from tlcourse.stats_binomial import wilson
+
+    apple = d["per_class"][0]  # predicted 3, right 2; 2 of 2 recalled
+    assert apple["precision_interval"] == pytest.approx(wilson(2, 3))
+    assert apple["recall_interval"] == pytest.approx(wilson(2, 2))
+
+
+# A negative ("none of these") class: images 6-8 belong to no class. Image 6 is called a cat at
+# 70 % (a false positive of cat), image 7 has the negative class on top (unknown), image 8 is
+# below the threshold (unknown).
+NEG_CLASSES = ["apple", "bus", "cat", "negative"]
+NEG_PROBS = np.vstack([np.hstack([PROBS, np.zeros((6, 1))]),
+                       [[0.1, 0.1, 0.7, 0.1], [0.1, 0.1, 0.1, 0.7], [0.3, 0.2, 0.1, 0.4]]])
+NEG_Y = np.array([0, 0, 1, 1, 2, 2, 3, 3, 3])
+
+
+def test_negative_images_are_reported_apart_and_never_predicted():
+    r = report(NEG_PROBS, NEG_Y, NEG_CLASSES, threshold=0.5)
+    assert r.classes == CLASSES and [c.name for c in r.per_class] == CLASSES
+    assert r.negative == {"name": "negative", "images": 3, "called": 1, "called_as": {"cat": 1}}
+    cat = r.per_class[2]
+    # the classes' recall and support are those of the six class images alone ...
+    base = report(PROBS, Y, CLASSES, threshold=0.5)
+    assert [c.recall for c in r.per_class] == [c.recall for c in base.per_class]
+    # ... and the negative image called a cat is a false positive of cat
+    assert (cat.predicted, cat.true_positives, cat.precision) == (2, 1, 0.5)
+    assert r.confusion == base.confusion and r.n_images == 6
+    assert r.unknown_share == 0 and r.accuracy == base.accuracy
+    text = r.format()
+    assert "(+ 3 negative images, reported apart)" in text
+    assert "Negative images ('negative', none of these; not in the means)" in text
+    assert "33 % (1 of 3; 6–79 %) — as cat 1" in text
+
+
+def test_negative_class_moves_the_chosen_threshold_to_refuse_it():
+    """Without the negative class the sweep ignores image 6 (70 % cat); with it, that image is a
+    false positive below 0.75, so macro F1 prefers a threshold above it."""
+    rows = {r["threshold"]: r for r in threshold_sweep(NEG_PROBS, NEG_Y, classes=NEG_CLASSES)}
+    assert rows[0.5]["macro_precision"] == pytest.approx((2 / 3 + 0.5 + 0.5) / 3)
+    assert rows[0.75]["unknown_share"] == pytest.approx(4 / 6)  # of the class images only
+    assert rows[0.5]["classes_predicted"] == 3  # never "negative"
+
+
+def test_two_negative_folders_are_refused():
+    with pytest.raises(ValueError, match="one negative class at most"):
+        report(NEG_PROBS, NEG_Y, ["apple", "negative", "cat", "_negative"])
 
 
 @pytest.mark.parametrize("probs, y, t, message", [
@@ -289,3 +373,42 @@ def test_a_count_of_one_reads_in_the_singular():
     assert "· 1 image ·" in text and "of 1 image (" in text and "1 images" not in text
     html_text = cw._threshold_table([[0.9, 0.1]], [0], ["cat", "dog"], 0.5)
     assert "of 1 image (" in html_text and "1 images" not in html_text
+
+
+def test_pr_curves_plot_skips_a_negative_column_in_the_middle():
+    """'negative' sorts between real classes: each real class keeps its own curve and AP."""
+    from tlcourse.custom import plots
+
+    order = [0, 1, 3, 2]  # apple, bus, negative, cat
+    r = report(NEG_PROBS[:, order], np.array([0, 1, 3, 2])[NEG_Y], [NEG_CLASSES[i] for i in order])
+    fig = plots.pr_curves(r)
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert labels[:3] == [f"{c.name} (AP {c.ap:.0%})" for c in r.per_class]
+    assert [c.name for c in r.per_class] == ["apple", "bus", "cat"]
+    assert r.per_class[2].ap == report(NEG_PROBS, NEG_Y, NEG_CLASSES).per_class[2].ap
+
+
+def test_iterations_table_warns_about_the_current_iterations_small_classes():
+    from tlcourse.custom.model_folder import format_iterations
+
+    def row(number, supports):
+        m = report(PROBS, Y, CLASSES).to_dict()
+        m["per_class"] = [{**c, "support": s} for c, s in zip(m["per_class"], supports)]
+        return {"number": number, "created": "2026-12-07T10:00:00", "backbone": "lite0-imagenet",
+                "method": "probe", "input_size": 224, "settings": {"seed": 0}, "n_train": 30,
+                "n_eval": 9, "evaluation": "holdout", "threshold": 0.5, "metrics": m,
+                "data_hash": "abcdef0123", "seconds": {"total": 3.0}, "features_cached": False}
+
+    text = format_iterations([row(1, [3, 12, 12]), row(2, [12, 12, 12])], current=1)
+    assert ("warning (iteration 1): fewer than 10 evaluation images of 'apple' (3: one image is "
+            "33 points of its recall)") in text
+    assert "iteration 2)" not in text
+    assert "warning" not in format_iterations([row(1, [3, 12, 12]), row(2, [12, 12, 12])], 2)
+
+
+def test_upload_verdict_is_unknown_when_the_negative_class_comes_first():
+    def predict(files):
+        return [[("cat", 0.1), ("negative", 0.85), ("dog", 0.05)] for _ in files]
+
+    html = cw._upload_html([("astronaut.jpg", b"x")], predict, threshold=0.5)
+    assert "<b>unknown</b> (its top answer is negative: none of these)" in html

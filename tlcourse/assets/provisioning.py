@@ -46,7 +46,7 @@ from .paths import (
     sha256_file,
     weights_path,
 )
-from .sample_folder import write_sample_folder
+from .sample_folder import NEGATIVE, write_sample_folder
 
 
 # ---------------------------------------------------------------------------------------------
@@ -95,16 +95,19 @@ def _sample_images_status() -> AssetStatus:
         n_photos = sum(f["domain"] == "photo" for f in objects_manifest()["files"])
     except AssetError as e:
         return AssetStatus(SAMPLE_IMAGES, False, f"needs the object photos first: {e}")
-    n = sum(1 for _ in root.glob("*/*.jpg")) if root.is_dir() else 0
-    if n != n_photos:
+    n = sum(1 for p in root.glob("*/*.jpg") if p.parent.name != NEGATIVE) if root.is_dir() else 0
+    if n != n_photos or not (root / NEGATIVE).is_dir():
         return AssetStatus(SAMPLE_IMAGES, False, f"{root}: {n} of {n_photos} images")
-    return AssetStatus(SAMPLE_IMAGES, True, f"{root} ({n} JPEG photos in class folders)")
+    return AssetStatus(SAMPLE_IMAGES, True, f"{root} ({n} JPEG photos in class folders, and {NEGATIVE}/ of none of them)")
 
 
 def _provision_sample_images(work: Path) -> None:
     if not _objects_status(False).ok:
         _provision_objects(work)
-    write_sample_folder(data_dir() / SAMPLE_IMAGES, data_dir() / "objects" / "photo")
+    if not _idx_status("FashionMNIST", False).ok:  # the negative/ images come from it
+        _provision_fashion_mnist(work)
+    write_sample_folder(data_dir() / SAMPLE_IMAGES, data_dir() / "objects" / "photo",
+                        data_dir() / "FashionMNIST" / "raw")
 
 
 def located(name: str, locate) -> AssetStatus:

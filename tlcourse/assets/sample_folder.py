@@ -2,6 +2,10 @@
 
 ``<data dir>/sample-images/<class>/*.jpg``: the photos as JPEGs in class folders, so that
 ``tlcourse check`` and ``tlcourse train`` run offline on the kind of folder a learner brings.
+Beside them, ``negative/`` holds pictures of none of the six classes (Custom Vision's Negative
+tag): :data:`NEGATIVES_PER_CLASS` Fashion-MNIST test images of each clothing class (shoes,
+bags, shirts …), a course data set whose classes the photos do not use, enlarged to
+:data:`NEGATIVE_SIZE` px.
 Provisioning writes it (:mod:`tlcourse.assets.provisioning`); it reads only files this course
 ships and checksums, so it opens them with Pillow directly (a learner's own folder is read by
 :mod:`tlcourse.custom.folder`, which trusts nothing).
@@ -17,14 +21,42 @@ from pathlib import Path
 from .paths import PROVISION_CMD, AssetError
 
 _SAMPLE_MARKER = ".tlcourse-sample.json"  # hidden, so check_folder ignores it
+NEGATIVE = "negative"  # the folder of images of no class (tlcourse.custom.negative)
+NEGATIVES_PER_CLASS = 3  # Fashion-MNIST test images per clothing class: 30 negatives
+NEGATIVE_SIZE = 112  # px: 28 px enlarged 4x, so they are not far smaller than the photos
+_FASHION = ("tshirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag",
+            "boot")
 
 
-def write_sample_folder(dest: str | Path, source: str | Path) -> Path:
+def _fashion_negatives(raw: Path) -> dict[str, object]:
+    """``{file name: 28x28 uint8 image}``: the first :data:`NEGATIVES_PER_CLASS` test images of
+    each Fashion-MNIST class, read from the idx files (the checksummed copies provisioning
+    installs)."""
+    import numpy as np
+
+    try:
+        images = np.frombuffer((raw / "t10k-images-idx3-ubyte").read_bytes(), np.uint8, offset=16)
+        labels = np.frombuffer((raw / "t10k-labels-idx1-ubyte").read_bytes(), np.uint8, offset=8)
+    except OSError as e:
+        raise AssetError(f"Fashion-MNIST is missing ({e}). Run: {PROVISION_CMD}") from None
+    images = images.reshape(-1, 28, 28)
+    out = {}
+    for c, name in enumerate(_FASHION):
+        for k, i in enumerate(np.flatnonzero(labels == c)[:NEGATIVES_PER_CLASS]):
+            out[f"{NEGATIVE}/fashion-{name}-{k + 1}.jpg"] = images[i]
+    return out
+
+
+def write_sample_folder(dest: str | Path, source: str | Path,
+                        negatives: str | Path | None = None) -> Path:
     """Write the course photos (``source/<class>/*.png``) as a learner-style folder of JPEGs,
-    ``dest/<class>/<name>.jpg`` (quality 92). Idempotent; atomic (built aside, then renamed).
+    ``dest/<class>/<name>.jpg`` (quality 92), and, given the Fashion-MNIST ``raw`` folder as
+    ``negatives``, ``dest/negative/*.jpg`` (see the module's docstring). Idempotent; atomic
+    (built aside, then renamed).
 
     Raises:
-        AssetError: ``source`` is missing, or ``dest`` exists and was not written by this.
+        AssetError: ``source`` (or ``negatives``) is missing, or ``dest`` exists and was not
+            written by this.
     """
     # Imported here, so `import tlcourse.assets` stays light for commands that train nothing.
     from PIL import Image
@@ -34,7 +66,9 @@ def write_sample_folder(dest: str | Path, source: str | Path) -> Path:
         raise AssetError(f"The course photos are missing ({source}). Run: {PROVISION_CMD}")
     wanted = sorted(f"{c.name}/{f.stem}.jpg" for c in source.iterdir() if c.is_dir()
                     and not c.name.startswith(".") for f in c.glob("*.png"))
-    marker = {"version": 1, "quality": 92, "files": wanted}
+    negative = _fashion_negatives(Path(negatives)) if negatives is not None else {}
+    wanted += sorted(negative)
+    marker = {"version": 2, "quality": 92, "files": wanted}
     if dest.exists():
         try:
             done = json.loads((dest / _SAMPLE_MARKER).read_text())
@@ -48,6 +82,10 @@ def write_sample_folder(dest: str | Path, source: str | Path) -> Path:
     for rel in wanted:
         out = tmp / rel
         out.parent.mkdir(parents=True, exist_ok=True)
+        if rel in negative:  # gray, white on black as Fashion-MNIST stores it
+            im = Image.fromarray(negative[rel]).resize((NEGATIVE_SIZE,) * 2, Image.BICUBIC)
+            im.convert("RGB").save(out, "JPEG", quality=92)
+            continue
         with Image.open(source / Path(rel).with_suffix(".png")) as im:  # the course's own RGB PNGs
             im.convert("RGB").save(out, "JPEG", quality=92)
     (tmp / _SAMPLE_MARKER).write_text(json.dumps(marker, indent=1))

@@ -31,6 +31,7 @@ from .classifier import load_model
 from .export import ExportError, ExportReport, _require_onnx, _session, export_onnx
 from .images import DECODING, MAX_SIDE, ImageReadError, _show, decode_rgb
 from .model_folder import FORMAT, ModelError, current_iteration
+from .negative import negative_index
 from .predictions import Prediction, list_files, predict_files
 
 CHECK_FILES = 8  # real files the export's full-size parity check runs on (time: ~0.1 s each)
@@ -91,7 +92,10 @@ def export_iteration(model_dir: str | Path, iteration: int | None = None,
     meta = {
         "iteration": info["number"],
         "threshold": model.threshold,
-        "threshold_rule": "top probability below the threshold: answer 'unknown'",
+        "threshold_rule": "top probability below the threshold, or the top class is the "
+                          "negative one ('none of these'): answer 'unknown'",
+        "negative_class": next((c for c in model.classes if negative_index([c]) is not None),
+                               None),
         "data_hash": info["data_hash"],
         "decoding": DECODING,
         "input_layout": INPUT_LAYOUT,
@@ -117,6 +121,13 @@ def _write_text(path: Path, text: str) -> None:
         tmp.unlink(missing_ok=True)
 
 
+def _negative_line(classes: list[str]) -> str:
+    neg = negative_index(classes)
+    return "" if neg is None else (
+        f'"{classes[neg]}" is the negative class (images of none of the classes): when it is the '
+        f'top class, answer "unknown" too.\n')
+
+
 def app_readme(file: str, info: dict, classes: list[str], rep: ExportReport) -> str:
     """The README beside the exported file: how an app feeds it and reads its answer."""
     worst = max((f["max_abs_diff"] for f in rep.full_size), default=rep.max_abs_diff)
@@ -125,6 +136,7 @@ def app_readme(file: str, info: dict, classes: list[str], rep: ExportReport) -> 
 
 Classes, in output order: {', '.join(classes)}.
 Threshold: {info['threshold']:.2f}. When the top probability is below it, answer "unknown".
+{_negative_line(classes)}
 Trained on data with content hash {info['data_hash'][:16]}; exported by tlcourse {__version__}.
 A later `tlcourse train` adds an iteration and makes this file stale: `tlcourse predict` then
 warns; export again (`tlcourse export MODEL`) to get `model-iter<N>.onnx` for the new one.
@@ -163,6 +175,8 @@ session = ort.InferenceSession("{file}")
 meta = {{k: json.loads(v) for k, v in session.get_modelmeta().custom_metadata_map.items()}}
 p = session.run(["probabilities"], {{"image": decode("photo.jpg")}})[0][0]
 label = meta["classes"][p.argmax()] if p.max() >= meta["threshold"] else "unknown"
+if label == meta.get("negative_class"):  # trained on images of none of the classes
+    label = "unknown"
 ```
 
 Every metadata value is JSON: classes, threshold, iteration, data_hash, decoding,
@@ -242,7 +256,9 @@ class OnnxModel:
                 threshold: float | None = None) -> list[Prediction]:
         """As :meth:`tlcourse.custom.classifier.Model.predict`, through this file."""
         t = self.threshold if threshold is None else threshold
-        return predict_files(paths, self.probabilities, self.classes, t, top_k)
+        neg = negative_index(self.classes)  # a "none of these" class is "unknown" here too
+        return predict_files(paths, self.probabilities, self.classes, t, top_k,
+                             negative=None if neg is None else self.classes[neg])
 
     def stale(self) -> str | None:
         """Why this file is stale (its model folder has a newer current iteration), or None."""

@@ -58,6 +58,7 @@ from .model_folder import (  # noqa: F401
     format_iterations,
     iterations,
 )
+from .negative import called_without, negative_index
 from .predictions import Prediction, predict_files, write_predictions_csv  # noqa: F401
 from .splits import _folds, _holdout_per_class, _n_folds, _splits  # noqa: F401 - tests import it
 
@@ -142,6 +143,7 @@ class Iteration:
     # fine-tuning with a holdout; out-of-fold otherwise)
     folds: list[dict] = field(default_factory=list)  # per scored split: images scored, fit on,
     # its threshold and how many images chose it (one entry for a holdout)
+    negative: str | None = None  # the "none of these" class (negative/ or _negative/), if any
     tlcourse: str = __version__
     # arrays, not in the JSON
     report: Report | None = field(default=None, repr=False)
@@ -258,7 +260,8 @@ def train_model(folder: str | Path, out: str | Path, settings: TrainSettings = T
                 chooser = (_probs(tuned, val), val.y)
                 eval_probs[ev] = _probs(tuned, data.subset(ev))
                 fit_on = len(fit_part)
-            t = settings.threshold if settings.threshold is not None else choose_threshold(*chooser)
+            t = (settings.threshold if settings.threshold is not None
+                 else choose_threshold(*chooser, classes=data.classes))
             eval_t[ev] = t
             folds.append({"scored": len(ev), "fit_on": fit_on, "threshold": t,
                           "threshold_on": len(chooser[1])})
@@ -275,7 +278,8 @@ def train_model(folder: str | Path, out: str | Path, settings: TrainSettings = T
             final_idx = np.arange(len(data))
             n_train = n_threshold = len(data)
             if settings.threshold is None:
-                threshold = choose_threshold(eval_probs[scored], data.y[scored])
+                threshold = choose_threshold(eval_probs[scored], data.y[scored],
+                                             classes=data.classes)
             else:
                 threshold = settings.threshold
             picked = f"the out-of-fold predictions of all {len(data)} images (cross-validation)"
@@ -297,6 +301,13 @@ def train_model(folder: str | Path, out: str | Path, settings: TrainSettings = T
     probs, y = eval_probs[order], data.y[order]
     per_image = len({f["threshold"] for f in folds}) > 1
     rep = report(probs, y, data.classes, eval_t[order] if per_image else folds[0]["threshold"])
+    neg = negative_index(data.classes)
+    if neg is not None and method == "probe":  # the same held-out negatives, scored by heads
+        # trained on the same split without any negative image: what the negative class buys
+        rep.negative["without"] = called_without(
+            feats, splits, lambda a, b: _head_probs(a, b, settings.seed),
+            lambda a: settings.threshold if settings.threshold is not None else
+            choose_threshold(_out_of_fold_probs(a, settings.seed), a.y))
     if evaluation == "cross-validation" and settings.threshold is None:
         each = ", ".join(f"{f['threshold']:.2f}" for f in folds)
         rep.notes.append(f"each of the {len(folds)} folds was scored at a threshold chosen on its "
@@ -314,7 +325,8 @@ def train_model(folder: str | Path, out: str | Path, settings: TrainSettings = T
                  "total": round(time.perf_counter() - start, 2)},
         features_cached=digest_hit, n_threshold=n_threshold, folds=folds, report=rep,
         eval_probs=probs, eval_y=y, eval_images=data.x[order],
-        eval_paths=[data.paths[i] for i in order])
+        eval_paths=[data.paths[i] for i in order],
+        negative=None if neg is None else data.classes[neg])
     check_x = data.x[order[:: max(1, len(order) // CHECK_IMAGES)][:CHECK_IMAGES]]
     it.number = _save_iteration(out, it, state, check_x)
     return it
@@ -370,6 +382,12 @@ class Model:
     info: dict  # the iteration.json
     folder: Path
 
+    @property
+    def negative(self) -> str | None:
+        """The "none of these" class, predicted as "unknown" (None: the model has none)."""
+        i = negative_index(self.classes)
+        return None if i is None else self.classes[i]
+
     @torch.inference_mode()
     def probabilities(self, x: torch.Tensor) -> torch.Tensor:
         """Probabilities ``[N, C]`` for uint8 images ``[N, 3, S, S]`` (letterboxed)."""
@@ -388,7 +406,7 @@ class Model:
             raise ValueError(f"threshold must be a probability in [0, 1), not {threshold}")
         t = self.threshold if threshold is None else threshold
         return predict_files(paths, lambda rgb: full_size_probabilities(self.net, [rgb])[0],
-                             self.classes, t, top_k)
+                             self.classes, t, top_k, negative=self.negative)
 
     def predict_bytes(self, files: list[bytes]) -> list[list[tuple[str, float]]]:
         """Every class's probability for each image given as file bytes (an upload), decoded as

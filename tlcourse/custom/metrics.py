@@ -20,6 +20,15 @@ A multiclass model gives probabilities ``probs`` ``[N, C]`` (rows sum to 1). The
   the fraction of images left "unknown" at t. The **confusion matrix** counts true class (rows)
   against the prediction at t (columns), with a last "unknown" column.
 
+**How much a figure can tell** (:mod:`.certainty`): every per-class precision and recall carries
+its count ("3 of 3") and a Wilson 95 % interval (3 of 3 is 44 % to 100 %); ``format()`` warns
+below :data:`FEW_IMAGES` evaluation images of a class and says what one image is worth.
+
+**None of these** (:mod:`.negative`): a class named ``negative`` or ``_negative`` is Custom
+Vision's Negative tag. An image whose top class is it is "unknown"; its images are reported
+apart (``Report.negative``), outside the per-class rows, the confusion matrix and the means; a
+negative image given a class is a false positive of that class (precision and AP).
+
 Undefined values are ``None``, never NaN and never a silent 0, and each comes with a note:
 precision is ``None`` for a class never predicted at t (nothing to be right or wrong about);
 recall and AP are ``None`` for a class with no image in the evaluated set. Means over classes
@@ -47,6 +56,10 @@ from typing import Any, NamedTuple
 import numpy as np
 from sklearn.metrics import average_precision_score, precision_recall_curve
 
+from ..stats_binomial import wilson
+from .certainty import FEW_IMAGES, few_images_warning, share_text  # noqa: F401 - public here
+from .negative import NEGATIVE_NAMES, negative_index  # noqa: F401 - public here
+
 UNKNOWN = "unknown"
 DEFAULT_THRESHOLD = 0.5  # Custom Vision's default probability threshold
 #: The thresholds :func:`threshold_sweep` and :func:`choose_threshold` try by default.
@@ -66,6 +79,16 @@ class ClassMetrics:
     f1: float | None  # None: neither present nor predicted
     ap: float | None  # threshold-free average precision; None: no image of this class
     note: str = ""  # why a value is None, in words
+
+    @property
+    def precision_interval(self) -> tuple[float, float] | None:
+        """Wilson 95 % interval of the precision (``true_positives`` of ``predicted``)."""
+        return wilson(self.true_positives, self.predicted) if self.predicted else None
+
+    @property
+    def recall_interval(self) -> tuple[float, float] | None:
+        """Wilson 95 % interval of the recall (``true_positives`` of ``support``)."""
+        return wilson(self.true_positives, self.support) if self.support else None
 
 
 @dataclass
@@ -90,6 +113,11 @@ class Report:
     probs: np.ndarray | None = field(default=None, repr=False, compare=False)
     y: np.ndarray | None = field(default=None, repr=False, compare=False)
     image_thresholds: np.ndarray | None = field(default=None, repr=False, compare=False)
+    # the negative ("none of these") images, reported apart: {"name", "images", "called" (given a
+    # class at the threshold), "called_as" {class: n}}; a train may add "without" (the same
+    # images scored by a model trained without the negative class). None: no negative class.
+    negative: dict | None = None
+    columns: list[str] | None = None  # the probability columns (classes + the negative one)
 
     @property
     def threshold_text(self) -> str:
@@ -127,7 +155,9 @@ class Report:
             "macro_precision": self.macro_precision, "macro_recall": self.macro_recall,
             "macro_f1": self.macro_f1, "mean_ap": self.mean_ap,
             "unknown_share": self.unknown_share,
-            "per_class": [vars(c).copy() for c in self.per_class],
+            "per_class": [{**vars(c), "precision_interval": c.precision_interval,
+                           "recall_interval": c.recall_interval} for c in self.per_class],
+            "negative": self.negative,
             "confusion": {"rows": "true class", "columns": [*self.classes, UNKNOWN],
                           "counts": [list(r) for r in self.confusion]},
             "notes": list(self.notes),
@@ -138,8 +168,10 @@ class Report:
         t, n, n_cls = self.threshold_text, self.n_images, len(self.classes)
         unknown = round(self.unknown_share * n)
         majority = max(sum(r) for r in self.confusion) / n
+        neg = (f" (+ {_count(self.negative['images'], 'negative image')}, reported apart)"
+               if self.negative else "")
         lines = [
-            f"Probability threshold {t} · {_count(n, 'image')} · {n_cls} classes",
+            f"Probability threshold {t} · {_count(n, 'image')}{neg} · {n_cls} classes",
             (f"Precision {_pct(self.macro_precision)}   Recall {_pct(self.macro_recall)}   "
              f"mAP {_pct(self.mean_ap)}   (means over classes)"),
             (f"Accuracy {_pct(self.accuracy)} (top-1, no threshold; vs chance {_pct(1 / n_cls)},"
@@ -150,12 +182,35 @@ class Report:
             "",
         ]
         w = max(5, *(len(c) for c in self.classes))
-        lines.append(f"{'class':<{w}}  images  predicted  precision  recall      F1      AP")
+        lines.append(f"{'class':<{w}}  {'precision (95 % interval)':<26}  "
+                     f"{'recall (95 % interval)':<26}      F1      AP")
         for c in self.per_class:
-            lines.append(f"{c.name:<{w}}  {c.support:>6}  {c.predicted:>9}  {_pct(c.precision):>9}"
-                         f"  {_pct(c.recall):>6}  {_pct(c.f1):>6}  {_pct(c.ap):>6}")
+            lines.append(f"{c.name:<{w}}  {share_text(c.true_positives, c.predicted):<26}  "
+                         f"{share_text(c.true_positives, c.support):<26}  {_pct(c.f1):>6}"
+                         f"  {_pct(c.ap):>6}")
+        few = few_images_warning({c.name: c.support for c in self.per_class})
+        lines += [f"warning: {few}"] if few else []
+        if self.negative:
+            lines.append(self.negative_text())
         lines += [f"— {note}" for note in self.notes]
         return "\n".join(lines)
+
+    def negative_text(self) -> str:
+        """The negative images, apart: how many were wrongly given a class at the threshold
+        (with, if measured, the same images under a model trained without them)."""
+        g = self.negative
+        if not g:
+            return ""
+        text = (f"Negative images ('{g['name']}', none of these; not in the means): given a "
+                f"class at {self.threshold_text}: {share_text(g['called'], g['images'])}")
+        if g.get("called_as"):
+            text += " — as " + ", ".join(f"{c} {k}" for c, k in g["called_as"].items())
+        w = g.get("without")
+        if w:
+            text += (f"\nWithout the negative class (same split, seed and training images): "
+                     f"{share_text(w['called'], w['images'])} at its threshold "
+                     f"{_thr(w['threshold'])}")
+        return text
 
     def __str__(self) -> str:
         return self.format()
@@ -240,18 +295,24 @@ def _check_thresholds(t: Any, n: int) -> float | np.ndarray:
     return a
 
 
-def _predict_at(p: np.ndarray, t: float | np.ndarray) -> np.ndarray:
-    """Top class where its probability is >= t (one t, or one per image), else -1 (unknown)."""
-    return np.where(p.max(1) >= t, p.argmax(1), -1)
+def _predict_at(p: np.ndarray, t: float | np.ndarray, negative: int | None = None) -> np.ndarray:
+    """Top class where its probability is >= t (one t, or one per image), else -1 (unknown);
+    a top class that is the ``negative`` column is unknown too."""
+    top = p.argmax(1)
+    return np.where((p.max(1) >= t) & (top != (-2 if negative is None else negative)), top, -1)
 
 
-def _counts(p: np.ndarray, y: np.ndarray, t: float | np.ndarray) -> tuple[np.ndarray, ...]:
-    """Per-class (true positives, predicted, support) at threshold t, and the predictions."""
+def _counts(p: np.ndarray, y: np.ndarray, t: float | np.ndarray,
+            negative: int | None = None) -> tuple[np.ndarray, ...]:
+    """Per-class (true positives, predicted, support) at threshold t, and the predictions. The
+    negative column's counts are 0: it is never predicted and never a class to score."""
     n_cls = p.shape[1]
-    pred = _predict_at(p, t)
+    pred = _predict_at(p, t, negative)
     tp = np.bincount(y[pred == y], minlength=n_cls)
     predicted = np.bincount(pred[pred >= 0], minlength=n_cls)
     support = np.bincount(y, minlength=n_cls)
+    if negative is not None:
+        support[negative] = 0
     return tp, predicted, support, pred
 
 
@@ -275,6 +336,9 @@ def report(probs: Any, y: Any, classes: Sequence[str],
             or one per image (cross-validation: each fold at the threshold chosen on its own
             training folds); counts then pool over the images, each judged at its own.
 
+    A class named as in :data:`NEGATIVE_NAMES` is the "none of these" class: its images are
+    reported apart in ``Report.negative`` (see the module's docstring).
+
     Example:
         >>> r = report([[0.7, 0.3], [0.45, 0.55]], [0, 1], ["cat", "dog"], threshold=0.6)
         >>> r.per_class[1].recall, r.unknown_share
@@ -282,10 +346,12 @@ def report(probs: Any, y: Any, classes: Sequence[str],
     """
     p, y = _arrays(probs, y, classes)
     t = _check_thresholds(threshold, len(y))
-    n_cls = p.shape[1]
-    tp, predicted, support, pred = _counts(p, y, t)
+    neg = negative_index(classes)
+    real = [c for c in range(p.shape[1]) if c != neg]  # the classes to score
+    tp, predicted, support, pred = _counts(p, y, t, neg)
     per_class, notes = [], []
-    for c, name in enumerate(classes):
+    for c in real:
+        name = classes[c]
         s, k, h = int(support[c]), int(predicted[c]), int(tp[c])
         why = []
         if s == 0:
@@ -300,17 +366,30 @@ def report(probs: Any, y: Any, classes: Sequence[str],
         notes.append("means over classes skip the undefined values")
     top1 = p.argmax(1)
     present = support > 0
-    confusion = np.zeros((n_cls, n_cls + 1), dtype=np.int64)
-    np.add.at(confusion, (y, np.where(pred >= 0, pred, n_cls)), 1)
-    recall1 = np.bincount(y[top1 == y], minlength=n_cls)[present] / support[present]
+    is_real = y != (-1 if neg is None else neg)
+    if not is_real.any():
+        raise ValueError("every image is a negative one: give images of the classes to score")
+    column = np.full(p.shape[1] + 1, len(real))  # class index -> confusion column; -1: unknown
+    column[real] = np.arange(len(real))
+    confusion = np.zeros((len(real), len(real) + 1), dtype=np.int64)
+    np.add.at(confusion, (column[y[is_real]], column[pred[is_real]]), 1)
+    recall1 = np.bincount(y[top1 == y], minlength=p.shape[1])[present] / support[present]
+    negative = None
+    if neg is not None:
+        gone = pred[~is_real]  # the negative images' predictions: >= 0 is a wrong class
+        negative = {"name": classes[neg], "images": int((~is_real).sum()),
+                    "called": int((gone >= 0).sum()),
+                    "called_as": {classes[c]: int((gone == c).sum()) for c in real
+                                  if (gone == c).any()}}
     return Report(
         threshold=t if np.ndim(t) == 0 else None, per_class=per_class,
         mean_ap=_mean(c.ap for c in per_class),
-        accuracy=float((top1 == y).mean()),
+        accuracy=float((top1 == y)[is_real].mean()),
         balanced_accuracy=float(recall1.mean()),
-        unknown_share=float((pred < 0).mean()),
-        confusion=confusion.tolist(), classes=list(classes), notes=notes, probs=p, y=y,
-        image_thresholds=None if np.ndim(t) == 0 else t)
+        unknown_share=float((pred[is_real] < 0).mean()),
+        confusion=confusion.tolist(), classes=[classes[c] for c in real], notes=notes, probs=p,
+        y=y, image_thresholds=None if np.ndim(t) == 0 else t, negative=negative,
+        columns=list(classes))
 
 
 def pr_curves(probs: Any, y: Any) -> dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]]:
@@ -329,43 +408,48 @@ def pr_curves(probs: Any, y: Any) -> dict[int, tuple[np.ndarray, np.ndarray, np.
             for c in range(p.shape[1]) if np.any(y == c)}
 
 
-def threshold_sweep(probs: Any, y: Any, thresholds: Sequence[float] = GRID) -> list[dict]:
+def threshold_sweep(probs: Any, y: Any, thresholds: Sequence[float] = GRID,
+                    classes: Sequence[str] | None = None) -> list[dict]:
     """Macro precision, recall, F1 and the unknown share at each threshold.
 
     Each row: ``threshold``, ``macro_precision`` (over the classes predicted at least once;
     ``None`` if every image is unknown), ``macro_recall`` and ``macro_f1`` (over the classes
-    present), ``unknown_share``, ``classes_predicted``.
+    present), ``unknown_share``, ``classes_predicted``. With ``classes`` that hold a negative
+    class, its column is "unknown" and it is not a class to average (see :func:`report`).
 
     Example:
         >>> rows = threshold_sweep([[0.9, 0.1], [0.4, 0.6]], [0, 1], [0.5, 0.8])
         >>> [(r["threshold"], r["macro_recall"], r["unknown_share"]) for r in rows]
         [(0.5, 1.0, 0.0), (0.8, 0.5, 0.5)]
     """
-    p, y = _arrays(probs, y)
+    p, y = _arrays(probs, y, classes)
+    neg = negative_index(classes) if classes is not None else None
     rows = []
     for t in thresholds:
         t = _check_threshold(t)
-        tp, predicted, support, pred = _counts(p, y, t)
+        tp, predicted, support, pred = _counts(p, y, t, neg)
         present, said = support > 0, predicted > 0
         rows.append({
             "threshold": t,
             "macro_precision": float((tp[said] / predicted[said]).mean()) if said.any() else None,
             "macro_recall": float((tp[present] / support[present]).mean()),
             "macro_f1": float((2 * tp[present] / (predicted + support)[present]).mean()),
-            "unknown_share": float((pred < 0).mean()),
+            "unknown_share": float((pred[y != neg] < 0).mean()),
             "classes_predicted": int(said.sum()),
         })
     return rows
 
 
 def choose_threshold(probs: Any, y: Any, min_precision: float | None = None,
-                     thresholds: Sequence[float] = GRID) -> float:
+                     thresholds: Sequence[float] = GRID,
+                     classes: Sequence[str] | None = None) -> float:
     """The probability threshold to deploy, chosen on held-out (validation) predictions.
 
     The rule: the threshold (from ``thresholds``, 0.05 to 0.95 by default) with the highest macro
     F1 (over the classes present). Ties go to the threshold nearest Custom Vision's default 50 %
     (leave the default only for a measured gain), then to the lower one. With ``min_precision``,
-    only thresholds whose macro precision reaches it compete.
+    only thresholds whose macro precision reaches it compete. With ``classes`` holding a
+    negative class, a negative image given a class is a false positive of that class.
 
     Pass validation predictions, never the test set's: a threshold tuned on the test set makes
     the test score optimistic.
@@ -377,7 +461,7 @@ def choose_threshold(probs: Any, y: Any, min_precision: float | None = None,
         >>> choose_threshold([[0.9, 0.1], [0.6, 0.4], [0.3, 0.7]], [0, 1, 1])
         0.65
     """
-    rows = threshold_sweep(probs, y, thresholds)
+    rows = threshold_sweep(probs, y, thresholds, classes)
     ok = rows
     if min_precision is not None:
         ok = [r for r in rows if r["macro_precision"] is not None

@@ -20,6 +20,7 @@ import torch
 
 from .. import __version__
 from ..errors import TlcourseError
+from .certainty import few_images_warning
 
 if TYPE_CHECKING:
     from .classifier import Iteration
@@ -135,5 +136,10 @@ def format_iterations(rows: list[dict], current: int | None = None) -> str:
             "data": r["data_hash"][:8],
             "seconds": f"{r['seconds']['total']:.0f}" + (" (cached)" if r["features_cached"] else ""),
         })
-    return format_table(table) + ("\n* current iteration (used by predict and export)"
+    text = format_table(table) + ("\n* current iteration (used by predict and export)"
                                   if current else "")
+    shown = [r for r in rows if r["number"] == current] or rows[-1:]
+    for r in shown:  # how much the current iteration's scores can tell
+        few = few_images_warning({c["name"]: c["support"] for c in r["metrics"]["per_class"]})
+        text += f"\nwarning (iteration {r['number']}): {few}" if few else ""
+    return text

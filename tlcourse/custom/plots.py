@@ -57,7 +57,9 @@ def pr_curves(source: Report | Any, y: Any = None, classes: Sequence[str] | None
         raise ValueError("this Report carries no probabilities; pass probs, y and classes")
     curves = metrics.pr_curves(r.probs, r.y)
     fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(6.5, 5))
-    for c, (m, color) in enumerate(zip(r.per_class, _colors(len(r.classes)))):
+    columns = r.columns or r.classes  # a negative class has a column but no curve of its own
+    for m, color in zip(r.per_class, _colors(len(r.classes))):
+        c = columns.index(m.name)
         if c not in curves:
             continue  # no image of this class: no curve
         prec, rec, _ = curves[c]

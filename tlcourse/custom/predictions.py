@@ -81,7 +81,8 @@ def list_files(paths: Sequence[str | Path]) -> tuple[list[Path], list[tuple[Path
 
 
 def predict_files(paths: Sequence[str | Path], probabilities: Callable[[np.ndarray], Sequence[float]],
-                  classes: Sequence[str], threshold: float, top_k: int = 3) -> list[Prediction]:
+                  classes: Sequence[str], threshold: float, top_k: int = 3,
+                  negative: str | None = None) -> list[Prediction]:
     """One :class:`Prediction` per file, sorted by path.
 
     Args:
@@ -91,6 +92,8 @@ def predict_files(paths: Sequence[str | Path], probabilities: Callable[[np.ndarr
         classes: the class names, in the model's order.
         threshold: a top probability below this is "unknown".
         top_k: classes listed per file.
+        negative: the "none of these" class (a ``negative/`` folder), if the model has one: a
+            file whose top class it is, is "unknown" too.
     """
     files, failed = list_files(paths)
     out = [Prediction(str(p), error=reason) for p, reason in failed]
@@ -102,5 +105,6 @@ def predict_files(paths: Sequence[str | Path], probabilities: Callable[[np.ndarr
             continue
         order = np.argsort(-row, kind="stable")[: min(top_k, len(classes))]
         top = [(classes[i], float(row[i])) for i in order]
-        out.append(Prediction(str(p), top, top[0][0] if top[0][1] >= threshold else "unknown"))
+        called = top[0][1] >= threshold and top[0][0] != negative
+        out.append(Prediction(str(p), top, top[0][0] if called else "unknown"))
     return sorted(out, key=lambda r: r.path)

@@ -141,7 +141,7 @@ def _errors_html(images: Any, probs: Any, y: Any, classes: Sequence[str], paths:
     """HTML: the images of class ``c`` the model missed at ``threshold`` (wrong or unknown), and
     the images of other classes it wrongly called ``c``; or "no errors"."""
     p, yy = metrics._arrays(probs, y, classes)
-    pred = metrics._predict_at(p, threshold)
+    pred = metrics._predict_at(p, threshold, metrics.negative_index(classes))
     top, conf = p.argmax(1), p.max(1)
     missed = np.flatnonzero((yy == c) & (pred != c)).tolist()
     false_alarms = np.flatnonzero((yy != c) & (pred == c)).tolist()
@@ -177,9 +177,9 @@ def error_viewer(images: Any, probs: Any, y: Any, classes: Sequence[str],
     if len(images) != len(yy) or (paths and len(paths) != len(yy)):
         raise ValueError(f"{len(images)} images and {len(paths)} paths for {len(yy)} predictions:"
                          f" pass them in the order of probs")
-    pred = metrics._predict_at(p, threshold)
+    pred = metrics._predict_at(p, threshold, metrics.negative_index(classes))
     options = [(f"{name} — {int(((yy == c) & (pred != c)).sum())} missed", c)
-               for c, name in enumerate(classes)]
+               for c, name in enumerate(classes)]  # a negative class: its images given a class
     pick = w.Dropdown(options=options, value=0, description="class")
     view = w.HTML(_errors_html(images, p, yy, classes, paths, 0, threshold))
 
@@ -216,6 +216,8 @@ def _upload_html(files: Sequence[tuple[str, bytes]],
         best, p_best = ranked[0]
         verdict = (f"<b>{html.escape(best)}</b>" if p_best >= threshold else
                    f"<b>unknown</b> (no class reaches {_thr(threshold)})")
+        if best.lower() in metrics.NEGATIVE_NAMES:  # the model's "none of these"
+            verdict = f"<b>unknown</b> (its top answer is {html.escape(best)}: none of these)"
         rows = "".join(f"<li>{html.escape(c)}: {p:.1%}</li>" for c, p in ranked)
         parts.append(f"<p>{label}: {verdict}</p><ol>{rows}</ol>")
     return "".join(parts) or "<p>Upload one or more images.</p>"
