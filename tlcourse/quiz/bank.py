@@ -26,6 +26,7 @@ from typing import Any
 import yaml
 
 from ..claims import claim_numbers, claims_path
+from .cues import cue_giveaways
 from .grounded import TEMPLATES
 from .question import Bank, BankError, Choice, Question, WrongValue
 
@@ -121,9 +122,10 @@ def validate_file(path: str | os.PathLike) -> list[str]:
 
 
 def validate_files(paths: list[str | os.PathLike]) -> list[str]:
-    """Check several bank files, including that question ids are unique across files."""
+    """Check several bank files: ids unique across files, and no wording cue over all of them."""
     problems: list[str] = []
     seen: dict[str, Path] = {}
+    pool: list[Question] = []
     for p in map(Path, paths):
         bank, file_problems = _parse_file(p)
         problems += file_problems
@@ -131,6 +133,10 @@ def validate_files(paths: list[str | os.PathLike]) -> list[str]:
             if q.id in seen and seen[q.id] != p:
                 problems.append(f"{p}: {q.id}: duplicate id (also in {seen[q.id]})")
             seen.setdefault(q.id, p)
+            pool.append(q)
+    if len(paths) > 1:  # a cue too weak to show in one bank can still show over all of them
+        problems += [f"{seen[qid]}: {qid}: over all banks, {what}"
+                     for qid, what in cue_giveaways(pool)]
     return problems
 
 
@@ -302,7 +308,7 @@ def _parse_file(path: Path) -> tuple[Bank | None, list[str]]:
         if q is not None and not q_problems:
             questions.append(q)
 
-    for qid, what in length_giveaways(questions):
+    for qid, what in length_giveaways(questions) + cue_giveaways(questions):
         bad(qid, what)
 
     if grounded is not None:

@@ -17,7 +17,15 @@ import sys
 from collections import Counter
 from typing import TextIO
 
-from tlcourse.quiz.bank import BankError, bank_summary, list_banks, validate_bank, validate_files
+from tlcourse.quiz.bank import (
+    BankError,
+    bank_path,
+    bank_summary,
+    list_banks,
+    validate_bank,
+    validate_files,
+)
+from tlcourse.quiz.cues import cue_summary
 from tlcourse.quiz.drill import ExamConfig, ExamReport, MockExam, load_pool
 from tlcourse.quiz.grading import Grade, Response, counted, parse_answer
 from tlcourse.quiz.progress import ProgressStore, ProgressStoreError, resolve_db_path
@@ -68,7 +76,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     v.set_defaults(func=validate_command)
     s = qsub.add_parser("stats", help="count questions per bank, topic, type and difficulty",
                         description="Counts per bank, topic, type and difficulty; per bank, "
-                                    "also how often the answer is the longest choice(s). Exit "
+                                    "also how often the answer is the longest choice(s) and how "
+                                    "often test-wise wording rules find it. Exit "
                                     "1 if a bank has problems (see `tlcourse quiz validate`).")
     s.set_defaults(func=stats_command)
 
@@ -114,12 +123,22 @@ def stats_command(args: argparse.Namespace) -> int:
     stderr and the exit code is 1.
     """
     print(bank_summary())
+    print("\n" + _cue_lines())
     problems = validate_bank(None)
     if problems:
         print(f"{counted(len(problems), 'problem')} in the banks: run `tlcourse quiz validate` "
               "to list them.", file=sys.stderr)
         return 1
     return 0
+
+
+def _cue_lines() -> str:
+    """The wording-cue figures per bank and over all banks (invalid banks' valid items too)."""
+    from tlcourse.quiz.bank import _parse_file
+
+    banks = [b for b in (_parse_file(bank_path(n))[0] for n in list_banks()) if b]
+    groups = [(b.chapter, list(b.questions)) for b in banks]
+    return cue_summary(groups + [("all banks", [q for _, qs in groups for q in qs])])
 
 
 # ------------------------------------------------------------------------------ drill
