@@ -43,6 +43,9 @@ from tlcourse.quiz.question import Question
 
 #: A rule beats chance when the one-sided p-value is below this.
 ALPHA = 0.05
+#: A bank may have its answer be the longest choice(s) in at most 1/N of its single-choice
+#: items, and separately of its multiple-choice items.
+LONGEST_ANSWER_ONE_IN = 3
 
 HEDGES = frozenset((
     "usually", "often", "can", "could", "may", "might", "typically", "generally", "sometimes",
@@ -347,3 +350,55 @@ def binom_quantile(n: int, p: float, level: float) -> int:
                         for j in range(k + 1, n + 1)) > 1 - level:
         k += 1
     return k
+
+
+# --------------------------------------------------------------------------- length
+def answer_is_longest(q: Question) -> bool:
+    """Whether a single/multiple item's answer is simply its longest choice(s).
+
+    True when every correct choice is strictly longer, in characters, than every wrong one:
+    for a single-choice item, the correct choice is the strictly longest; for a multiple-choice
+    item with n correct choices, they are the n longest (ties with a wrong choice do not count).
+
+    Example:
+        >>> from tlcourse.quiz.question import Choice
+        >>> q = Question("x", "ch", "t", "easy", "single", "?", ("A",),
+        ...              (Choice("A", "a long answer", "."), Choice("B", "short", ".")))
+        >>> answer_is_longest(q)
+        True
+    """
+    if q.type not in ("single", "multiple"):
+        return False
+    right = [len(c.text) for c in q.choices if c.key in q.answer]
+    wrong = [len(c.text) for c in q.choices if c.key not in q.answer]
+    return bool(right and wrong) and min(right) > max(wrong)
+
+
+def length_giveaways(questions: list[Question] | tuple[Question, ...]) -> list[tuple[str, str]]:
+    """The items of one bank whose answer is given away by length, when there are too many.
+
+    A learner who always picks the longest choice should score no better than chance. So in
+    at most one in :data:`LONGEST_ANSWER_ONE_IN` of a bank's single-choice items may the
+    correct choice be the strictly longest, and, counted separately, in at most one in
+    :data:`LONGEST_ANSWER_ONE_IN` of its multiple-choice items may the key be exactly the
+    longest choices (see :func:`answer_is_longest`). When a bank exceeds a limit, every item
+    counted against it is reported: fixing any of them brings the bank closer.
+
+    Returns:
+        ``(question id, what is wrong)`` pairs; empty when the bank is within both limits.
+    """
+    problems = []
+    for qtype, what, fix in [
+        ("single", "the correct choice is the strictly longest",
+         "lengthen a wrong choice or shorten the right one"),
+        ("multiple", "the correct choices are exactly the longest ones",
+         "make a wrong choice at least as long as the shortest right one"),
+    ]:
+        items = [q for q in questions if q.type == qtype]
+        longest = [q for q in items if answer_is_longest(q)]
+        allowed = len(items) // LONGEST_ANSWER_ONE_IN
+        if len(longest) > allowed:
+            why = (f"{what}, as in {len(longest)} of this bank's {len(items)} {qtype}-choice "
+                   f"items (at most {allowed} may be): {fix}")
+            problems += [(q.id, why) for q in longest]
+    return problems

@@ -4,7 +4,8 @@ Drawing: each topic gets a share of the ``count`` questions proportional to its 
 (largest-remainder rounding, equal remainders ordered by ``seed``; a topic with too few
 questions passes its surplus on). Within a topic, questions come in Leitner order: missed
 last time (box 1) first, then never seen, then the others that are due, then the rest,
-shuffled within each group by ``seed``. The choices of each question are shuffled too
+shuffled within each group by ``seed``; of near-duplicates (items sharing a bank ``group``)
+an exam holds at most one. The choices of each question are shuffled too
 (:mod:`tlcourse.quiz.shuffle`), from the same seed: the learner answers in the letters
 displayed, and the report reviews the questions as displayed.
 
@@ -202,10 +203,23 @@ def draw(
     quota = allocate(config.count, {t: len(qs) for t, qs in sorted(by_topic.items())},
                      config.weights, rng)
     chosen: list[Question] = []
+    groups: set[str] = set()  # near-duplicates (a bank's `group`): at most one per exam
     for topic, n in quota.items():
         qs = sorted(by_topic[topic], key=lambda q: q.id)
         rng.shuffle(qs)
-        chosen += sorted(qs, key=priority)[:n]
+        for q in sorted(qs, key=priority):
+            if n and not (q.group and q.group in groups):
+                chosen.append(q)
+                groups.add(q.group)
+                n -= 1
+    short = sum(quota.values()) - len(chosen)  # a topic lost seats to a near-duplicate
+    spare = [q for t in sorted(by_topic) for q in sorted(by_topic[t], key=lambda q: q.id)
+             if q not in chosen and not (q.group and q.group in groups)]
+    rng.shuffle(spare)
+    for q in sorted(spare, key=priority)[:short]:
+        if not (q.group and q.group in groups):
+            chosen.append(q)
+            groups.add(q.group)
     rng.shuffle(chosen)
     return chosen
 
