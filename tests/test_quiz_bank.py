@@ -112,7 +112,7 @@ def test_every_choice_is_explained_and_the_answer_grades_correct(questions):
 
 # ----------------------------------------------------------------------------- bad input
 GOOD = {
-    "id": "t-q1", "topic": "t", "difficulty": "easy", "type": "single", "prompt": "Pick A.",
+    "id": "t-q1", "topic": "t", "difficulty": "easy", "kind": "recall", "type": "single", "prompt": "Pick A.",
     "choices": [{"text": "a", "why": "right"}, {"text": "b", "why": "wrong"}], "answer": "A",
 }
 
@@ -219,7 +219,7 @@ def sample(tmp_path):
          "choices": [{"text": t, "why": f"why {t}"} for t in "abc"]},
         {**GOOD, "id": "t-tf", "type": "truefalse", "answer": False,
          "choices": [{"key": "T", "why": "no"}, {"key": "F", "why": "yes"}]},
-        {"id": "t-num", "topic": "t", "difficulty": "hard", "type": "numeric", "prompt": "1.2?",
+        {"id": "t-num", "topic": "t", "difficulty": "hard", "kind": "application", "type": "numeric", "prompt": "1.2?",
          "answer": 1.2, "tolerance": 0.1, "explanation": "1.2 million",
          "common_wrong": [{"value": 14, "why": "full ImageNet"}]},
         {**GOOD, "id": "t-ord", "type": "ordering", "answer": "2-1-3",

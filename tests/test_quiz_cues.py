@@ -17,7 +17,7 @@ from tlcourse.quiz.testwise import drill_pass_rate, guess_pass_rate
 
 
 def _tf(qid: str, statement: str, answer: str) -> dict:
-    return {"id": qid, "topic": "t", "difficulty": "easy", "type": "truefalse",
+    return {"id": qid, "topic": "t", "difficulty": "easy", "kind": "recall", "type": "truefalse",
             "prompt": statement, "answer": answer,
             "choices": [{"key": "T", "why": "w"}, {"key": "F", "why": "w"}]}
 
@@ -68,7 +68,7 @@ def test_the_reverse_rule_is_caught_too(tmp_path):
 
 
 def test_a_numeric_item_answered_by_subtracting_the_stem_is_refused(tmp_path):
-    q = {"id": "t-gap", "topic": "t", "difficulty": "easy", "type": "numeric",
+    q = {"id": "t-gap", "topic": "t", "difficulty": "easy", "kind": "application", "type": "numeric",
          "prompt": "A scored 73 %, B 27 %. By how many points did A lead?", "answer": 46,
          "tolerance": 1, "explanation": "73 - 27."}
     (problem,) = validate_file(_write(tmp_path, q))

@@ -44,7 +44,8 @@ def _drill_percent(seed: int, answers: list[str], shown: list[Question]) -> floa
     parser = argparse.ArgumentParser()
     register(parser.add_subparsers(dest="command"))
     args = parser.parse_args(["drill", "--count", str(COUNT), "--seed", str(seed),
-                              "--answers", ",".join(answers), "--no-feedback", "--no-save"])
+                              "--answers", ",".join(answers), "--no-feedback", "--no-save",
+                              "--no-results"])
     out = io.StringIO()
     assert drill_command(args, io.StringIO(), out) == 0
     text = out.getvalue()

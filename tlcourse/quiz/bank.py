@@ -33,6 +33,8 @@ from .question import Bank, BankError, Choice, Question, WrongValue
 #: Question types and what the learner gives as an answer.
 QUESTION_TYPES = ("single", "multiple", "truefalse", "numeric", "ordering")
 DIFFICULTIES = ("easy", "medium", "hard")
+#: What an item asks the learner to do: remember, use, foresee an outcome, or read a result.
+KINDS = ("recall", "application", "prediction", "interpretation")
 
 _ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _BANK_KEYS = {"chapter", "title", "topics", "drill_weights", "grounded", "questions"}
@@ -300,6 +302,12 @@ def _parse_question(
         problems.append("id must be lower-case letters, digits and dashes")
     if qid in RETIRED_IDS:
         problems.append("this id was retired (progress may still hold it): pick a new id")
+    kind = str(e.get("kind", ""))
+    if kind not in KINDS:
+        problems.append(
+            f"unknown kind {kind!r}; valid: {list(KINDS)}" if kind else
+            "missing 'kind': add a line `kind: recall` (or application, prediction, "
+            "interpretation) under `type:`; see quizzes/README.md, 'A question'")
     group = str(e.get("group", ""))
     if group and not _ID_PATTERN.match(group):
         problems.append("group must be lower-case letters, digits and dashes")
@@ -347,7 +355,7 @@ def _parse_question(
         tolerance=tolerance, unit=str(e.get("unit", "")),
         explanation=str(e.get("explanation", "")).strip(), objective=str(e.get("objective", "")),
         common_wrong=common, misconceptions=tuple(misconceptions), claims=tuple(claims),
-        group=group,
+        group=group, kind=kind,
     )
 
 

@@ -27,6 +27,7 @@ from tlcourse.quiz.bank import (
 )
 from tlcourse.quiz.cues import cue_summary
 from tlcourse.quiz.drill import ExamConfig, ExamReport, MockExam, load_pool
+from tlcourse.quiz.drill_results import saved_results, with_results
 from tlcourse.quiz.grading import Grade, Response, counted, parse_answer
 from tlcourse.quiz.progress import ProgressStore, ProgressStoreError, resolve_db_path
 from tlcourse.quiz.widgets import question_text
@@ -65,6 +66,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="progress file (default TLCOURSE_PROGRESS_DB); ~ is expanded, a "
                         "relative path counts from the current directory")
     d.add_argument("--no-save", action="store_true", help="do not record progress")
+    d.add_argument("--no-results", action="store_true",
+                   help="no questions about your own saved runs (default: some, when there are and --banks is not given)")
     d.set_defaults(func=drill_command)
 
     q = subparsers.add_parser("quiz", help="quiz bank tools")
@@ -157,6 +160,8 @@ def drill_command(args: argparse.Namespace, stdin: TextIO | None = None,
             print(f"{topic:<24} {counts[topic]:>4} question{'' if counts[topic] == 1 else 's'}",
                   file=out)
         return 0
+    if not getattr(args, "no_results", False) and not args.banks:  # chosen banks: only them
+        pool, weights = with_results(pool, weights, saved_results())
     weights |= dict(args.weights)
     minutes = args.count if args.time_limit is None else args.time_limit
     config = ExamConfig(count=args.count, topics=args.topics, weights=weights, seed=args.seed,
