@@ -23,7 +23,7 @@ from tlcourse.quiz.cli import main
 from tlcourse.quiz.grading import answer_text, grade, parse_answer
 from tlcourse.quiz.grounded import grounded_questions
 
-EXPECTED_BANKS = ["ch01", "ch02", "ch03", "ch04", "ch05", "ch07", "ch08", "exam"]
+EXPECTED_BANKS = ["ch00", "ch01", "ch02", "ch03", "ch04", "ch05", "ch07", "ch08", "exam"]
 CURRICULUM_MISCONCEPTIONS = {
     "needs-more-data", "images-only", "pretrained-frozen-forever", "always-helps",
     "no-training-needed", "fine-tuning-is-from-scratch",
@@ -90,7 +90,8 @@ def test_enough_questions_spread_over_types_and_difficulties(questions):
 
 def test_every_bank_and_topic_is_substantial(questions):
     per_bank = Counter(q.chapter for q in questions)
-    assert all(per_bank[b] >= 20 for b in EXPECTED_BANKS), per_bank
+    # Chapter 0 teaches one idea (reading the judge's verdict), so its bank is smaller.
+    assert all(per_bank[b] >= (8 if b == "ch00" else 20) for b in EXPECTED_BANKS), per_bank
     per_topic = Counter(q.topic for q in questions)
     assert min(per_topic.values()) >= 4, per_topic
 

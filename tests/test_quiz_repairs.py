@@ -62,3 +62,18 @@ def test_the_audited_items_say_what_is_true():
                 "ch05-gap-small", "ch08-reference-gap"):
         assert qs[qid].type == "single", qid  # a judgement, not a subtraction
     assert not any(ch.isdigit() for c in qs["ch03-lr-order"].choices for ch in c.text)
+
+
+def test_the_new_coverage_uses_the_judges_words():
+    from tlcourse.stats import HOLDS, INCONCLUSIVE, OPPOSITE
+
+    ch00 = next(b for b in load_banks() if b.chapter == "ch00").questions
+    text = " ".join(q.prompt + " ".join(c.text + c.why for c in q.choices) for q in ch00)
+    for word in (HOLDS, OPPOSITE, INCONCLUSIVE, "95 % interval"):
+        assert word.lower() in text.lower(), word
+    assert sum(q.kind in ("prediction", "interpretation") for q in ch00) >= len(ch00) / 2
+    qs = _questions()
+    for qid in ("ch04-drift-reading", "ch04-mitigation-cost", "ch05-mnist-digits",
+                "ch05-digits-direction", "ch07-iteration-movement", "ch07-error-analysis",
+                "ch08-error-analysis", "ch08-seed-movement"):
+        assert qs[qid].kind in ("prediction", "interpretation", "application"), qid
