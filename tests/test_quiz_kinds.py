@@ -46,7 +46,7 @@ def test_a_missing_kind_says_exactly_what_to_add(tmp_path):
 def test_a_quarter_of_a_default_drill_is_prediction_or_interpretation_without_results():
     pool, _, weights = load_pool()
     for count in (4, 10, 20):
-        for seed in range(40):
+        for seed in range(20):
             drawn = draw(pool, ExamConfig(count=count, seed=seed, weights=weights))
             reasoning = sum(q.kind in REASONING_KINDS for q in drawn)
             assert len(drawn) == count and 4 * reasoning >= count, (count, seed, reasoning)
