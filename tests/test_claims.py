@@ -234,7 +234,7 @@ def test_quiz_validator_checks_claims_against_the_ledger(tmp_path, monkeypatch):
         for n in (1, 2, 3)))
     monkeypatch.setenv("TLCOURSE_CLAIMS", str(small))
     bank = tmp_path / "bank.yaml"
-    question = ("  - {id: t-q1, topic: t, difficulty: easy, type: truefalse, prompt: p, answer: T,"
+    question = ("  - {id: t-q1, topic: t, difficulty: easy, kind: recall, type: truefalse, prompt: p, answer: T,"
                 " claims: [%d], choices: [{key: T, why: w}, {key: F, why: w}]}\n")
     head = "chapter: tst\ntitle: T\ntopics: {t: x}\nquestions:\n"
     bank.write_text(head + question % 3)

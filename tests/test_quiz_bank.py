@@ -23,7 +23,7 @@ from tlcourse.quiz.cli import main
 from tlcourse.quiz.grading import answer_text, grade, parse_answer
 from tlcourse.quiz.grounded import grounded_questions
 
-EXPECTED_BANKS = ["ch01", "ch02", "ch03", "ch04", "ch05", "ch07", "ch08", "exam"]
+EXPECTED_BANKS = ["ch00", "ch01", "ch02", "ch03", "ch04", "ch05", "ch07", "ch08", "exam"]
 CURRICULUM_MISCONCEPTIONS = {
     "needs-more-data", "images-only", "pretrained-frozen-forever", "always-helps",
     "no-training-needed", "fine-tuning-is-from-scratch",
@@ -74,7 +74,9 @@ def test_no_item_presents_a_pilot_number_as_our_result(questions):
 
 def test_retired_ids_are_never_reused(questions):
     ids = {q.id for q in questions}
-    assert not ids & {"ch01-recipe-order", "ch01-learning-curve", "ch02-efficientnet-variants"}
+    from tlcourse.quiz.bank import RETIRED_IDS
+
+    assert not ids & RETIRED_IDS
 
 
 def test_enough_questions_spread_over_types_and_difficulties(questions):
@@ -88,7 +90,8 @@ def test_enough_questions_spread_over_types_and_difficulties(questions):
 
 def test_every_bank_and_topic_is_substantial(questions):
     per_bank = Counter(q.chapter for q in questions)
-    assert all(per_bank[b] >= 20 for b in EXPECTED_BANKS), per_bank
+    # Chapter 0 teaches one idea (reading the judge's verdict), so its bank is smaller.
+    assert all(per_bank[b] >= (8 if b == "ch00" else 20) for b in EXPECTED_BANKS), per_bank
     per_topic = Counter(q.topic for q in questions)
     assert min(per_topic.values()) >= 4, per_topic
 
@@ -110,7 +113,7 @@ def test_every_choice_is_explained_and_the_answer_grades_correct(questions):
 
 # ----------------------------------------------------------------------------- bad input
 GOOD = {
-    "id": "t-q1", "topic": "t", "difficulty": "easy", "type": "single", "prompt": "Pick A.",
+    "id": "t-q1", "topic": "t", "difficulty": "easy", "kind": "recall", "type": "single", "prompt": "Pick A.",
     "choices": [{"text": "a", "why": "right"}, {"text": "b", "why": "wrong"}], "answer": "A",
 }
 
@@ -217,7 +220,7 @@ def sample(tmp_path):
          "choices": [{"text": t, "why": f"why {t}"} for t in "abc"]},
         {**GOOD, "id": "t-tf", "type": "truefalse", "answer": False,
          "choices": [{"key": "T", "why": "no"}, {"key": "F", "why": "yes"}]},
-        {"id": "t-num", "topic": "t", "difficulty": "hard", "type": "numeric", "prompt": "1.2?",
+        {"id": "t-num", "topic": "t", "difficulty": "hard", "kind": "application", "type": "numeric", "prompt": "1.2?",
          "answer": 1.2, "tolerance": 0.1, "explanation": "1.2 million",
          "common_wrong": [{"value": 14, "why": "full ImageNet"}]},
         {**GOOD, "id": "t-ord", "type": "ordering", "answer": "2-1-3",

@@ -17,6 +17,7 @@ import pytest
 from tlcourse.quiz.bank import Question
 from tlcourse.quiz.cli import drill_command, register
 from tlcourse.quiz.drill import ExamConfig, MockExam, load_pool
+from tlcourse.quiz.grading import parse_answer
 from tlcourse.quiz.widgets import question_text
 
 SEEDS = (0, 1, 2)
@@ -43,7 +44,8 @@ def _drill_percent(seed: int, answers: list[str], shown: list[Question]) -> floa
     parser = argparse.ArgumentParser()
     register(parser.add_subparsers(dest="command"))
     args = parser.parse_args(["drill", "--count", str(COUNT), "--seed", str(seed),
-                              "--answers", ",".join(answers), "--no-feedback", "--no-save"])
+                              "--answers", ",".join(answers), "--no-feedback", "--no-save",
+                              "--no-results"])
     out = io.StringIO()
     assert drill_command(args, io.StringIO(), out) == 0
     text = out.getvalue()
@@ -78,13 +80,32 @@ def _chance(q: Question) -> float:
     return 0.0
 
 
+def _direct_percent(seed: int, strategy, pool, weights) -> float:
+    """The same drill answered in-process (no CLI): percent correct."""
+    exam = MockExam(pool, ExamConfig(count=COUNT, seed=seed, weights=weights, time_limit=None))
+    for s in exam.shown:
+        text = strategy(s.question)
+        if text:
+            exam.answer(s.bank.id, parse_answer(s.question, text))
+    return exam.finish().percent
+
+
 def test_always_the_first_displayed_choice_scores_at_most_20_percent():
-    scores = []
-    for seed in SEEDS:
-        shown = _displayed(seed)
-        scores.append(_drill_percent(seed, [_first_choice(q) for q in shown], shown))
+    """Mean over 60 drills (40 questions each): its expected score is about 18 %.
+
+    Three drills alone were too few: their mean moves by about 2 points from drill sampling
+    and shuffling, so a fixed 20 % failed by chance (20.8 % on seeds 0-2 once the banks
+    changed). Over 60 drills the mean moves by about 0.5 points, so 20 % is about 4 standard
+    errors above what the shuffle should give. One drill goes through the CLI, to check that
+    the in-process score is the one a learner sees.
+    """
+    pool, _, weights = load_pool()
+    shown = _displayed(0)
+    assert _drill_percent(0, [_first_choice(q) for q in shown], shown) == \
+        pytest.approx(_direct_percent(0, _first_choice, pool, weights), abs=0.05)
+    scores = [_direct_percent(seed, _first_choice, pool, weights) for seed in range(60)]
     mean = sum(scores) / len(scores)
-    assert mean <= 20.0, f"always-first scores {mean:.1f} % (seeds {SEEDS}: {scores})"
+    assert mean <= 20.0, f"always-first scores {mean:.1f} % over 60 drills"
 
 
 def test_always_the_longest_choice_scores_no_better_than_chance():

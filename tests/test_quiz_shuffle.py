@@ -132,7 +132,9 @@ def _drill(*argv: str) -> str:
     parser = argparse.ArgumentParser()
     register(parser.add_subparsers(dest="command"))
     out = io.StringIO()
-    assert drill_command(parser.parse_args(["drill", *argv]), io.StringIO(), out) == 0
+    # --no-results: the drill stays on the banks, whatever runs other tests have cached
+    assert drill_command(parser.parse_args(["drill", *argv, "--no-results"]), io.StringIO(),
+                         out) == 0
     return out.getvalue()
 
 
@@ -162,7 +164,8 @@ def test_drill_answers_are_the_displayed_letters_and_both_forms_are_stored(_db):
     shown = _shown_exam(8, 21)
     answers = ",".join(answer_text(s.question, s.question.answer) for s in shown)
     text = _drill("--count", "8", "--seed", "21", "--answers", answers)
-    assert "TOTAL" in text and text.count("Correct.") == 8
+    verdicts = [line for line in text.splitlines() if line.strip() in ("Correct.", "Wrong.")]
+    assert "TOTAL" in text and verdicts == ["   Correct."] * 8  # a why may also say "Correct."
     with ProgressStore(_db) as store:
         rows = {a.question_id: a for a in store.answers()}
     for s in shown:

@@ -51,6 +51,7 @@ from .items import (
     analyse_class,
     first_attempts,
 )
+from .reliability import Reliability, chapter_reliability, subset_warnings
 from .submission import plural
 
 ATTEMPT_COLUMNS = ["learner", "chapter", "item_id", "topic", "type", "grounded", "attempt",
@@ -102,7 +103,9 @@ def write_report(attempts: Sequence[Mapping[str, Any]], exercises: Sequence[Mapp
             banks = []  # items are then described from the attempts alone
     attempts, exercises, ignored = course_only(attempts, exercises, banks)
     analysis = analyse_class(attempts, exercises, banks)
+    first = first_attempts(attempts)
     analysis.warnings[:0] = [*notes, *ignored]
+    analysis.warnings += subset_warnings(first)
     out.mkdir(parents=True, exist_ok=True)
     _write_attempts(out / "attempts_long.csv", attempts)
     _write_csv(out / "exercises_long.csv", EXERCISE_COLUMNS,
@@ -110,7 +113,8 @@ def write_report(attempts: Sequence[Mapping[str, Any]], exercises: Sequence[Mapp
     _write_learners(out / "learners_wide.csv", analysis, names)
     _write_items(out / "items.csv", analysis.items)
     index = out / "index.html"
-    index.write_text(render_html(analysis, names, n_attempts=len(attempts)), encoding="utf-8")
+    index.write_text(render_html(analysis, names, n_attempts=len(attempts),
+                                 reliability=chapter_reliability(first)), encoding="utf-8")
     return index
 
 
@@ -263,8 +267,10 @@ padding:.5em 1em;margin:.5em 0}.item{border:1px solid #ddd;padding:.5em 1em;marg
 
 
 def render_html(analysis: ClassAnalysis, names: Mapping[str, str] | None = None,
-                n_attempts: int | None = None) -> str:
-    """The report page as one self-contained HTML string."""
+                n_attempts: int | None = None,
+                reliability: Sequence[Reliability] = ()) -> str:
+    """The report page as one self-contained HTML string (``reliability``: per chapter quiz,
+    from :func:`~tlcourse.classroom.reliability.chapter_reliability`)."""
     names = names or {}
     e = html.escape
     written = f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC"
@@ -276,6 +282,12 @@ def render_html(analysis: ClassAnalysis, names: Mapping[str, str] | None = None,
         "<h2>Summary</h2>",
         _summary(analysis, n_attempts),
     ]
+    if reliability:
+        parts.append("<p>Reliability per chapter quiz (KR-20, Cronbach's alpha for right/wrong "
+                     "items, over the learners with every item; SEM: how far a total would "
+                     "typically move on a parallel quiz; .70 is enough for a low-stakes "
+                     "quiz):</p><ul>" + "".join(f"<li>{e(r.text())}</li>" for r in reliability)
+                     + "</ul>")
     for w in analysis.warnings:
         parts.append(f"<div class='warn'>{e(w)}</div>")
     flagged = analysis.flagged

@@ -1,8 +1,12 @@
 """Simulated classes: learners answering the real banks under an item-response model.
 
 For tests and demos of the class report, never for grading. Each learner has an ability
-``theta ~ N(0, 1)``; each item a discrimination ``a`` and a difficulty ``b`` (two-parameter
-logistic model, 2PL): ``P(right) = 1 / (1 + exp(-a (theta - b)))``. A learner who is wrong
+``theta ~ N(0, 1)``; each item a discrimination ``a``, a difficulty ``b`` and a guessing floor
+``c`` at chance (three-parameter logistic model, 3PL):
+``P(right) = c + (1 - c) / (1 + exp(-a (theta - b)))``, with ``c`` = 1/2 for true/false, 1/k
+for k choices, and so on (:func:`tlcourse.classroom.items.chance_level`): a learner who knows
+nothing still guesses right that often, so an item is not "too hard" merely for being true/false
+(without the floor, the simulator flagged true/false items so). A learner who is wrong
 picks a wrong choice with probability proportional to its *attractiveness* (a weight per
 distractor, drawn once per item). Items draw ``log a ~ N(0.2, 0.25)`` (a about 0.75 to 2),
 ``b ~ N(-0.5, 0.8)`` (course quizzes lean easy) and weights uniform on 0.5-1.5, so every real
@@ -14,9 +18,10 @@ Two problems can be planted, both on four-choice single-answer items of the firs
 * a **wrong key**: the key the bank records is really a distractor, and another choice is the
   truly right answer (the item most learners truly get right, ``b = -0.8``);
 * a **dead distractor**: one wrong choice with attractiveness 0, on an item more than half the
-  class gets wrong (``b = 0.5``). On an item nearly everyone gets right there are too few wrong
-  answers for any statistic to tell a dead distractor from an unlucky one, so it is planted
-  where it can be seen.
+  class gets wrong (``b = 1.0``: with the guessing floor of 1/4, about 55 % wrong). On an item
+  nearly everyone gets right there are too few wrong answers for any statistic to tell a dead
+  distractor from an unlucky one, so it is planted where it can be seen (at ``b = 0.5`` the
+  floor left too few wrong answers: found in 88 of 100 classes).
 
 Item parameters come from ``item_seed`` (the same "test" for every class); learners and their
 answers from ``seed``.
@@ -37,6 +42,7 @@ import numpy as np
 
 from ..quiz.bank import Bank, Question, load_bank
 from .gradebook import COURSE_EXERCISES
+from .items import chance_level
 
 _START = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
 
@@ -134,7 +140,7 @@ def _item_params(banks: list[Bank], item_seed: int, plant_wrong_key: bool, plant
         q = candidates[picks[1]]
         old = params[q.id]
         dead_key = sorted(old.weights)[int(rng.integers(len(old.weights)))]
-        params[q.id] = ItemParams(1.2, 0.5, old.truth, dict(old.weights, **{dead_key: 0.0}))
+        params[q.id] = ItemParams(1.2, 1.0, old.truth, dict(old.weights, **{dead_key: 0.0}))
         dead = (q.id, dead_key)
     return params, wrong_key, dead
 
@@ -143,7 +149,8 @@ def _answer(q: Question, p: ItemParams, names: list[str], theta: np.ndarray,
             rng: np.random.Generator, skip_rate: float, retry_rate: float,
             minute: int) -> list[dict[str, Any]]:
     n = len(names)
-    right = rng.random(n) < 1 / (1 + np.exp(-p.a * (theta - p.b)))
+    c = chance_level(q.type, len(q.choices))  # the guessing floor
+    right = rng.random(n) < c + (1 - c) / (1 + np.exp(-p.a * (theta - p.b)))
     skip = rng.random(n) < skip_rate
     retry = rng.random(n) < retry_rate
     retry_right = rng.random(n) < 0.8

@@ -5,8 +5,8 @@ documented in ``quizzes/README.md``; this module is its single source of truth. 
 reports every problem as one line naming the file, the question id and what is wrong, and
 :func:`load_bank` refuses a bank with any problem, so a malformed bank never reaches a learner.
 
-Besides each question's schema, a bank must not give its answers away by length: see
-:func:`length_giveaways`.
+Besides each question's schema, a bank must not give its answers away by length or wording:
+see :mod:`tlcourse.quiz.cues`.
 
 Example:
     >>> from tlcourse.quiz.bank import load_bank
@@ -26,12 +26,15 @@ from typing import Any
 import yaml
 
 from ..claims import claim_numbers, claims_path
+from .cues import LONGEST_ANSWER_ONE_IN, answer_is_longest, cue_giveaways, length_giveaways
 from .grounded import TEMPLATES
 from .question import Bank, BankError, Choice, Question, WrongValue
 
 #: Question types and what the learner gives as an answer.
 QUESTION_TYPES = ("single", "multiple", "truefalse", "numeric", "ordering")
 DIFFICULTIES = ("easy", "medium", "hard")
+#: What an item asks the learner to do: remember, use, foresee an outcome, or read a result.
+KINDS = ("recall", "application", "prediction", "interpretation")
 
 _ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _BANK_KEYS = {"chapter", "title", "topics", "drill_weights", "grounded", "questions"}
@@ -39,13 +42,17 @@ _REQUIRED_BANK_KEYS = ("chapter", "title", "topics", "questions")
 _QUESTION_KEYS = {
     "id", "chapter", "topic", "objective", "difficulty", "type", "prompt", "choices",
     "answer", "tolerance", "unit", "explanation", "common_wrong", "misconceptions", "claims",
+    "group", "kind",
 }
+#: Ids of items taken out of the banks. Progress is stored by id, so none may come back as
+#: another question (quizzes/README.md lists why each went).
+RETIRED_IDS = frozenset({
+    "ch01-recipe-order", "ch01-learning-curve", "ch02-efficientnet-variants",
+    "ch01-imagenet-size", "exam-imagenet-full", "ch02-resnet-params", "ch01-recommended-per-class",
+})
 _REQUIRED_QUESTION_KEYS = ("id", "topic", "difficulty", "type", "prompt", "answer")
 _CHOICE_KEYS = {"key", "text", "why"}
 _TRUEFALSE_TEXT = {"T": "True", "F": "False"}
-#: A bank may have its answer be the longest choice(s) in at most 1/N of its single-choice
-#: items, and separately of its multiple-choice items.
-LONGEST_ANSWER_ONE_IN = 3
 
 
 # --------------------------------------------------------------------------- locating banks
@@ -121,9 +128,10 @@ def validate_file(path: str | os.PathLike) -> list[str]:
 
 
 def validate_files(paths: list[str | os.PathLike]) -> list[str]:
-    """Check several bank files, including that question ids are unique across files."""
+    """Check several bank files: ids unique across files, and no wording cue over all of them."""
     problems: list[str] = []
     seen: dict[str, Path] = {}
+    pool: list[Question] = []
     for p in map(Path, paths):
         bank, file_problems = _parse_file(p)
         problems += file_problems
@@ -131,6 +139,10 @@ def validate_files(paths: list[str | os.PathLike]) -> list[str]:
             if q.id in seen and seen[q.id] != p:
                 problems.append(f"{p}: {q.id}: duplicate id (also in {seen[q.id]})")
             seen.setdefault(q.id, p)
+            pool.append(q)
+    if len(paths) > 1:  # a cue too weak to show in one bank can still show over all of them
+        problems += [f"{seen[qid]}: {qid}: over all banks, {what}"
+                     for qid, what in cue_giveaways(pool)]
     return problems
 
 
@@ -186,56 +198,6 @@ def _longest_columns(banks: list[Bank], chapter: str) -> str:
         share = f"{100 * hits / len(items):.0f} %" if items else "-"
         parts.append(f"{qtype}: {hits}/{len(items)} {what} ({share})")
     return "   " + ", ".join(parts)
-
-
-def answer_is_longest(q: Question) -> bool:
-    """Whether a single/multiple item's answer is simply its longest choice(s).
-
-    True when every correct choice is strictly longer, in characters, than every wrong one:
-    for a single-choice item, the correct choice is the strictly longest; for a multiple-choice
-    item with n correct choices, they are the n longest (ties with a wrong choice do not count).
-
-    Example:
-        >>> q = Question("x", "ch", "t", "easy", "single", "?", ("A",),
-        ...              (Choice("A", "a long answer", "."), Choice("B", "short", ".")))
-        >>> answer_is_longest(q)
-        True
-    """
-    if q.type not in ("single", "multiple"):
-        return False
-    right = [len(c.text) for c in q.choices if c.key in q.answer]
-    wrong = [len(c.text) for c in q.choices if c.key not in q.answer]
-    return bool(right and wrong) and min(right) > max(wrong)
-
-
-def length_giveaways(questions: list[Question] | tuple[Question, ...]) -> list[tuple[str, str]]:
-    """The items of one bank whose answer is given away by length, when there are too many.
-
-    A learner who always picks the longest choice should score no better than chance. So in
-    at most one in :data:`LONGEST_ANSWER_ONE_IN` of a bank's single-choice items may the
-    correct choice be the strictly longest, and, counted separately, in at most one in
-    :data:`LONGEST_ANSWER_ONE_IN` of its multiple-choice items may the key be exactly the
-    longest choices (see :func:`answer_is_longest`). When a bank exceeds a limit, every item
-    counted against it is reported: fixing any of them brings the bank closer.
-
-    Returns:
-        ``(question id, what is wrong)`` pairs; empty when the bank is within both limits.
-    """
-    problems = []
-    for qtype, what, fix in [
-        ("single", "the correct choice is the strictly longest",
-         "lengthen a wrong choice or shorten the right one"),
-        ("multiple", "the correct choices are exactly the longest ones",
-         "make a wrong choice at least as long as the shortest right one"),
-    ]:
-        items = [q for q in questions if q.type == qtype]
-        longest = [q for q in items if answer_is_longest(q)]
-        allowed = len(items) // LONGEST_ANSWER_ONE_IN
-        if len(longest) > allowed:
-            why = (f"{what}, as in {len(longest)} of this bank's {len(items)} {qtype}-choice "
-                   f"items (at most {allowed} may be): {fix}")
-            problems += [(q.id, why) for q in longest]
-    return problems
 
 
 # --------------------------------------------------------------------------- parsing
@@ -302,7 +264,7 @@ def _parse_file(path: Path) -> tuple[Bank | None, list[str]]:
         if q is not None and not q_problems:
             questions.append(q)
 
-    for qid, what in length_giveaways(questions):
+    for qid, what in length_giveaways(questions) + cue_giveaways(questions):
         bad(qid, what)
 
     if grounded is not None:
@@ -338,6 +300,17 @@ def _parse_question(
     qid, qtype = str(e["id"]), str(e["type"])
     if not _ID_PATTERN.match(qid):
         problems.append("id must be lower-case letters, digits and dashes")
+    if qid in RETIRED_IDS:
+        problems.append("this id was retired (progress may still hold it): pick a new id")
+    kind = str(e.get("kind", ""))
+    if kind not in KINDS:
+        problems.append(
+            f"unknown kind {kind!r}; valid: {list(KINDS)}" if kind else
+            "missing 'kind': add a line `kind: recall` (or application, prediction, "
+            "interpretation) under `type:`; see quizzes/README.md, 'A question'")
+    group = str(e.get("group", ""))
+    if group and not _ID_PATTERN.match(group):
+        problems.append("group must be lower-case letters, digits and dashes")
     if qtype not in QUESTION_TYPES:
         problems.append(f"unknown type {qtype!r}; valid: {list(QUESTION_TYPES)}")
         return None
@@ -382,6 +355,7 @@ def _parse_question(
         tolerance=tolerance, unit=str(e.get("unit", "")),
         explanation=str(e.get("explanation", "")).strip(), objective=str(e.get("objective", "")),
         common_wrong=common, misconceptions=tuple(misconceptions), claims=tuple(claims),
+        group=group, kind=kind,
     )
 
 

@@ -17,8 +17,17 @@ import sys
 from collections import Counter
 from typing import TextIO
 
-from tlcourse.quiz.bank import BankError, bank_summary, list_banks, validate_bank, validate_files
+from tlcourse.quiz.bank import (
+    BankError,
+    bank_path,
+    bank_summary,
+    list_banks,
+    validate_bank,
+    validate_files,
+)
+from tlcourse.quiz.cues import cue_summary
 from tlcourse.quiz.drill import ExamConfig, ExamReport, MockExam, load_pool
+from tlcourse.quiz.drill_results import saved_results, with_results
 from tlcourse.quiz.grading import Grade, Response, counted, parse_answer
 from tlcourse.quiz.progress import ProgressStore, ProgressStoreError, resolve_db_path
 from tlcourse.quiz.widgets import question_text
@@ -57,6 +66,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="progress file (default TLCOURSE_PROGRESS_DB); ~ is expanded, a "
                         "relative path counts from the current directory")
     d.add_argument("--no-save", action="store_true", help="do not record progress")
+    d.add_argument("--no-results", action="store_true",
+                   help="no questions about your own saved runs (default: some, when there are and --banks is not given)")
     d.set_defaults(func=drill_command)
 
     q = subparsers.add_parser("quiz", help="quiz bank tools")
@@ -68,7 +79,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     v.set_defaults(func=validate_command)
     s = qsub.add_parser("stats", help="count questions per bank, topic, type and difficulty",
                         description="Counts per bank, topic, type and difficulty; per bank, "
-                                    "also how often the answer is the longest choice(s). Exit "
+                                    "also how often the answer is the longest choice(s) and how "
+                                    "often test-wise wording rules find it. Exit "
                                     "1 if a bank has problems (see `tlcourse quiz validate`).")
     s.set_defaults(func=stats_command)
 
@@ -114,12 +126,22 @@ def stats_command(args: argparse.Namespace) -> int:
     stderr and the exit code is 1.
     """
     print(bank_summary())
+    print("\n" + _cue_lines())
     problems = validate_bank(None)
     if problems:
         print(f"{counted(len(problems), 'problem')} in the banks: run `tlcourse quiz validate` "
               "to list them.", file=sys.stderr)
         return 1
     return 0
+
+
+def _cue_lines() -> str:
+    """The wording-cue figures per bank and over all banks (invalid banks' valid items too)."""
+    from tlcourse.quiz.bank import _parse_file
+
+    banks = [b for b in (_parse_file(bank_path(n))[0] for n in list_banks()) if b]
+    groups = [(b.chapter, list(b.questions)) for b in banks]
+    return cue_summary(groups + [("all banks", [q for _, qs in groups for q in qs])])
 
 
 # ------------------------------------------------------------------------------ drill
@@ -138,6 +160,8 @@ def drill_command(args: argparse.Namespace, stdin: TextIO | None = None,
             print(f"{topic:<24} {counts[topic]:>4} question{'' if counts[topic] == 1 else 's'}",
                   file=out)
         return 0
+    if not getattr(args, "no_results", False) and not args.banks:  # chosen banks: only them
+        pool, weights = with_results(pool, weights, saved_results())
     weights |= dict(args.weights)
     minutes = args.count if args.time_limit is None else args.time_limit
     config = ExamConfig(count=args.count, topics=args.topics, weights=weights, seed=args.seed,

@@ -4,7 +4,10 @@ Drawing: each topic gets a share of the ``count`` questions proportional to its 
 (largest-remainder rounding, equal remainders ordered by ``seed``; a topic with too few
 questions passes its surplus on). Within a topic, questions come in Leitner order: missed
 last time (box 1) first, then never seen, then the others that are due, then the rest,
-shuffled within each group by ``seed``. The choices of each question are shuffled too
+shuffled within each group by ``seed``; of near-duplicates (items sharing a bank ``group``)
+an exam holds at most one. At least a quarter of the exam (``reasoning_share``) are
+prediction or interpretation items: when the draw has fewer, the least due recall and
+application items give way to them, the learner's own results (grounded items) first. The choices of each question are shuffled too
 (:mod:`tlcourse.quiz.shuffle`), from the same seed: the learner answers in the letters
 displayed, and the report reviews the questions as displayed.
 
@@ -46,6 +49,13 @@ class ExamConfig:
     # Share of questions to pass. A rough target only: AI-900 reports a scaled score and passes
     # at 700 of 1,000, which is not 70 % of the questions correct.
     pass_mark: float = 0.7
+    # At least this share of the exam asks for a prediction or an interpretation (the learner's
+    # own results first, when the pool holds them), not only recall and application.
+    reasoning_share: float = 0.25
+
+
+#: Item kinds that ask the learner to foresee or read a result.
+REASONING_KINDS = ("prediction", "interpretation")
 
 
 @dataclass(frozen=True)
@@ -202,12 +212,57 @@ def draw(
     quota = allocate(config.count, {t: len(qs) for t, qs in sorted(by_topic.items())},
                      config.weights, rng)
     chosen: list[Question] = []
+    groups: set[str] = set()  # near-duplicates (a bank's `group`): at most one per exam
     for topic, n in quota.items():
         qs = sorted(by_topic[topic], key=lambda q: q.id)
         rng.shuffle(qs)
-        chosen += sorted(qs, key=priority)[:n]
+        for q in sorted(qs, key=priority):
+            if n and not (q.group and q.group in groups):
+                chosen.append(q)
+                groups.add(q.group)
+                n -= 1
+    short = sum(quota.values()) - len(chosen)  # a topic lost seats to a near-duplicate
+    spare = [q for t in sorted(by_topic) for q in sorted(by_topic[t], key=lambda q: q.id)
+             if q not in chosen and not (q.group and q.group in groups)]
+    rng.shuffle(spare)
+    for q in sorted(spare, key=priority)[:short]:
+        if not (q.group and q.group in groups):
+            chosen.append(q)
+            groups.add(q.group)
+    _ensure_reasoning(chosen, [q for t in sorted(by_topic) for q in by_topic[t]], groups,
+                      config.reasoning_share, rng, priority)
     rng.shuffle(chosen)
     return chosen
+
+
+def _ensure_reasoning(chosen: list[Question], pool: list[Question], groups: set[str],
+                      share: float, rng: random.Random, priority: Callable[[Question], int]
+                      ) -> None:
+    """Swap recall/application items for prediction/interpretation ones until ``share`` is met.
+
+    The learner's own results (topic ``your-results``) come first, then written items in
+    Leitner order; the items given up are the least due ones. Changes ``chosen`` in place.
+    """
+    need = -int(-(share * len(chosen) - 1e-9) // 1) - sum(q.kind in REASONING_KINDS
+                                                          for q in chosen)
+    if need <= 0:
+        return
+    spare = sorted((q for q in pool if q.kind in REASONING_KINDS and q not in chosen),
+                   key=lambda q: q.id)
+    rng.shuffle(spare)
+    spare.sort(key=lambda q: (q.topic != "your-results", priority(q)))
+    givers = sorted((q for q in chosen if q.kind not in REASONING_KINDS), key=priority,
+                    reverse=True)
+    for q in spare:
+        if need <= 0 or not givers:
+            break
+        if q.group and q.group in groups:
+            continue
+        out = givers.pop(0)
+        chosen[chosen.index(out)] = q
+        groups.discard(out.group)
+        groups.add(q.group)
+        need -= 1
 
 
 class MockExam:

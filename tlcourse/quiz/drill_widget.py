@@ -17,6 +17,7 @@ import html
 from typing import Any
 
 from tlcourse.quiz.drill import ExamConfig, ExamReport, MockExam, load_pool
+from tlcourse.quiz.drill_results import saved_results, with_results
 from tlcourse.quiz.grading import Grade, Response, counted
 from tlcourse.quiz.progress import ProgressStore, ProgressStoreError, default_db_path
 from tlcourse.quiz.shuffle import Shown
@@ -106,9 +107,15 @@ class ExamWidget:
 def build_exam(count: int = 20, topics: list[str] | None = None,
                time_limit: float | None = None, seed: int | None = None,
                banks: list[str] | None = None, learner: str | None = None,
-               store: ProgressStore | None = None) -> ExamWidget:
-    """Build (without displaying) a mock exam widget; see :func:`show_exam`."""
+               store: ProgressStore | None = None, results: bool = True) -> ExamWidget:
+    """Build (without displaying) a mock exam widget; see :func:`show_exam`.
+
+    With ``results``, questions about the learner's own saved runs join the pool
+    (:mod:`tlcourse.quiz.drill_results`).
+    """
     pool, bank_of, weights = load_pool(banks)
+    if results and not banks:  # a drill of chosen banks stays on them
+        pool, weights = with_results(pool, weights, saved_results())
     minutes = count if time_limit is None else time_limit
     config = ExamConfig(count=count, topics=tuple(topics) if topics else None, weights=weights,
                         seed=seed, time_limit=minutes * 60 if minutes > 0 else None)

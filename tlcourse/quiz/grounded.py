@@ -47,6 +47,7 @@ Record = Mapping[str, Any]
 #: How many questions one template may contribute, so results never swamp the bank.
 MAX_PER_TEMPLATE = 3
 _TOPIC = "your-results"
+_KIND = "interpretation"  # every generated question asks the learner to read their own table
 
 
 def _qid(kind: str, chapter: str, experiment: str, subject: tuple, methods: Iterable[str]) -> str:
@@ -135,7 +136,7 @@ def _choice_question(qid: str, prompt: str, values: dict[str, tuple[float, int]]
         for i, m in enumerate(methods)
     )
     return Question(
-        id=qid, chapter=chapter, topic=_TOPIC, difficulty="medium", type="single",
+        id=qid, chapter=chapter, topic=_TOPIC, kind=_KIND, difficulty="medium", type="single",
         prompt=prompt, answer=(keys[methods.index(best)],), choices=choices,
         explanation="Computed from your results table (mean over seeds)." + judged,
     )
@@ -192,7 +193,7 @@ def gap_points(records: Iterable[Record], chapter: str = "results",
         gap = round(100 * (values[best][0] - values[worst][0]), 1)
         out.append(Question(
             id=_qid("gap", chapter, experiment, (dataset, k), values), chapter=chapter,
-            topic=_TOPIC,
+            topic=_TOPIC, kind=_KIND,
             difficulty="hard", type="numeric",
             prompt=(f"In your run on {dataset} with {_per_class(k)}, by how many "
                     f"percentage points did {best} beat {worst} (mean test accuracy)?"),
@@ -233,7 +234,7 @@ def more_labels_help(records: Iterable[Record], chapter: str = "results",
                          (_per_class(ks[-1]), _per_class(ks[0])))
         out.append(Question(
             id=_qid("trend", chapter, experiment, (dataset, method, ks[0], ks[-1]), [method]),
-            chapter=chapter, topic=_TOPIC,
+            chapter=chapter, topic=_TOPIC, kind=_KIND,
             difficulty="easy", type="truefalse",
             prompt=(f"True or false: in your run, {method} on {dataset} was more accurate with "
                     f"{_per_class(ks[-1])} than with {ks[0]}."),

@@ -71,6 +71,8 @@ class Question:
     common_wrong: tuple[WrongValue, ...] = ()
     misconceptions: tuple[str, ...] = ()
     claims: tuple[int, ...] = ()
+    group: str = ""  # near-duplicates share a group; a drill shows at most one of them
+    kind: str = ""  # recall, application, prediction or interpretation (see quizzes/README.md)
 
     def choice(self, key: str) -> Choice:
         """Return the choice with ``key`` (KeyError listing the valid keys otherwise)."""
