@@ -39,6 +39,7 @@ _REQUIRED_BANK_KEYS = ("chapter", "title", "topics", "questions")
 _QUESTION_KEYS = {
     "id", "chapter", "topic", "objective", "difficulty", "type", "prompt", "choices",
     "answer", "tolerance", "unit", "explanation", "common_wrong", "misconceptions", "claims",
+    "kind",  # recall / application / prediction / interpretation
 }
 _REQUIRED_QUESTION_KEYS = ("id", "topic", "difficulty", "type", "prompt", "answer")
 _CHOICE_KEYS = {"key", "text", "why"}
