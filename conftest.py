@@ -27,6 +27,7 @@ CHAPTER_OF = {
     "05b_negative_transfer": "ch05",  # its experiments run in test_domain_shift
     "test_backbone_choice": "ch07", "test_classifier": "ch07", "07_your_own_images": "ch07",
     "test_text": "ch08", "test_text_transfer": "ch08", "08_text_transfer": "ch08",
+    "test_lora_zero_shot": "ch09", "09_lora_zero_shot": "ch09",
 }
 
 
@@ -34,7 +35,7 @@ CHAPTER_OF = {
 # take the heavy chapters in this order and the short test files fill the end, so neither
 # worker idles while the other finishes a chapter. Other scopes follow in collection order.
 HEAVY_FIRST = ["ch05", "ch01", "ch08", "ch07", "ch03b", "ch03", "ch04", "tests/test_smoke.py",
-               "ch02"]
+               "ch02", "ch09"]
 
 
 def _scope(nodeid: str) -> str:

@@ -46,6 +46,8 @@ ARTIFACTS = {
     "text-transfer": {"preds": {("tfidf", 8, 0): torch.tensor([0, 1, 0, 1])},
                       "tests": {"tweets": _texts(), "movies": _texts(2)}, "test": _texts(),
                       "part_seconds": {"load": 1.5}, "part_cpu_seconds": {"load": 3.0}},
+    "lora-zero-shot": {"test": _texts(), "part_seconds": {"load": 1.5},
+                       "part_cpu_seconds": {"load": 3.0}},
 }
 
 

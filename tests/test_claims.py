@@ -112,6 +112,24 @@ def _backbone_choice(seeds, e):
                   for m, size, ips in (("lite0", 224, 30.0), ("lite2", 260, 10.0))]
 
 
+def _lora(seeds, e):
+    # claim 16: LoRA minus full fine-tuning is e (an equivalence within 2 points)
+    sizes = {"lora": (74_498, 301_672), "full-finetune": (22_713_986, 90_868_736)}
+    return [{**r, "trainable_params": sizes[r["method"]][0], "saved_bytes": sizes[r["method"]][1]}
+            for r in _arms(seeds, e, "method", "lora", "full-finetune", labels_per_class=20)]
+
+
+def _zero_shot(seeds, e):
+    # claim 17: zero-shot beats the probe at 5/class by e, and the probe at 20 beats it by e
+    return (_rows(seeds, lambda s: 0.6, method="probe", labels_per_class=5)
+            + _rows(seeds, lambda s: 0.6 + e + JITTER[s], method="zero-shot", labels_per_class=0)
+            + _rows(seeds, lambda s: 0.6 + 2 * e + 2 * JITTER[s], method="probe",
+                    labels_per_class=20))
+
+
+#: verdicts that test an equivalence (a margin): "holds" reads "equivalent within the margin"
+EQUIVALENCE = {"lora_matches_full"}
+
 CASES: dict[str, Callable[[tuple, float], list[dict]]] = {
     "pretrained_beats_scratch": _scratch_vs_transfer,
     "late_layers_more_specific": _layer_transfer,
@@ -139,6 +157,8 @@ CASES: dict[str, Callable[[tuple, float], list[dict]]] = {
     "scratch_catches_up": _data_scaling_catch_up,
     "larger_backbone_more_accurate": _backbone_choice,
     "pretrained_text_encoder_beats_scratch": _text_transfer,
+    "lora_matches_full": _lora,
+    "zero_shot_then_labels": _zero_shot,
 }
 
 
@@ -146,7 +166,7 @@ def test_every_verdict_function_has_a_case():
     assert set(CASES) == set(claims.VERDICTS)
 
 
-@pytest.mark.parametrize("name", sorted(CASES))
+@pytest.mark.parametrize("name", sorted(set(CASES) - EQUIVALENCE))
 def test_verdict_flips_with_the_sign_of_the_effect(name):
     fn, make = claims.VERDICTS[name], CASES[name]
     held, opposite = fn(make(SEEDS, 0.2)), fn(make(SEEDS, -0.2))
@@ -172,6 +192,36 @@ def test_an_effect_inside_the_noise_is_inconclusive(name):
     assert "seeds" in v.verdict.need  # what it would take
 
 
+def test_claim_16_reads_equivalent_worse_or_better_against_the_2_point_margin():
+    from tlcourse.stats import BETTER, EQUIVALENT, WORSE
+
+    fn = claims.VERDICTS["lora_matches_full"]
+    seeds = (0, 1, 2, 3, 4)
+    same, worse, better = fn(_lora(seeds, 0.0)), fn(_lora(seeds, -0.2)), fn(_lora(seeds, 0.2))
+    assert (same.status, worse.status, better.status) == (EQUIVALENT, WORSE, BETTER)
+    assert -0.02 < same.verdict.low and same.verdict.high < 0.02  # its 90 % interval inside
+    assert "LoRA and full fine-tuning equivalent within 2 points" in same.measured
+    assert "90 % interval" in same.measured and "0.33 %" in same.measured
+    assert "LoRA worse than full fine-tuning by more than 2 points" in worse.measured
+    assert "reproduces" in same.versus_quote and "does not reproduce" in worse.versus_quote
+    # a gap of 1 point whose interval reaches past the margin: not equivalent, not worse
+    open_ = fn(_lora((0, 1), -0.01))
+    assert open_.status == "inconclusive at 2 seeds" and "equivalence within 2 points" in \
+        open_.measured
+
+
+def test_claim_17_needs_both_comparisons_and_the_weaker_decides():
+    fn = claims.VERDICTS["zero_shot_then_labels"]
+    both = _zero_shot(SEEDS, 0.2)
+    assert fn(both).status == HOLDS and "from 20 labelled tweets per class" in \
+        fn(both).versus_quote
+    # zero-shot far below 5 labels: the first half fails, so the claim does not hold
+    first_fails = [{**r, "test_accuracy": 0.3 + 0.2 * r["test_accuracy"] - 0.12}
+                   if r["method"] == "zero-shot" else r for r in both]
+    assert fn(first_fails).status == OPPOSITE
+    assert fn([r for r in both if r["labels_per_class"] != 20]).status == MISSING
+
+
 def test_a_change_is_worded_sign_first_with_the_judges_numbers():
     v = claims.VERDICTS["mismatch_shrinks_benefit"](CASES["mismatch_shrinks_benefit"](SEEDS, 0.2))
     assert "photos beat clip art by 20 points (95 % interval" in v.measured
@@ -191,11 +241,11 @@ def test_quoted_range_is_reported_next_to_the_measurement():
 # ---------------------------------------------------------------------------------------------
 # The claims file
 # ---------------------------------------------------------------------------------------------
-def test_claims_file_lists_fifteen_claims_each_measured_or_pending():
+def test_claims_file_lists_seventeen_claims_each_measured_or_pending():
     from tlcourse.experiments import list_experiments
 
     listed = claims.load_claims()
-    assert [c.number for c in listed] == list(range(1, 16))
+    assert [c.number for c in listed] == list(range(1, 18))
     known = list_experiments()
     for c in listed:
         assert c.claim and c.short and c.sources
@@ -257,7 +307,7 @@ def test_missing_and_malformed_records_read_not_measured_yet():
     assert by[4].status == MISSING  # records of another shape: no guess
     assert by[13].status == MISSING and "tlcourse run text-transfer" in by[13].measured
     md = claims.to_markdown(rows, links="")
-    assert "[ch. 2](02_feature_extraction.ipynb)" in md and md.count("\n| ") == 15
+    assert "[ch. 2](02_feature_extraction.ipynb)" in md and md.count("\n| ") == 17
 
 
 def _save(name: str, records: list[dict], seeds: int | None = None) -> None:
@@ -288,7 +338,7 @@ def test_cli_prints_and_writes_the_ledger_from_the_cache(synthetic_cache, capsys
     assert "run: tlcourse run scratch-vs-transfer --profile quick" in text
     assert "tlcourse claims --run" in text
     data = json.loads((synthetic_cache / "ledger.json").read_text())
-    assert [c["number"] for c in data["claims"]] == list(range(1, 16))
+    assert [c["number"] for c in data["claims"]] == list(range(1, 18))
     assert data["claims"][2]["status"] == HOLDS and data["claims"][0]["status"] == MISSING
     assert "| 3 | The recipe" in (synthetic_cache / "ledger.md").read_text()
 

@@ -183,6 +183,21 @@ def _ch08() -> dict:
     return {"res": NS(records=records)}
 
 
+def _ch09() -> dict:
+    rng = random.Random(10)
+    records = [_r(method="zero-shot", labels_per_class=0, seed=s, test_accuracy=0.675,
+                  trainable_params=0, saved_bytes=3072) for s in SEEDS]
+    records += [_r(method="probe", labels_per_class=k, seed=s, test_accuracy=_acc(rng, p),
+                   trainable_params=385, saved_bytes=3200)
+                for k, p in ((2, 0.6), (5, 0.64), (10, 0.71), (20, 0.75)) for s in SEEDS]
+    records += [_r(method=m, labels_per_class=20, seed=s, test_accuracy=_acc(rng, p),
+                   trainable_params=n, saved_bytes=b)
+                for m, p, n, b in (("lora", 0.76, 74_498, 301_672),
+                                   ("full-finetune", 0.77, 22_713_986, 90_868_736))
+                for s in SEEDS]
+    return {"res": NS(records=records)}
+
+
 def _ch00() -> dict:
     """The ledger's rows: claim 3 decided at 3 seeds, claim 7 inconclusive at 5, the rest not
     measured (the exercise asks for an inconclusive claim, then for its seeds)."""
@@ -199,7 +214,7 @@ def _ch00() -> dict:
 
 RUNS = {"00": _ch00, "01": _ch01, "02": _ch02, "03": _ch03, "03b": _ch03b, "04": _ch04,
         "05": _ch05,
-        "05b": _ch05b, "07": _ch07, "08": _ch08}
+        "05b": _ch05b, "07": _ch07, "08": _ch08, "09": _ch09}
 
 
 # ------------------------------------------------------------------------------ the notebooks' cells
@@ -245,12 +260,13 @@ WRONG = {
     "ch05b-ex-robust-or-accurate": "mean_drop", "ch05b-ex-negative-call": "vs_scratch",
     "ch07-ex-read-threshold": "unknown_share", "ch07-ex-backbone-gap": "gap",
     "ch08-ex-frozen-vs-tfidf": "mean_gap_20", "ch08-ex-best-rate": "rate_means",
+    "ch09-ex-lora-share": "share", "ch09-ex-crossover": "probe_means",
 }
 
 
 def test_every_checker_is_called_by_one_notebook_exercise():
     assert sorted(CELLS) == sorted(exercises.list_exercises()) == sorted(WRONG)
-    assert len(CELLS) == 19
+    assert len(CELLS) == 21
 
 
 @pytest.mark.parametrize("exercise_id", sorted(WRONG))

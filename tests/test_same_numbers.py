@@ -29,7 +29,8 @@ from tlcourse import claims, stats
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "claims_records.json"
 #: more stored records, one file per chapter or group of chapters (experiment -> records, merged)
 MORE_FIXTURES = [FIXTURE.with_name("mistakes_lab_records.json"),
-                 FIXTURE.with_name("claims_records_chapters_7_8.json")]
+                 FIXTURE.with_name("claims_records_chapters_7_8.json"),
+                 FIXTURE.with_name("claims_records_chapter_9.json")]
 
 
 def _chapter(module: str, function: str, **kwargs) -> Callable[[list[dict]], list[str]]:
@@ -63,6 +64,8 @@ CHAPTER_FINDINGS: dict[int, tuple[str, Callable[[list[dict]], list[str]]]] = {
     11: ("data-scaling", _chapter("learning_curve", "findings")),
     15: ("data-scaling", _chapter("learning_curve", "findings")),
     12: ("domain-shift", _chapter("domain_shift", "shift_findings")),
+    16: ("lora-zero-shot", _chapter("lora_zero_shot", "findings")),
+    17: ("lora-zero-shot", _chapter("lora_zero_shot", "findings")),
 }
 #: claims whose chapter on main still prints its own rule (issue 24's migration pending)
 NOT_YET_ON_THE_JUDGE: dict[int, str] = {}  # chapter 2 (claim 3) moved to the judge
@@ -77,6 +80,8 @@ def _signature(v: stats.Verdict) -> str:
     'by 36 points (95 % interval 29 to 43; 3 seeds' or 'by 1 point, inconclusive at 3 seeds
     (−4 to 7; about 33 seeds would decide a gap this size)'."""
     said = v.text("\x00", "\x01")
+    if v.margin is not None and v.decided:  # an equivalence: '<a> and <b> equivalent within 2
+        said = said.split(" (", 1)[1]  # points (<a> ahead by 1 point; 90 % interval ...': the size on
     said = re.sub(r"^[\x00\x01] (beat [\x00\x01] |ahead )", "", said)
     return re.sub(r"(\d+ seeds?)(, [\d,]+ test items)", r"\1", said).replace("test items", "")
 

@@ -28,6 +28,7 @@ from tlcourse.experiments import (
     feature_extraction,
     forgetting,
     layer_transfer,
+    lora_zero_shot,
     mistakes,
     negative_transfer,
     summarize,
@@ -455,3 +456,35 @@ def best_rate(res, *, rate_means, best_lr, best_in_bert_range, high_rate_below_p
             high_rate_below_probe == (_mean(tt.sweep_gaps(res.records, 1e-3).values()) < 0),
     }
 
+
+
+# ------------------------------------------------------------------------------ chapter 9
+@_checker("ch09-ex-lora-share")
+def lora_share(res, *, share, size_ratio, verdict) -> dict[str, bool]:
+    lz = lora_zero_shot
+    rows = {m: [r for r in res.records if r["method"] == m and r["labels_per_class"] == lz.MORE]
+            for m in (lz.LORA, lz.FULL)}
+    lora, full = rows[lz.LORA][0], rows[lz.FULL][0]
+    return {
+        "share is LoRA's trainable parameters / full fine-tuning's":
+            _close(share, lora["trainable_params"] / full["trainable_params"]),
+        "size_ratio is full fine-tuning's saved bytes / LoRA's":
+            _close(size_ratio, full["saved_bytes"] / lora["saved_bytes"]),
+        "verdict is the judge's equivalence word (margin 2 points)":
+            verdict == judge(rows[lz.LORA], rows[lz.FULL], margin=lz.MARGIN).word,
+    }
+
+
+@_checker("ch09-ex-crossover")
+def crossover(res, *, zero_acc, probe_means, first_above) -> dict[str, bool]:
+    lz = lora_zero_shot
+    zero = next(r["test_accuracy"] for r in res.records if r["method"] == lz.ZERO)
+    means = {k: _mean(v.values()) for k in {r["labels_per_class"] for r in res.records
+                                            if r["method"] == lz.PROBE}
+             if (v := lz.acc(res.records, lz.PROBE, k))}
+    above = min((k for k, m in means.items() if m > zero), default=None)
+    return {
+        "zero_acc is zero-shot's test accuracy": _close(zero_acc, zero),
+        "probe_means: labels per class -> mean probe accuracy": _all_close(probe_means, means),
+        "first_above is the fewest labels per class above zero-shot": first_above == above,
+    }

@@ -108,6 +108,6 @@ def claim_numbers(path: str | Path | None = None) -> list[int]:
 
     Example:
         >>> claim_numbers()[-1]
-        15
+        17
     """
     return [c.number for c in load_claims(path)]

@@ -4,6 +4,7 @@ and from random weights, with the course's :func:`~tlcourse.train.fit`."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -72,12 +73,15 @@ class TuneResult:
 
 def train_encoder(encoder: SentenceEncoder, train: TextData, test: TextData,
                   cfg: TuneConfig = TuneConfig(), seed: int = 0,
-                  head: nn.Linear | None = None) -> TuneResult:
+                  head: nn.Linear | None = None,
+                  prepare: Callable[[nn.Module], nn.Module] | None = None) -> TuneResult:
     """Train a copy of ``encoder`` with a linear head on ``train``, every layer, then test it.
 
     With the pretrained encoder and ``head=head_from_probe(...)`` this is LP-FT (the probe
     first, then everything at a low rate); with ``load_encoder(pretrained=False)`` and no head it
-    is the architecture trained from scratch. ``encoder`` itself is left unchanged.
+    is the architecture trained from scratch. ``prepare`` may change what trains (chapter 9:
+    :func:`tlcourse.text.lora.add_lora` leaves only adapters and head trainable). ``encoder``
+    itself is left unchanged.
 
     Example:
         >>> x_train, x_test = embed(train.texts, enc), embed(test.texts, enc)  # doctest: +SKIP
@@ -93,6 +97,8 @@ def train_encoder(encoder: SentenceEncoder, train: TextData, test: TextData,
     model = TextClassifier(copy.deepcopy(encoder), copy.deepcopy(head))
     for p in model.parameters():
         p.requires_grad_(True)
+    if prepare is not None:
+        model = prepare(model)
     per_epoch = -(-len(train) // cfg.batch_size)
     epochs = max(cfg.epochs, -(-cfg.min_steps // per_epoch))
     fit_cfg = TrainConfig(epochs=epochs, batch_size=cfg.batch_size, lr=cfg.lr,
