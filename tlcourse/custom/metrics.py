@@ -90,6 +90,7 @@ class Report:
     probs: np.ndarray | None = field(default=None, repr=False, compare=False)
     y: np.ndarray | None = field(default=None, repr=False, compare=False)
     image_thresholds: np.ndarray | None = field(default=None, repr=False, compare=False)
+    unit: str = field(default="image", compare=False)  # what was scored: "image", or "text"
 
     @property
     def threshold_text(self) -> str:
@@ -139,13 +140,13 @@ class Report:
         unknown = round(self.unknown_share * n)
         majority = max(sum(r) for r in self.confusion) / n
         lines = [
-            f"Probability threshold {t} · {_count(n, 'image')} · {n_cls} classes",
+            f"Probability threshold {t} · {_count(n, self.unit)} · {n_cls} classes",
             (f"Precision {_pct(self.macro_precision)}   Recall {_pct(self.macro_recall)}   "
              f"mAP {_pct(self.mean_ap)}   (means over classes)"),
             (f"Accuracy {_pct(self.accuracy)} (top-1, no threshold; vs chance {_pct(1 / n_cls)},"
              f" majority class {_pct(majority)}) · balanced accuracy "
              f"{_pct(self.balanced_accuracy)}"),
-            (f"Left unknown at {t}: {unknown} of {_count(n, 'image')} "
+            (f"Left unknown at {t}: {unknown} of {_count(n, self.unit)} "
              f"({_pct(self.unknown_share)})"),
             "",
         ]
