@@ -293,3 +293,26 @@ def test_lora_trains_and_its_merged_weights_predict_what_the_adapters_did(tmp_pa
     peft.set_peft_model_state_dict(wrapped, state)
     unmerged = text_probs(wrapped.eval(), texts, enc)
     assert torch.allclose(merged, unmerged, atol=1e-4)
+
+
+def _fake_model(folder: Path, kind: str | None) -> Path:
+    from tlcourse.custom.model_folder import FORMAT
+
+    (folder / "iteration-001").mkdir(parents=True)
+    (folder / "model.json").write_text(json.dumps({"format": FORMAT, "current": 1,
+                                                   "iterations": [1]}))
+    info = {"classes": ["a", "b"], "backbone": "MiniLM-L6-v2" if kind else "lite0-imagenet",
+            "input_size": 128 if kind else 224, "threshold": 0.5}
+    if kind:
+        info["kind"] = kind
+    (folder / "iteration-001" / "iteration.json").write_text(json.dumps(info))
+    return folder
+
+
+def test_a_text_model_given_to_the_image_commands_and_back_is_one_line(tmp_path, capsys):
+    text_model = _fake_model(tmp_path / "text-model", "text")
+    code, _, err = _run(["predict", str(text_model), str(tmp_path / "x.jpg")], capsys)
+    assert code == 1 and "tlcourse text predict" in err and len(err.splitlines()) == 1
+    photo_model = _fake_model(tmp_path / "photo-model", None)
+    code, _, err = _run(["text", "predict", str(photo_model), "hello"], capsys)
+    assert code == 1 and "photo model" in err and len(err.splitlines()) == 1

@@ -99,13 +99,15 @@ def load_text_model(model_dir: str | Path, iteration: int | None = None,
     folder = out / f"iteration-{number:03d}"
     try:
         info = json.loads((folder / "iteration.json").read_text(encoding="utf-8"))
+        if info.get("kind") != KIND:
+            raise ModelError(f"{out} holds a photo model: use `tlcourse predict {out} IMAGES` "
+                             f"(tlcourse text reads folders made by `tlcourse text train`)")
         state = torch.load(folder / "weights.pt", weights_only=True)
     except (OSError, ValueError, RuntimeError) as e:
+        if isinstance(e, ModelError):
+            raise
         raise ModelError(f"{folder} is damaged ({type(e).__name__}); retrain into a new "
                          f"folder") from None
-    if info.get("kind") != KIND:
-        raise ModelError(f"{out} holds a photo model: use `tlcourse predict {out} IMAGES` "
-                         f"(tlcourse text reads folders made by `tlcourse text train`)")
     classes = info["classes"]
     encoder = encoder or load_encoder()
     import copy
