@@ -249,7 +249,7 @@ def test_check_train_predict_export_on_the_sample_csv(tmp_path, capsys):
     folder = model / "onnx"
     diff = float(out.split("PyTorch| = ")[1].split()[0])
     assert diff <= 1e-4
-    assert {"model.onnx", "tokenizer.json", "README.md", "vocab.txt"} <= {
+    assert {"model.onnx", "tokenizer.json", "README.md", "tokenizer_config.json"} <= {
         p.name for p in folder.iterdir()}
     meta = read_onnx_metadata(folder / "model.onnx")
     assert meta["classes"] == sorted(SAMPLE_LABELS) and meta["max_tokens"] == str(MAX_TOKENS)
@@ -316,3 +316,17 @@ def test_a_text_model_given_to_the_image_commands_and_back_is_one_line(tmp_path,
     photo_model = _fake_model(tmp_path / "photo-model", None)
     code, _, err = _run(["text", "predict", str(photo_model), "hello"], capsys)
     assert code == 1 and "photo model" in err and len(err.splitlines()) == 1
+
+
+@pytest.mark.slow
+def test_a_small_csv_is_scored_by_cross_validation_with_thresholds_chosen_out_of_fold(tmp_path):
+    from tlcourse.text.workflow import TextSettings, train_text_model
+
+    path = _write(tmp_path / "r.csv", _good_rows(6))  # 6 a label: none to spare for a holdout
+    it = train_text_model(path, tmp_path / "m", TextSettings(method="auto"), progress=False)
+    assert it.method == "probe" and it.evaluation == "cross-validation"
+    assert it.n_eval == 12 and it.n_train == 12  # every row scored once; the saved model: all
+    assert sum(f["scored"] for f in it.folds) == 12
+    assert "out-of-fold predictions of all 12 rows" in it.threshold_reason
+    assert any("chosen on its own training folds" in n for n in it.report.notes)
+    assert "12 texts" in it.report.format()

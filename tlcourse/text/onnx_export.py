@@ -205,7 +205,8 @@ recall {pct(m['macro_recall'])}, mAP {pct(m['mean_ap'])} (means over labels) at 
   output `probabilities` (float32 `[N, {len(model.classes)}]`). Classes by column: {classes}.
 - `tokenizer.json`: the tokenizer (Hugging Face `tokenizers`, also readable by
   transformers.js); it lower-cases, truncates at {MAX_TOKENS} tokens and pads a batch.
-  `vocab.txt`, `tokenizer_config.json`, `special_tokens_map.json`: the same for `transformers`.
+  `tokenizer_config.json` (and any other tokenizer file here): the same for `transformers`,
+  `AutoTokenizer.from_pretrained("this folder")`.
 
 Texts longer than {MAX_TOKENS} tokens are cut, as in training: the model never saw the rest.
 
