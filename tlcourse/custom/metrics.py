@@ -7,8 +7,7 @@ A multiclass model gives probabilities ``probs`` ``[N, C]`` (rows sum to 1). The
 * **Precision of class c** at t: the share of the images predicted c that truly are c.
 * **Recall of class c** at t: the share of the truly-c images predicted c. An image left
   "unknown" is a miss: it lowers recall, never precision.
-* **F1 of class c**: ``2 TP / (2 TP + FP + FN)``, precision's and recall's harmonic mean (0 for a
-  class never predicted, where precision is undefined).
+* **F1 of class c**: ``2 TP / (2 TP + FP + FN)``, the harmonic mean (0 if c is never predicted).
 * **Average precision (AP) of class c**: the area under c's one-vs-rest precision-recall curve
   over *all* thresholds (``sklearn.metrics.average_precision_score`` on ``probs[:, c]``). It
   does not depend on t: it scores how well the model *ranks* c's images above the others, as
