@@ -330,3 +330,15 @@ def test_a_small_csv_is_scored_by_cross_validation_with_thresholds_chosen_out_of
     assert "out-of-fold predictions of all 12 rows" in it.threshold_reason
     assert any("chosen on its own training folds" in n for n in it.report.notes)
     assert "12 texts" in it.report.format()
+
+
+def test_a_text_label_called_negative_is_a_sentiment_not_none_of_these():
+    """Chapter 7's negative/ folder means "none of these"; a CSV's label "negative" is an
+    ordinary class, scored in the per-label rows like "positive"."""
+    from tlcourse.custom.metrics import report
+
+    probs = [[0.9, 0.1], [0.2, 0.8], [0.7, 0.3], [0.4, 0.6]]
+    image_side = report(probs, [0, 1, 0, 1], ["negative", "positive"], 0.5)
+    text_side = report(probs, [0, 1, 0, 1], ["negative", "positive"], 0.5, negative_class=False)
+    assert [c.name for c in text_side.per_class] == ["negative", "positive"]
+    assert text_side.negative is None and image_side.negative is not None

@@ -60,7 +60,7 @@ def load_claims(path: str | Path | None = None) -> list[Claim]:
 @lru_cache(maxsize=8)
 def _load(path: str) -> tuple[Claim, ...]:
     try:
-        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        raw = yaml.load(Path(path).read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except FileNotFoundError:
         raise ClaimsError(f"{path}: not found; it ships at the repository root "
                           "(or set TLCOURSE_CLAIMS to its path)") from None

@@ -54,6 +54,7 @@ COURSE_EXERCISES = frozenset({
     "ch05b-ex-robust-or-accurate", "ch05b-ex-negative-call",
     "ch07-ex-read-threshold", "ch07-ex-backbone-gap",
     "ch08-ex-frozen-vs-tfidf", "ch08-ex-best-rate",
+    "ch09-ex-crossover", "ch09-ex-lora-share",
 })
 #: Grounded items are generated from the learner's own results, so no bank lists them.
 GROUNDED_ID = re.compile(r"grounded-[a-z0-9]+(-[a-z0-9]+)*")

@@ -12,8 +12,8 @@ A multiclass model gives probabilities ``probs`` ``[N, C]`` (rows sum to 1). The
   over *all* thresholds (``sklearn.metrics.average_precision_score`` on ``probs[:, c]``). It
   does not depend on t: it scores how well the model *ranks* c's images above the others, as
   Custom Vision's AP does. **mAP** is its mean over the classes.
-* **Macro precision / recall / F1**: the plain mean over classes (each class counts the same,
-  whatever its size), as Custom Vision's overall precision and recall.
+* **Macro precision / recall / F1**: the plain mean over classes (each counts the same), as
+  Custom Vision's overall precision and recall.
 * **Accuracy** (top-1, no threshold: every image gets its top class) and **balanced accuracy**
   (the mean over classes of the top-1 recall; immune to a large class). The **unknown share** is
   the fraction of images left "unknown" at t. The **confusion matrix** counts true class (rows)
@@ -24,9 +24,8 @@ its count ("3 of 3") and a Wilson 95 % interval (3 of 3 is 44 % to 100 %); ``for
 below :data:`FEW_IMAGES` evaluation images of a class and says what one image is worth.
 
 **None of these** (:mod:`.negative`): a class named ``negative`` or ``_negative`` is Custom
-Vision's Negative tag. An image whose top class is it is "unknown"; its images are reported
-apart (``Report.negative``), outside the per-class rows, the confusion matrix and the means; a
-negative image given a class is a false positive of that class (precision and AP).
+Vision's Negative tag: top class it means "unknown"; its images are reported apart
+(``Report.negative``), outside the rows, confusion and means; given a class, a false positive.
 
 Undefined values are ``None``, never NaN and never a silent 0, and each comes with a note:
 precision is ``None`` for a class never predicted at t (nothing to be right or wrong about);
@@ -325,7 +324,8 @@ def _f1(tp: int, predicted: int, support: int) -> float | None:
 # Public API
 # ---------------------------------------------------------------------------------------------
 def report(probs: Any, y: Any, classes: Sequence[str],
-           threshold: float | Sequence[float] = DEFAULT_THRESHOLD) -> Report:
+           threshold: float | Sequence[float] = DEFAULT_THRESHOLD, *,
+           negative_class: bool = True) -> Report:
     """Per-class precision, recall, F1 and AP at ``threshold``; mAP, accuracy, confusion.
 
     Args:
@@ -337,7 +337,7 @@ def report(probs: Any, y: Any, classes: Sequence[str],
             training folds); counts then pool over the images, each judged at its own.
 
     A class named as in :data:`NEGATIVE_NAMES` is the "none of these" class: its images are
-    reported apart in ``Report.negative`` (see the module's docstring).
+    reported apart in ``Report.negative``, unless ``negative_class=False`` (a text's "negative").
 
     Example:
         >>> r = report([[0.7, 0.3], [0.45, 0.55]], [0, 1], ["cat", "dog"], threshold=0.6)
@@ -346,7 +346,7 @@ def report(probs: Any, y: Any, classes: Sequence[str],
     """
     p, y = _arrays(probs, y, classes)
     t = _check_thresholds(threshold, len(y))
-    neg = negative_index(classes)
+    neg = negative_index(classes) if negative_class else None
     real = [c for c in range(p.shape[1]) if c != neg]  # the classes to score
     tp, predicted, support, pred = _counts(p, y, t, neg)
     per_class, notes = [], []

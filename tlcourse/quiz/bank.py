@@ -25,6 +25,10 @@ from typing import Any
 
 import yaml
 
+#: libyaml's C parser where installed (the same safe subset, ~10x faster: `quiz stats` parses
+#: every bank), else PyYAML's own.
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 from ..claims import claim_numbers, claims_path
 from .cues import LONGEST_ANSWER_ONE_IN, answer_is_longest, cue_giveaways, length_giveaways
 from .grounded import TEMPLATES
@@ -204,7 +208,7 @@ def _longest_columns(banks: list[Bank], chapter: str) -> str:
 def _parse_file(path: Path) -> tuple[Bank | None, list[str]]:
     """Parse and validate; return the bank (None if unusable) and the problems."""
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER)
     except OSError as e:
         return None, [f"{path}: -: cannot read file ({e.strerror or e})"]
     except yaml.YAMLError as e:

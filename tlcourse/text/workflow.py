@@ -319,7 +319,8 @@ def train_text_model(csv_path: str | Path, out: str | Path,
     order = np.sort(np.concatenate([e for _, e in splits]))
     probs, y_eval = eval_probs[order], y[order]
     per_row = len({f["threshold"] for f in folds}) > 1
-    rep = report(probs, y_eval, classes, eval_t[order] if per_row else folds[0]["threshold"])
+    rep = report(probs, y_eval, classes, eval_t[order] if per_row else folds[0]["threshold"],
+                 negative_class=False)  # a label "negative" is a sentiment here
     rep.unit = "text"
     if evaluation == "cross-validation" and settings.threshold is None:
         each = ", ".join(f"{f['threshold']:.2f}" for f in folds)
