@@ -126,3 +126,15 @@ def test_a_manifest_from_before_deduplication_asks_to_reprovision(tmp_path, monk
     status = {s.name: s for s in assets.status()}["objects"]
     assert not status.ok and "older tlcourse" in status.detail
     data._objects.cache_clear()
+
+
+def test_a_sample_folder_of_an_older_layout_is_rebuilt(tmp_path):
+    """The negatives changed (look-alike shoes left out): a folder written before says so,
+    so `tlcourse assets --provision` rebuilds it instead of keeping the look-alikes."""
+    from tlcourse.assets.sample_folder import SAMPLE_VERSION, written_version
+
+    (tmp_path / ".tlcourse-sample.json").write_text(json.dumps({"version": 2, "files": []}))
+    assert written_version(tmp_path) == 2 != SAMPLE_VERSION
+    (tmp_path / ".tlcourse-sample.json").write_text("{not json")
+    assert written_version(tmp_path) is None
+    assert written_version(paths.data_dir() / "sample-images") == SAMPLE_VERSION

@@ -198,11 +198,13 @@ _LAYOUT_PROBLEMS_JS = """() => {
 
 
 # Words drawn across two lines (a break inside the word): one client rectangle per line.
+# A break after a hyphen ("ImageNet-" / "pretrained") is ordinary typography: each part of a
+# hyphenated word is checked on its own.
 _SPLIT_WORDS_JS = """(pre) => {
   const split = [];
   const walker = document.createTreeWalker(pre, NodeFilter.SHOW_TEXT);
   for (let node = walker.nextNode(); node; node = walker.nextNode()) {
-    for (const m of node.data.matchAll(/\\S+/g)) {
+    for (const m of node.data.matchAll(/[^\\s-]+-?/g)) {
       const range = document.createRange();
       range.setStart(node, m.index);
       range.setEnd(node, m.index + m[0].length);

@@ -252,7 +252,7 @@ def test_check_train_predict_export_on_the_sample_csv(tmp_path, capsys):
     assert {"model.onnx", "tokenizer.json", "README.md", "tokenizer_config.json"} <= {
         p.name for p in folder.iterdir()}
     meta = read_onnx_metadata(folder / "model.onnx")
-    assert meta["classes"] == sorted(SAMPLE_LABELS) and meta["max_tokens"] == str(MAX_TOKENS)
+    assert meta["classes"] == sorted(SAMPLE_LABELS) and meta["max_tokens"] == MAX_TOKENS
     # the app's path: tokenizer.json + ONNX Runtime agree with `tlcourse text predict`
     tok = Tokenizer.from_file(str(folder / "tokenizer.json"))
     texts = [t["text"] for t in truth[:6]]

@@ -46,7 +46,7 @@ from .paths import (
     sha256_file,
     weights_path,
 )
-from .sample_folder import NEGATIVE, write_sample_folder
+from .sample_folder import NEGATIVE, SAMPLE_VERSION, write_sample_folder, written_version
 
 
 # ---------------------------------------------------------------------------------------------
@@ -98,6 +98,8 @@ def _sample_images_status() -> AssetStatus:
     n = sum(1 for p in root.glob("*/*.jpg") if p.parent.name != NEGATIVE) if root.is_dir() else 0
     if n != n_photos or not (root / NEGATIVE).is_dir():
         return AssetStatus(SAMPLE_IMAGES, False, f"{root}: {n} of {n_photos} images")
+    if written_version(root) != SAMPLE_VERSION:
+        return AssetStatus(SAMPLE_IMAGES, False, f"{root}: an older layout; provisioning rebuilds it")
     return AssetStatus(SAMPLE_IMAGES, True, f"{root} ({n} JPEG photos in class folders, and {NEGATIVE}/ of none of them)")
 
 
@@ -301,6 +303,8 @@ def provision(names: list[str] | None = None, force: bool = False) -> list[Asset
         make, present = steps[name]
         if present() and not force:
             continue
+        if name == "sample-images" and "FashionMNIST" in offline:
+            continue  # its negative/ images come from Fashion-MNIST: the one line says what to do
         print(f"provisioning {name} ...", file=sys.stderr, flush=True)
         with tempfile.TemporaryDirectory(prefix="tlcourse-") as tmp:
             try:

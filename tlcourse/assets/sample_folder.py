@@ -26,12 +26,32 @@ NEGATIVES_PER_CLASS = 3  # Fashion-MNIST test images per clothing class: 30 nega
 NEGATIVE_SIZE = 112  # px: 28 px enlarged 4x, so they are not far smaller than the photos
 _FASHION = ("tshirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag",
             "boot")
+#: Fashion-MNIST test-set indices per class: in test-set order, the first three that are not
+#: near-duplicates of one picked before (the first three include look-alike shoes, which
+#: tlcourse.custom.duplicates flags; these are 10+ bits apart; tests/test_duplicates.py checks).
+_NEGATIVE_PICKS = ((19, 27, 35), (2, 3, 5), (1, 16, 20), (13, 29, 32), (6, 10, 14), (8, 11, 21),
+                   (4, 7, 73), (9, 43, 70), (18, 30, 31), (23, 68, 83))
+
+
+#: The sample folder's layout version (3: negatives without look-alikes); an older folder is
+#: rebuilt by provisioning.
+SAMPLE_VERSION = 3
+
+
+def written_version(dest: str | Path) -> int | None:
+    """The layout version of a sample folder written by :func:`write_sample_folder` (None: not
+    one, or unreadable)."""
+    try:
+        version = json.loads((Path(dest) / _SAMPLE_MARKER).read_text()).get("version")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return version if isinstance(version, int) else None
 
 
 def _fashion_negatives(raw: Path) -> dict[str, object]:
-    """``{file name: 28x28 uint8 image}``: the first :data:`NEGATIVES_PER_CLASS` test images of
-    each Fashion-MNIST class, read from the idx files (the checksummed copies provisioning
-    installs)."""
+    """``{file name: 28x28 uint8 image}``: :data:`NEGATIVES_PER_CLASS` test images of each
+    Fashion-MNIST class (:data:`_NEGATIVE_PICKS`), read from the idx files (the checksummed
+    copies provisioning installs)."""
     import numpy as np
 
     try:
@@ -42,7 +62,8 @@ def _fashion_negatives(raw: Path) -> dict[str, object]:
     images = images.reshape(-1, 28, 28)
     out = {}
     for c, name in enumerate(_FASHION):
-        for k, i in enumerate(np.flatnonzero(labels == c)[:NEGATIVES_PER_CLASS]):
+        for k, i in enumerate(_NEGATIVE_PICKS[c][:NEGATIVES_PER_CLASS]):
+            assert labels[i] == c, f"Fashion-MNIST test image {i} is not a {name}"
             out[f"{NEGATIVE}/fashion-{name}-{k + 1}.jpg"] = images[i]
     return out
 
@@ -68,7 +89,7 @@ def write_sample_folder(dest: str | Path, source: str | Path,
                     and not c.name.startswith(".") for f in c.glob("*.png"))
     negative = _fashion_negatives(Path(negatives)) if negatives is not None else {}
     wanted += sorted(negative)
-    marker = {"version": 2, "quality": 92, "files": wanted}
+    marker = {"version": SAMPLE_VERSION, "quality": 92, "files": wanted}
     if dest.exists():
         try:
             done = json.loads((dest / _SAMPLE_MARKER).read_text())
