@@ -34,6 +34,7 @@ from dataclasses import dataclass, field, replace
 from tlcourse.quiz.bank import Question
 from tlcourse.quiz.grading import Grade, Response, answer_feedback, answer_text, counted
 from tlcourse.quiz.progress import ProgressStore
+from tlcourse.quiz.question import prompt_blocks
 from tlcourse.quiz.shuffle import Shown, new_seed, show_question
 
 
@@ -136,7 +137,9 @@ def _review_lines(number: int, m: Missed) -> list[str]:
     given = "no answer" if m.answer is None else f"you answered {m.answer}"
     right = (f"{float(q.answer):g}" if q.type == "numeric"  # type: ignore[arg-type]
              else ("-" if q.type == "ordering" else "").join(q.answer))  # type: ignore[arg-type]
-    lines = _wrap(f"{number}. [{q.topic}] {q.prompt}", "", "   ")
+    lines: list[str] = []
+    for pre, block in prompt_blocks(f"{number}. [{q.topic}] {q.prompt}"):
+        lines += block.split("\n") if pre else _wrap(block, "" if not lines else "   ", "   ")
     lines += _wrap(f"{given}; correct: {right}", "   ", "   ")
     for f in answer_feedback(q):
         mark = "+" if f.correct else "-"

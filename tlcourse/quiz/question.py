@@ -100,3 +100,22 @@ class Bank:
             if q.id == question_id:
                 return q
         raise KeyError(f"{self.chapter}: no question {question_id!r}")
+
+
+def prompt_blocks(prompt: str) -> list[tuple[bool, str]]:
+    """A prompt's paragraphs (split on blank lines) as ``(preformatted, text)``.
+
+    A paragraph whose every line starts with four spaces is preformatted (a table of the
+    learner's results): shown as it is, in monospace, never re-wrapped. Other paragraphs are
+    prose, to wrap.
+
+    Example:
+        >>> prompt_blocks("Your run.\\n\\n    a  1\\n    b  2\\n\\nWhich?")
+        [(False, 'Your run.'), (True, '    a  1\\n    b  2'), (False, 'Which?')]
+    """
+    out = []
+    for block in prompt.split("\n\n"):
+        lines = block.split("\n")
+        pre = all(line.startswith("    ") for line in lines) and block.strip() != ""
+        out.append((pre, block.rstrip() if pre else block))
+    return out

@@ -25,6 +25,7 @@ from tlcourse.quiz.bank import Question, load_bank
 from tlcourse.quiz.grading import Feedback, Grade, Response, answer_feedback, parse_answer
 from tlcourse.quiz.grounded import grounded_questions
 from tlcourse.quiz.progress import ProgressStore
+from tlcourse.quiz.question import prompt_blocks
 from tlcourse.quiz.session import QuizSession
 from tlcourse.quiz.shuffle import new_seed, show_question
 
@@ -42,7 +43,10 @@ def question_text(q: Question, number: int | None = None) -> str:
         'Q1. '
     """
     head = f"Q{number}. " if number is not None else ""
-    lines = textwrap.wrap(head + q.prompt, 88) or [head]
+    lines: list[str] = []
+    for pre, block in prompt_blocks(head + q.prompt):  # a results table stays as it is
+        lines += block.split("\n") if pre else (textwrap.wrap(block, 88) or [""])
+    lines = lines or [head]
     hint = {
         "single": "(pick one)",
         "multiple": "(select all that apply, e.g. AC)",
@@ -55,6 +59,17 @@ def question_text(q: Question, number: int | None = None) -> str:
         lines += textwrap.wrap(f"{c.key}) {c.text}", 86, initial_indent="   ",
                                subsequent_indent="      ")
     return "\n".join(lines)
+
+
+def prompt_html(prompt: str) -> str:
+    """A prompt as escaped HTML: prose as is, a results table in a monospace block.
+
+    Example:
+        >>> prompt_html("Your run.\\n\\n    a < b")
+        'Your run.<pre style="margin:0.4em 0">    a &lt; b</pre>'
+    """
+    return "".join(f'<pre style="margin:0.4em 0">{html.escape(b)}</pre>' if pre
+                   else html.escape(b) for pre, b in prompt_blocks(prompt))
 
 
 def quiz_text(title: str, questions: Iterable[Question]) -> str:
@@ -96,7 +111,7 @@ class QuestionCard:
         self.attempt = 0  # showings before this one: seeds the order of the choices
         self.shown = session.view(question.id, self.attempt)
         q = question
-        self.prompt = w.HTML(f"<b>Q{number}.</b> {html.escape(q.prompt)} "
+        self.prompt = w.HTML(f"<b>Q{number}.</b> {prompt_html(q.prompt)} "
                              f"<small>[{q.topic}, {q.difficulty}]</small>")
         if q.type in ("single", "truefalse"):
             self._input = w.RadioButtons(options=self._options(), value=None,
