@@ -2,7 +2,9 @@
 
 A mock exam asks about the learner's results too: the grounded templates of
 :mod:`tlcourse.quiz.grounded` turn each saved run of an experiment the claims ledger reads
-(``claims.yaml``) into questions whose answer is computed from that run's table. They join the
+(``claims.yaml``) into questions whose answer is computed from that run's table; where a run
+allows a paired comparison, :mod:`tlcourse.quiz.grounded_verdict` shows the learner's table
+and asks for the judge's word or the next step instead of "which was best". They join the
 pool under the topic ``your-results``, as interpretation items, so a drill's reasoning share
 (:class:`tlcourse.quiz.drill.ExamConfig`) takes them first. No saved run: no such question, and
 the share comes from written prediction and interpretation items.
@@ -20,7 +22,8 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from tlcourse.assets import data_dir
-from tlcourse.quiz.grounded import grounded_questions
+from tlcourse.quiz.grounded import TEMPLATES, grounded_questions
+from tlcourse.quiz.grounded_verdict import next_step_items, verdict_items
 from tlcourse.quiz.question import Question
 
 #: Topic weight of the learner's own results in a drill (the Azure topic has 3).
@@ -60,11 +63,21 @@ def _results_dir() -> Path:
     return (Path(env).expanduser() if env else data_dir() / "cache") / "results"
 
 
+def _questions(records: list[dict], experiment: str) -> list[Question]:
+    """One saved run's questions. Where its records allow a paired comparison, the judge's
+    verdict and next step (with the learner's table) take the place of "which was best"."""
+    judged = (verdict_items(records, chapter="drill", experiment=experiment)
+              + next_step_items(records, chapter="drill", experiment=experiment))
+    names = [t for t in TEMPLATES if not (judged and t == "best_method")]
+    return judged + grounded_questions(records, [{"template": t} for t in names],
+                                       chapter="drill", experiment=experiment)
+
+
 def with_results(pool: list[Question], weights: Mapping[str, float],
                  results: Mapping[str, list[dict]]) -> tuple[list[Question], dict[str, float]]:
     """``pool`` plus questions computed from ``results``, and the weights with their topic."""
     extra = [q for name, records in sorted(results.items())
-             for q in grounded_questions(records, chapter="drill", experiment=name)]
+             for q in _questions(records, name)]
     weights = dict(weights)
     if extra:
         weights.setdefault("your-results", RESULTS_WEIGHT)
