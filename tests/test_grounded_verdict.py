@@ -163,3 +163,24 @@ def test_saved_runs_with_seeds_reach_the_drill_as_verdict_items_instead_of_best_
         for q in table:  # shown with shuffled choices: the table is still in the text
             assert "mean accuracy   seeds" in question_text(q, 1)
     assert hits >= 10, hits
+
+
+def test_the_notebook_drill_shows_the_runs_per_seed_plot_next_to_its_question(monkeypatch,
+                                                                              tmp_path):
+    from tlcourse.quiz import drill_widget
+
+    recs = [dict(r, experiment="scratch-vs-transfer") for r in _records(400, 0.5)]
+    monkeypatch.setattr(drill_widget, "saved_results", lambda: {"scratch-vs-transfer": recs})
+    for seed in range(6):
+        exam = drill_widget.build_exam(count=10, seed=seed, time_limit=0)
+        ours = [c for c in exam.cards if c.question.id.startswith(("grounded-verdict-",
+                                                                   "grounded-next-"))]
+        if ours:
+            break
+    assert ours, "no drill drew a question on the run"
+    image = ours[0].box.children[1]
+    assert type(image).__name__ == "Image" and image.value[:8] == b"\x89PNG\r\n\x1a\n"
+    others = [c for c in exam.cards if c.question.topic != "your-results"]
+    assert all(type(c.box.children[1]).__name__ != "Image" for c in others)
+    assert not (tmp_path / "progress.sqlite").exists()  # showing the drill wrote nothing (conftest)
+

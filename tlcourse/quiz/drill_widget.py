@@ -19,6 +19,7 @@ from typing import Any
 from tlcourse.quiz.drill import ExamConfig, ExamReport, MockExam, load_pool
 from tlcourse.quiz.drill_results import saved_results, with_results
 from tlcourse.quiz.grading import Grade, Response, counted
+from tlcourse.quiz.grounded_verdict import paired_seeds
 from tlcourse.quiz.progress import ProgressStore, ProgressStoreError, default_db_path
 from tlcourse.quiz.shuffle import Shown
 from tlcourse.quiz.widgets import QuestionCard, quiz_text
@@ -53,9 +54,15 @@ class _ExamSession:
 
 
 class ExamWidget:
-    """Question cards, a clock line and a Finish button over one :class:`MockExam`."""
+    """Question cards, a clock line and a Finish button over one :class:`MockExam`.
 
-    def __init__(self, exam: MockExam, title: str = "Mock exam"):
+    ``plots`` maps a comparison (a question's ``group``) to ``(a, b, {seed: (acc a, acc b)})``
+    (:func:`~tlcourse.quiz.grounded_verdict.paired_seeds`): a question on the learner's run then
+    shows its per-seed pairs as a small plot under the prompt.
+    """
+
+    def __init__(self, exam: MockExam, title: str = "Mock exam",
+                 plots: dict[str, tuple[str, str, dict]] | None = None):
         import ipywidgets as w
 
         self.exam, self.title = exam, title
@@ -66,6 +73,12 @@ class ExamWidget:
         adapter = _ExamSession(exam)
         self.cards = [QuestionCard(q, i + 1, adapter, self._refresh, exam_mode=True)  # type: ignore[arg-type]
                       for i, q in enumerate(exam.questions)]
+        for card in self.cards:  # a question on the learner's run: its per-seed pairs too
+            pairs = (plots or {}).get(card.question.group)
+            if pairs:
+                card.box.children = (card.box.children[0],
+                                     w.Image(value=_paired_png(*pairs), format="png", width=360),
+                                     *card.box.children[1:])
         self.box = w.VBox([w.HTML(f"<h3>{html.escape(title)}</h3>"), self.status,
                            *[c.box for c in self.cards], self.finish_button, self.report_view])
         self.report: ExamReport | None = None
@@ -114,8 +127,12 @@ def build_exam(count: int = 20, topics: list[str] | None = None,
     (:mod:`tlcourse.quiz.drill_results`).
     """
     pool, bank_of, weights = load_pool(banks)
+    plots: dict = {}
     if results and not banks:  # a drill of chosen banks stays on them
-        pool, weights = with_results(pool, weights, saved_results())
+        runs = saved_results()
+        pool, weights = with_results(pool, weights, runs)
+        plots = {k: v for name, recs in runs.items()
+                 for k, v in paired_seeds(recs, chapter="drill", experiment=name).items()}
     minutes = count if time_limit is None else time_limit
     config = ExamConfig(count=count, topics=tuple(topics) if topics else None, weights=weights,
                         seed=seed, time_limit=minutes * 60 if minutes > 0 else None)
@@ -127,7 +144,28 @@ def build_exam(count: int = 20, topics: list[str] | None = None,
             def factory() -> ProgressStore:
                 return ProgressStore(learner=learner)
     exam = MockExam(pool, config, store=store, bank_of=bank_of, store_factory=factory)
-    return ExamWidget(exam, title=f"Mock exam: {counted(len(exam.questions), 'question')}")
+    return ExamWidget(exam, title=f"Mock exam: {counted(len(exam.questions), 'question')}",
+                      plots=plots)
+
+
+def _paired_png(a: str, b: str, pairs: dict[int, tuple[float, float]]) -> bytes:
+    """A small PNG: each seed's accuracy of ``a`` and ``b``, joined by a line (the pairing)."""
+    import io
+
+    from matplotlib.figure import Figure  # no pyplot: no backend switched, no figure left open
+
+    fig = Figure(figsize=(3.6, 2.4), dpi=100)
+    ax = fig.add_subplot()
+    for s, (x, y) in pairs.items():
+        ax.plot([0, 1], [100 * x, 100 * y], "o-", color="#555", alpha=0.7, label=f"seed {s}")
+    ax.set_xticks([0, 1], [a, b])
+    ax.set_xlim(-0.3, 1.3)
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_title("your run, one line per seed", fontsize=9)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    return buf.getvalue()
 
 
 def show_exam(count: int = 20, topics: list[str] | None = None,

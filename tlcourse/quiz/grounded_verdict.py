@@ -100,6 +100,20 @@ def _comparisons(records: Iterable[Record]) -> list[tuple[dict, str, str, dict, 
     return out
 
 
+def paired_seeds(records: Iterable[Record], chapter: str = "results", experiment: str = ""
+                 ) -> dict[str, tuple[str, str, dict[int, tuple[float, float]]]]:
+    """Per comparison (the items' ``group``): ``(a, b, {seed: (accuracy a, accuracy b)})``,
+    the per-seed pairs the judge read, for a plot next to the question."""
+    recs = [r for r in records or () if isinstance(r, Mapping)]
+    out = {}
+    for where, a, b, _, _ in _comparisons(recs):
+        chosen = [r for r in recs if _setting(r) == (where["dataset"], where["labels_per_class"])]
+        va, vb = (stats.by_seed(chosen, "test_accuracy", method=m) for m in (a, b))
+        out[_ids("compare", chapter, experiment, where, a, b)] = (
+            a, b, {s: (va[s], vb[s]) for s in sorted(set(va) & set(vb))})
+    return out
+
+
 def table(a: str, b: str, means: Mapping[str, tuple[float, int]], v: stats.Verdict) -> str:
     """The learner's numbers as aligned lines, each indented by four spaces.
 
