@@ -173,7 +173,11 @@ def verdict_items(records: Iterable[Record], chapter: str = "results",
         words = (stats.HOLDS, stats.OPPOSITE,
                  f"{stats.INCONCLUSIVE} at {v.n_seeds} seed{'s' if v.n_seeds != 1 else ''}")
         why = f"The judge, from your records: {v.text(a, b)}."
-        choices = tuple(Choice(k, w, why) for k, w in zip("ABC", words))
+        # each word with the reading it stands for: the longest is then "does not hold here",
+        # the rarest key, so picking the longest choice does not find "inconclusive"
+        shown = (f"{words[0]}: the interval lies wholly above 0",
+                 f"{words[1]}: the interval lies wholly below 0", f"{words[2]}: the interval spans 0")
+        choices = tuple(Choice(k, w, why) for k, w in zip("ABC", shown))
         out.append(Question(
             id=_ids("verdict", chapter, experiment, where, a, b), chapter=chapter,
             topic=_TOPIC, kind=_KIND, difficulty="medium", type="single",
